@@ -1,0 +1,63 @@
+using BudgetGrains.Actors;
+using BudgetGrains.Grains.Scopes;
+
+namespace BudgetGrains.Grains.Admission;
+
+/// <summary>How a walk along the admission chain ended.</summary>
+/// <param name="Passed">Scopes that admitted, in walk order (for a reserve: the scopes now holding).</param>
+/// <param name="DeniedAt">The first scope that denied, with its answer; null when every scope admitted.</param>
+/// <param name="RemainingNanos">Smallest remaining over the scopes that answered.</param>
+internal sealed record ChainWalk(
+    List<string> Passed,
+    string DeniedScope,
+    ScopeAnswer? DeniedAt,
+    long RemainingNanos,
+    List<string> CrossedThresholds,
+    Failure? Failure);
+
+/// <summary>
+/// The admission chain (DESIGN.md §4): the scopes the attribution names, leaf first, each followed
+/// by its ancestors through parent links, de-duplicated. Each scope's answer names its parent,
+/// so the chain is discovered while it is walked, one grain call per scope.
+/// </summary>
+internal static class AdmissionChain
+{
+    public static async Task<ChainWalk> WalkAsync(
+        IGrainFactory grains, Attribution attribution, Func<IScopeGrain, Task<ScopeAnswer>> visit)
+    {
+        var passed = new List<string>(8);
+        var crossed = new List<string>();
+        var remaining = Remaining.Unlimited;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var named in attribution.NamedScopes())
+        {
+            for (var scope = named; scope.Length > 0 && seen.Add(scope);)
+            {
+                if (seen.Count > Limits.MaxChainLength)
+                    return Stop(Failure.Exhausted($"the admission chain is longer than {Limits.MaxChainLength} scopes; check the parent links of {scope}"));
+                ScopeAnswer answer;
+                try
+                {
+                    answer = await visit(grains.GetGrain<IScopeGrain>(scope));
+                }
+                catch (GrainOverloadedException e)
+                {
+                    return Stop(Failure.Exhausted(e.Message));
+                }
+                catch (Exception e) when (e is StorageUnavailableException or System.Data.Common.DbException or IOException)
+                {
+                    return Stop(Failure.Unavailable($"scope {scope} could not be loaded: {e.Message}"));
+                }
+                if (answer.Failure is not null) return Stop(answer.Failure);
+                remaining = Math.Min(remaining, answer.RemainingNanos);
+                if (!answer.Admitted) return new ChainWalk(passed, scope, answer, remaining, crossed, null);
+                passed.Add(scope);
+                crossed.AddRange(answer.CrossedThresholds);
+                scope = answer.Parent;
+            }
+        }
+        return new ChainWalk(passed, "", null, remaining, crossed, null);
+
+        ChainWalk Stop(Failure failure) => new(passed, "", null, remaining, crossed, failure);
+    }
+}

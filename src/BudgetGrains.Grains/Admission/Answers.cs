@@ -1,0 +1,49 @@
+namespace BudgetGrains.Grains.Admission;
+
+/// <summary>Why a scope denies (numbered as budget.v1.DenyReason).</summary>
+public enum DenyReason
+{
+    None = 0,
+    BudgetExhausted = 1,
+    Frozen = 2,
+    DepthLimit = 3,
+    RetryLimit = 4,
+    CallLimit = 5,
+    RateLimited = 6,
+    UnknownPrice = 7,
+}
+
+/// <summary>The answer to a Reserve. Stored with the reservation so a repeated request gets it again.</summary>
+public sealed record ReserveAnswer(
+    bool Admitted,
+    string ReservationId,
+    DenyReason Reason,
+    string DeniedScope,
+    long RemainingNanos,
+    long ExpiresAtUnixMs,
+    IReadOnlyList<string> CrossedThresholds,
+    long HeldNanos);
+
+/// <summary>The answer to a Commit.</summary>
+public sealed record CommitAnswer(long ChargedNanos, bool Late, bool Overage);
+
+/// <summary>The answer to a Release.</summary>
+public sealed record ReleaseAnswer(bool Released);
+
+/// <summary>The answer to a Check.</summary>
+public sealed record CheckAnswer(bool Admitted, DenyReason Reason, string DeniedScope, long RemainingNanos);
+
+/// <summary>A value or the failure that prevented it. Expected failures travel as values, not exceptions.</summary>
+public readonly record struct Result<T>(T? Value, Failure? Failure) where T : class
+{
+    public bool IsSuccess => Failure is null;
+
+    public static implicit operator Result<T>(T value) => new(value, null);
+    public static implicit operator Result<T>(Failure failure) => new(null, failure);
+}
+
+/// <summary>"Unlimited" remaining, when no scope of a chain has a limit.</summary>
+public static class Remaining
+{
+    public const long Unlimited = long.MaxValue;
+}

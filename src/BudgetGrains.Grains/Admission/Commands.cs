@@ -1,0 +1,57 @@
+using BudgetGrains.Grains.Scopes;
+
+namespace BudgetGrains.Grains.Admission;
+
+/// <summary>Who a call is attributed to (the domain twin of budget.v1.Attribution).</summary>
+public sealed record Attribution(
+    string Tenant = "",
+    string Feature = "",
+    string Agent = "",
+    string Task = "",
+    string Team = "",
+    string CostCenter = "",
+    IReadOnlyList<string>? Budgets = null,
+    IReadOnlyDictionary<string, string>? Labels = null)
+{
+    public IReadOnlyList<string> NamedBudgets => Budgets ?? [];
+    public IReadOnlyDictionary<string, string> LabelMap => Labels ?? EmptyLabels;
+    private static readonly Dictionary<string, string> EmptyLabels = [];
+
+    /// <summary>
+    /// The scopes the attribution names, leaf first: task, agent, feature, tenant, named budgets,
+    /// team, cost center. The admission chain follows each with its ancestors.
+    /// </summary>
+    public List<string> NamedScopes()
+    {
+        var scopes = new List<string>(6 + NamedBudgets.Count);
+        if (Task.Length > 0) scopes.Add(ScopeIds.OfTask(Tenant, Task));
+        if (Agent.Length > 0) scopes.Add(ScopeIds.Of(ScopeIds.Agent, Agent));
+        if (Feature.Length > 0) scopes.Add(ScopeIds.Of(ScopeIds.Feature, Feature));
+        if (Tenant.Length > 0) scopes.Add(ScopeIds.Of(ScopeIds.Tenant, Tenant));
+        foreach (var budget in NamedBudgets) scopes.Add(ScopeIds.Of(ScopeIds.Budget, budget));
+        if (Team.Length > 0) scopes.Add(ScopeIds.Of(ScopeIds.Team, Team));
+        if (CostCenter.Length > 0) scopes.Add(ScopeIds.Of(ScopeIds.CostCenter, CostCenter));
+        return scopes;
+    }
+}
+
+/// <summary>Token counts of a call, priced by the <see cref="PriceCatalog"/>.</summary>
+public sealed record TokenCounts(string Model, long InputTokens, long CachedInputTokens, long OutputTokens, long ReasoningTokens);
+
+/// <summary>Where the call sits in its agent task.</summary>
+public readonly record struct TaskPosition(int Depth, bool IsRetry);
+
+/// <summary>Hold an estimate before a model call.</summary>
+public sealed record ReserveCommand(
+    string RequestId,
+    Attribution Attribution,
+    long EstimateNanos,
+    TokenCounts? EstimateUsage,
+    TaskPosition Task,
+    long HoldTtlMs);
+
+/// <summary>Record what a reserved call cost.</summary>
+public sealed record CommitCommand(string ReservationId, long ActualNanos, TokenCounts? Usage, string Outcome);
+
+/// <summary>Would a reserve be admitted?</summary>
+public sealed record CheckCommand(Attribution Attribution, long EstimateNanos, TokenCounts? EstimateUsage, TaskPosition Task);

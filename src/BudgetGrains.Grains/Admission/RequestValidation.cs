@@ -1,0 +1,106 @@
+using BudgetGrains.Grains.Scopes;
+
+namespace BudgetGrains.Grains.Admission;
+
+/// <summary>
+/// Input checks of the data plane. A request that fails one gets INVALID_ARGUMENT with the
+/// message returned here and changes nothing.
+/// </summary>
+public static class RequestValidation
+{
+    public static Failure? Reserve(ReserveCommand command) =>
+        RequestId(command.RequestId, "request_id")
+        ?? Attribution(command.Attribution)
+        ?? Estimate(command.EstimateNanos, command.EstimateUsage)
+        ?? Task(command.Task)
+        ?? HoldTtl(command.HoldTtlMs);
+
+    public static Failure? Check(CheckCommand command) =>
+        Attribution(command.Attribution)
+        ?? Estimate(command.EstimateNanos, command.EstimateUsage)
+        ?? Task(command.Task);
+
+    public static Failure? Commit(CommitCommand command)
+    {
+        if (RequestId(command.ReservationId, "reservation_id") is { } bad) return bad;
+        if (command.ActualNanos is < 0 or > Limits.MaxCallAmountNanos)
+            return Failure.Invalid($"actual_nanos must be between 0 and {Limits.MaxCallAmountNanos}");
+        if (command.ActualNanos > 0 && command.Usage is not null)
+            return Failure.Invalid("give actual_nanos or usage, not both");
+        if (command.Usage is { } usage && Usage(usage, "usage") is { } badUsage) return badUsage;
+        if (command.Outcome.Length > Limits.MaxOutcomeLength)
+            return Failure.Invalid($"outcome is longer than {Limits.MaxOutcomeLength} characters");
+        return null;
+    }
+
+    public static Failure? Release(string reservationId) => RequestId(reservationId, "reservation_id");
+
+    private static Failure? RequestId(string id, string field)
+    {
+        if (id.Length == 0) return Failure.Invalid($"{field} is required");
+        if (id.Length > Limits.MaxRequestIdLength)
+            return Failure.Invalid($"{field} is {id.Length} characters; the limit is {Limits.MaxRequestIdLength}");
+        foreach (var c in id)
+            if (char.IsControl(c)) return Failure.Invalid($"{field} contains a control character");
+        return null;
+    }
+
+    private static Failure? Attribution(Attribution a)
+    {
+        if (Key(a.Tenant, "attribution.tenant") ?? Key(a.Feature, "attribution.feature") ?? Key(a.Agent, "attribution.agent")
+            ?? Key(a.Task, "attribution.task") ?? Key(a.Team, "attribution.team") ?? Key(a.CostCenter, "attribution.cost_center")
+            is { } badKey)
+            return badKey;
+        if (a.NamedBudgets.Count > Limits.MaxNamedBudgets)
+            return Failure.Invalid($"attribution.budgets has {a.NamedBudgets.Count} entries; the limit is {Limits.MaxNamedBudgets}");
+        foreach (var budget in a.NamedBudgets)
+            if (ScopeIds.ValidateKey(budget, "attribution.budgets entry") is { } why) return Failure.Invalid(why);
+        if (a.LabelMap.Count > Limits.MaxLabels)
+            return Failure.Invalid($"attribution.labels has {a.LabelMap.Count} entries; the limit is {Limits.MaxLabels}");
+        foreach (var (key, value) in a.LabelMap)
+        {
+            if (key.Length is 0 or > Limits.MaxLabelKeyLength)
+                return Failure.Invalid($"label keys must be 1 to {Limits.MaxLabelKeyLength} characters");
+            if (value.Length > Limits.MaxLabelValueLength)
+                return Failure.Invalid($"label '{ScopeIds.Truncate(key)}' is longer than {Limits.MaxLabelValueLength} characters");
+        }
+        if (a.Tenant.Length + a.Feature.Length + a.Agent.Length + a.Task.Length + a.Team.Length + a.CostCenter.Length == 0
+            && a.NamedBudgets.Count == 0)
+            return Failure.Invalid("attribution names no scope: give at least a tenant, feature, agent, task, team, cost_center or budget");
+        return null;
+    }
+
+    private static Failure? Key(string key, string field) =>
+        key.Length == 0 ? null : ScopeIds.ValidateKey(key, field) is { } why ? Failure.Invalid(why) : null;
+
+    private static Failure? Estimate(long estimateNanos, TokenCounts? usage)
+    {
+        if (estimateNanos is < 0 or > Limits.MaxCallAmountNanos)
+            return Failure.Invalid($"estimate_nanos must be between 1 and {Limits.MaxCallAmountNanos}");
+        if (estimateNanos > 0 && usage is not null)
+            return Failure.Invalid("give estimate_nanos or estimate_usage, not both");
+        if (estimateNanos == 0 && usage is null)
+            return Failure.Invalid("estimate_nanos must be positive, or estimate_usage given to be priced");
+        return usage is null ? null : Usage(usage, "estimate_usage");
+    }
+
+    private static Failure? Usage(TokenCounts usage, string field)
+    {
+        if (usage.Model.Length is 0 or > Limits.MaxModelNameLength)
+            return Failure.Invalid($"{field}.model must be 1 to {Limits.MaxModelNameLength} characters");
+        foreach (var tokens in (ReadOnlySpan<long>)[usage.InputTokens, usage.CachedInputTokens, usage.OutputTokens, usage.ReasoningTokens])
+            if (tokens is < 0 or > Limits.MaxTokensPerCall)
+                return Failure.Invalid($"{field} token counts must be between 0 and {Limits.MaxTokensPerCall}");
+        return null;
+    }
+
+    private static Failure? Task(TaskPosition task) =>
+        task.Depth is < 0 or > Limits.MaxTaskDepth
+            ? Failure.Invalid($"task.depth must be between 0 and {Limits.MaxTaskDepth}")
+            : null;
+
+    private static Failure? HoldTtl(long ttlMs) =>
+        ttlMs != 0 && ttlMs is < Limits.MinHoldTtlMs or > Limits.MaxHoldTtlMs
+            ? Failure.Invalid($"hold_ttl_ms must be 0 (default {Limits.DefaultHoldTtlMs}) or between {Limits.MinHoldTtlMs} and {Limits.MaxHoldTtlMs}")
+            : null;
+}

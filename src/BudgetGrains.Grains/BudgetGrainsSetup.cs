@@ -1,0 +1,45 @@
+using System.Text.Json.Serialization;
+using BudgetGrains.Actors;
+using BudgetGrains.Grains.Reservations;
+using BudgetGrains.Grains.Scopes;
+using BudgetGrains.Grains.Storage;
+
+namespace BudgetGrains.Grains;
+
+/// <summary>Registers the budget grains with a runtime and restores what a restart needs.</summary>
+public static class BudgetGrainsSetup
+{
+    /// <summary>Scopes are few and hot: keep them; settled reservations deactivate at once by themselves.</summary>
+    public static readonly TimeSpan ScopeIdleTimeout = TimeSpan.FromMinutes(30);
+
+    /// <summary>How many open reservations are woken per store query after a restart.</summary>
+    private const int WakeBatch = 1_000;
+
+    public static void Configure(ActorRuntimeOptions options)
+    {
+        options.StateSerializerOptions.TypeInfoResolverChain.Insert(0, BudgetStateJsonContext.Default);
+        options.IdleTimeoutByGrainType[GrainTypes.Scope] = ScopeIdleTimeout;
+    }
+
+    public static ActorRuntime AddBudgetGrains(this ActorRuntime runtime) => runtime
+        .AddGrain<IScopeGrain, ScopeGrain>()
+        .AddGrain<IReservationGrain, ReservationGrain>();
+
+    /// <summary>Activates every reservation with an open hold, so its expiry timer runs again. Returns how many.</summary>
+    public static async Task<int> WakeOpenReservationsAsync(IGrainFactory grains, IBudgetStore store, CancellationToken cancellationToken)
+    {
+        var woken = 0;
+        for (var after = ""; ;)
+        {
+            var ids = await store.ListOpenReservationsAsync(after, WakeBatch, cancellationToken);
+            if (ids.Count == 0) return woken;
+            await Task.WhenAll(ids.Select(id => grains.GetGrain<IReservationGrain>(id).WakeAsync()));
+            woken += ids.Count;
+            after = ids[^1];
+        }
+    }
+}
+
+[JsonSerializable(typeof(ScopeState))]
+[JsonSerializable(typeof(ReservationState))]
+internal sealed partial class BudgetStateJsonContext : JsonSerializerContext;

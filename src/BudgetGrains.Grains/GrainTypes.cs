@@ -1,0 +1,8 @@
+namespace BudgetGrains.Grains;
+
+/// <summary>Grain type names, as stored in grain ids and in the store.</summary>
+public static class GrainTypes
+{
+    public const string Scope = "scope";
+    public const string Reservation = "reservation";
+}

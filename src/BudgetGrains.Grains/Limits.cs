@@ -1,0 +1,57 @@
+namespace BudgetGrains.Grains;
+
+/// <summary>
+/// Every bound of the service in one place (DESIGN.md I5). Each is enforced with a clear error,
+/// and <c>LimitsTests</c> checks that they are consistent with each other.
+/// </summary>
+public static class Limits
+{
+    /// <summary>Longest client request id (= reservation id).</summary>
+    public const int MaxRequestIdLength = 128;
+
+    /// <summary>Longest key of a scope id (the part after "kind/").</summary>
+    public const int MaxScopeKeyLength = 128;
+
+    /// <summary>Most scopes in one admission chain, ancestors included.</summary>
+    public const int MaxChainLength = 16;
+
+    /// <summary>Most extra named budgets in one attribution.</summary>
+    public const int MaxNamedBudgets = 8;
+
+    /// <summary>Most labels in one attribution, and the longest key and value.</summary>
+    public const int MaxLabels = 16;
+    public const int MaxLabelKeyLength = 64;
+    public const int MaxLabelValueLength = 256;
+
+    /// <summary>Largest estimate or actual of one model call: $1,000,000.</summary>
+    public const long MaxCallAmountNanos = 1_000_000_000_000_000;
+
+    /// <summary>Largest budget limit: $1,000,000,000.</summary>
+    public const long MaxLimitNanos = 1_000_000_000_000_000_000;
+
+    /// <summary>Most tokens of one kind in one call's usage.</summary>
+    public const long MaxTokensPerCall = 100_000_000;
+
+    /// <summary>Hold lifetime when the request gives none, and the longest allowed.</summary>
+    public const long DefaultHoldTtlMs = 5 * 60 * 1000;
+    public const long MinHoldTtlMs = 1000;
+    public const long MaxHoldTtlMs = 60 * 60 * 1000;
+
+    /// <summary>Most open holds on one scope at once.</summary>
+    public const int MaxOpenHoldsPerScope = 100_000;
+
+    /// <summary>Deepest call inside an agent task that a request may declare.</summary>
+    public const int MaxTaskDepth = 1_000;
+
+    /// <summary>Longest commit outcome label and model name.</summary>
+    public const int MaxOutcomeLength = 64;
+    public const int MaxModelNameLength = 128;
+
+    /// <summary>Most soft thresholds on one budget, and the largest percent.</summary>
+    public const int MaxThresholds = 10;
+    public const int MaxThresholdPercent = 1_000;
+
+    /// <summary>Page sizes of list calls.</summary>
+    public const int DefaultPageSize = 100;
+    public const int MaxPageSize = 1_000;
+}

@@ -1,0 +1,95 @@
+using System.Text;
+using BudgetGrains.Actors;
+using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Storage;
+
+namespace BudgetGrains.Grains.Scopes;
+
+/// <summary>The control plane for budgets: set, read, list. Kept apart from the admission path.</summary>
+public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore store)
+{
+    public static readonly IReadOnlyList<int> DefaultThresholdPercents = [50, 80, 100];
+
+    public async Task<Result<BudgetStatus>> UpsertAsync(BudgetSettings settings)
+    {
+        if (Validate(ref settings) is { } invalid) return invalid;
+        if (await FindCycleAsync(settings.Scope, settings.Parent) is { } cycle) return cycle;
+        try
+        {
+            return await grains.GetGrain<IScopeGrain>(settings.Scope).SetBudgetAsync(settings);
+        }
+        catch (StorageUnavailableException)
+        {
+            return Failure.Unavailable("the budget could not be made durable; retry");
+        }
+    }
+
+    public async Task<Result<BudgetStatus>> GetAsync(string scope)
+    {
+        if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
+        var status = await grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
+        var seen = status.HasBudget || status.SpentNanos != 0 || status.HeldNanos != 0 || status.Denials != 0;
+        return seen ? status : Failure.NotFound($"scope {scope} has no budget and no spend");
+    }
+
+    /// <summary>A page of budgets in scope order; the page token is the last scope of the previous page.</summary>
+    public async Task<Result<BudgetPage>> ListAsync(string prefix, int pageSize, string pageToken, CancellationToken cancellationToken)
+    {
+        if (pageSize is < 0 or > Limits.MaxPageSize)
+            return Failure.Invalid($"page_size must be between 0 and {Limits.MaxPageSize}");
+        if (prefix.Length > Limits.MaxScopeKeyLength + 16) return Failure.Invalid("scope_prefix is too long");
+        string after;
+        try
+        {
+            after = pageToken.Length == 0 ? "" : Encoding.UTF8.GetString(Convert.FromBase64String(pageToken));
+        }
+        catch (FormatException)
+        {
+            return Failure.Invalid("page_token is not one this server gave out");
+        }
+        var size = pageSize == 0 ? Limits.DefaultPageSize : pageSize;
+        var scopes = await store.ListBudgetScopesAsync(prefix, after, size + 1, cancellationToken);
+        var page = scopes.Count > size ? scopes.Take(size).ToList() : scopes;
+        var statuses = await Task.WhenAll(page.Select(s => grains.GetGrain<IScopeGrain>(s).GetStatusAsync()));
+        var next = scopes.Count > size ? Convert.ToBase64String(Encoding.UTF8.GetBytes(page[^1])) : "";
+        return new BudgetPage(statuses, next);
+    }
+
+    private static Failure? Validate(ref BudgetSettings s)
+    {
+        if (ScopeIds.Validate(s.Scope) is { } why) return Failure.Invalid(why);
+        if (s.Parent.Length > 0 && ScopeIds.Validate(s.Parent) is { } whyParent) return Failure.Invalid("parent: " + whyParent);
+        if (s.Parent == s.Scope) return Failure.Invalid($"scope {s.Scope} cannot be its own parent");
+        if (s.LimitNanos is < 0 or > Limits.MaxLimitNanos)
+            return Failure.Invalid($"limit_nanos must be between 0 (no limit) and {Limits.MaxLimitNanos}");
+        if (s.Period != BudgetPeriod.None)
+            return new Failure(FailureKind.Unimplemented, "periods other than NONE (counters that reset at UTC boundaries) are not available yet");
+        if (s.ThresholdPercents.Count > Limits.MaxThresholds)
+            return Failure.Invalid($"at most {Limits.MaxThresholds} threshold_percents");
+        foreach (var percent in s.ThresholdPercents)
+            if (percent is < 1 or > Limits.MaxThresholdPercent)
+                return Failure.Invalid($"threshold_percents must be between 1 and {Limits.MaxThresholdPercent}");
+        var currency = s.Currency.Length == 0 ? "USD" : s.Currency;
+        if (currency.Length != 3 || !currency.All(char.IsAsciiLetterUpper))
+            return Failure.Invalid("currency must be a three-letter ISO 4217 code such as USD");
+        var thresholds = s.ThresholdPercents.Count == 0 ? DefaultThresholdPercents : s.ThresholdPercents.Distinct().Order().ToArray();
+        s = s with { Currency = currency, ThresholdPercents = thresholds };
+        return null;
+    }
+
+    /// <summary>Follows parent links from the new parent; reaching the scope again would make a cycle.</summary>
+    private async Task<Failure?> FindCycleAsync(string scope, string parent)
+    {
+        for (var (current, depth) = (parent, 1); current.Length > 0; depth++)
+        {
+            if (current == scope) return Failure.Invalid($"parent {parent} would make a cycle through {scope}");
+            if (depth >= Limits.MaxChainLength)
+                return Failure.Invalid($"parent {parent} would make a chain longer than {Limits.MaxChainLength} scopes");
+            current = (await grains.GetGrain<IScopeGrain>(current).GetStatusAsync()).Parent;
+        }
+        return null;
+    }
+}
+
+/// <summary>One page of <see cref="BudgetAdministration.ListAsync"/>.</summary>
+public sealed record BudgetPage(IReadOnlyList<BudgetStatus> Budgets, string NextPageToken);

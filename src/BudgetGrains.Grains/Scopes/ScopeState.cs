@@ -1,0 +1,51 @@
+namespace BudgetGrains.Grains.Scopes;
+
+/// <summary>A budget's accounting period (numbered as budget.v1.Period).</summary>
+public enum BudgetPeriod
+{
+    None = 1,
+    Hour = 2,
+    Day = 3,
+    Week = 4,
+    Month = 5,
+}
+
+/// <summary>A scope's budget settings, as an admin sets them.</summary>
+public sealed record BudgetSettings(
+    string Scope,
+    long LimitNanos,
+    BudgetPeriod Period,
+    IReadOnlyList<int> ThresholdPercents,
+    string Parent,
+    bool Frozen,
+    string Currency);
+
+/// <summary>The persistent state of a scope grain: its budget, if it has one. Counters are kept apart (see JournalRecords).</summary>
+public sealed class ScopeState
+{
+    public bool HasBudget { get; set; }
+    public long LimitNanos { get; set; }
+    public BudgetPeriod Period { get; set; } = BudgetPeriod.None;
+    public int[] ThresholdPercents { get; set; } = [];
+    public string Parent { get; set; } = "";
+    public bool Frozen { get; set; }
+    public string Currency { get; set; } = "USD";
+    public long UpdatedAtUnixMs { get; set; }
+}
+
+/// <summary>A scope's budget and live counters.</summary>
+public sealed record BudgetStatus(
+    string Scope,
+    bool HasBudget,
+    long LimitNanos,
+    long SpentNanos,
+    long HeldNanos,
+    int OpenHolds,
+    BudgetPeriod Period,
+    long PeriodStartUnixMs,
+    string Parent,
+    bool Frozen,
+    IReadOnlyList<int> ThresholdPercents,
+    string Currency,
+    long Denials,
+    long Commits);

@@ -1,0 +1,99 @@
+using System.Security.Cryptography.X509Certificates;
+using BudgetGrains.Actors;
+using BudgetGrains.Grains;
+using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Scopes;
+using BudgetGrains.Grains.Storage;
+using BudgetGrains.Grpc;
+using BudgetGrains.Server.Services;
+using BudgetGrains.Storage.Sqlite;
+using BudgetGrains.Storage.Sqlite.Budget;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace BudgetGrains.Server.Hosting;
+
+/// <summary>
+/// One silo: the grain runtime on the embedded SQLite store, serving budget.v1 over gRPC on Kestrel.
+/// Used by the executable and by tests, which start it on port 0 in a temporary directory.
+/// </summary>
+public sealed class Silo : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ActorRuntime _runtime;
+    private readonly SqliteGrainStorage _storage;
+    private int _disposed;
+
+    private Silo(WebApplication app, ActorRuntime runtime, SqliteGrainStorage storage, IBudgetStore store, Uri address)
+    {
+        (_app, _runtime, _storage, Store, Address) = (app, runtime, storage, store, address);
+    }
+
+    /// <summary>Where clients reach the silo, e.g. http://127.0.0.1:5080.</summary>
+    public Uri Address { get; }
+
+    /// <summary>The store's read side (counters, ledger sums), for operators and tests.</summary>
+    public IBudgetStore Store { get; }
+
+    public IGrainFactory Grains => _runtime;
+
+    public RuntimeStatistics Statistics => _runtime.GetStatistics();
+
+    public static async Task<Silo> StartAsync(SiloOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
+        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal()]);
+        var store = new SqliteBudgetStore(storage.OpenReadConnection);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (configureLogging is null) builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        else configureLogging(builder.Logging);
+        builder.Services.AddSingleton<IBudgetStore>(store);
+        builder.Services.AddSingleton(options.PriceCatalog());
+        var certificate = options.TlsCertificatePath is { } path
+            ? X509CertificateLoader.LoadPkcs12FromFile(path, options.TlsCertificatePassword)
+            : null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxMessageBytes + 5;
+            kestrel.ListenGrpc(options.ListenEndPoint, certificate);
+        });
+        var app = builder.Build();
+
+        var runtimeOptions = new ActorRuntimeOptions();
+        BudgetGrainsSetup.Configure(runtimeOptions);
+        runtimeOptions.IdleTimeoutByGrainType[GrainTypes.Scope] = options.ScopeIdleTimeout;
+        var runtime = new ActorRuntime(runtimeOptions, storage, app.Services, TimeProvider.System,
+            app.Services.GetRequiredService<ILoggerFactory>()).AddBudgetGrains();
+
+        var grpcOptions = new GrpcServerOptions { MaxReceiveMessageBytes = options.MaxMessageBytes, MaxSendMessageBytes = options.MaxMessageBytes };
+        app.UseGrpcServices(grpcOptions,
+            GrpcServices.Admission(new AdmissionApi(runtime, options.PriceCatalog())),
+            GrpcServices.Management(new BudgetAdministration(runtime, store)));
+
+        await app.StartAsync(cancellationToken);
+        var bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var silo = new Silo(app, runtime, storage, store, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
+
+        var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(runtime, store, cancellationToken);
+        app.Logger.LogInformation("BudgetGrains silo ready on {Address} (store {Database}, {Open} open holds restored)",
+            silo.Address, options.DatabasePath, woken);
+        return silo;
+    }
+
+    /// <summary>Completes when the host is asked to stop (Ctrl+C, SIGTERM).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+
+    /// <summary>Graceful stop: no new requests, every activation deactivated, every pending write flushed.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        await _app.StopAsync();
+        await _runtime.StopAsync(CancellationToken.None);
+        await _runtime.DisposeAsync();
+        await _storage.DisposeAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,38 @@
+using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Scopes;
+using BudgetGrains.Grpc;
+using V1 = BudgetGrains.Contracts.V1;
+using static BudgetGrains.Server.Services.ProtoMapping;
+
+namespace BudgetGrains.Server.Services;
+
+/// <summary>The budget.v1 services, bound method by method to the descriptors generated from protos/.</summary>
+internal static class GrpcServices
+{
+    public static GrpcService Admission(AdmissionApi admission) =>
+        GrpcServiceBuilder.For(V1.AdmissionReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("Admission"))
+            .Unary<V1.ReserveRequest, V1.ReserveResponse>("Reserve",
+                async (request, _) => ToResponse(Unwrap(await admission.ReserveAsync(ToCommand(request)))))
+            .Unary<V1.CommitRequest, V1.CommitResponse>("Commit",
+                async (request, _) => ToResponse(Unwrap(await admission.CommitAsync(ToCommand(request)))))
+            .Unary<V1.ReleaseRequest, V1.ReleaseResponse>("Release",
+                async (request, _) => new V1.ReleaseResponse { Released = Unwrap(await admission.ReleaseAsync(request.ReservationId)).Released })
+            .Unary<V1.CheckRequest, V1.CheckResponse>("Check",
+                async (request, _) => ToResponse(Unwrap(await admission.CheckAsync(ToCommand(request)))))
+            .Build();
+
+    public static GrpcService Management(BudgetAdministration budgets) =>
+        GrpcServiceBuilder.For(V1.ManagementReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("Management"))
+            .Unary<V1.UpsertBudgetRequest, V1.BudgetStatus>("UpsertBudget",
+                async (request, _) => ToStatus(Unwrap(await budgets.UpsertAsync(ToSettings(request)))))
+            .Unary<V1.GetBudgetRequest, V1.BudgetStatus>("GetBudget",
+                async (request, _) => ToStatus(Unwrap(await budgets.GetAsync(request.Scope))))
+            .Unary<V1.ListBudgetsRequest, V1.ListBudgetsResponse>("ListBudgets", async (request, context) =>
+            {
+                var page = Unwrap(await budgets.ListAsync(request.ScopePrefix, request.PageSize, request.PageToken, context.CancellationToken));
+                var response = new V1.ListBudgetsResponse { NextPageToken = page.NextPageToken };
+                response.Budgets.AddRange(page.Budgets.Select(ToStatus));
+                return response;
+            })
+            .Build();
+}

@@ -1,0 +1,97 @@
+using BudgetGrains.Grains;
+using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Scopes;
+using BudgetGrains.Grpc;
+using V1 = BudgetGrains.Contracts.V1;
+
+namespace BudgetGrains.Server.Services;
+
+/// <summary>Explicit mapping between budget.v1 wire messages and domain types; proto types stop here.</summary>
+internal static class ProtoMapping
+{
+    public static ReserveCommand ToCommand(V1.ReserveRequest r) => new(
+        r.RequestId, ToAttribution(r.Attribution), r.EstimateNanos, ToUsage(r.EstimateUsage), ToTask(r.Task), r.HoldTtlMs);
+
+    public static CommitCommand ToCommand(V1.CommitRequest r) =>
+        new(r.ReservationId, r.ActualNanos, ToUsage(r.Usage), r.Outcome);
+
+    public static CheckCommand ToCommand(V1.CheckRequest r) =>
+        new(ToAttribution(r.Attribution), r.EstimateNanos, ToUsage(r.EstimateUsage), ToTask(r.Task));
+
+    public static V1.ReserveResponse ToResponse(ReserveAnswer a)
+    {
+        var response = new V1.ReserveResponse
+        {
+            Decision = a.Admitted ? V1.Decision.Admitted : V1.Decision.Denied,
+            ReservationId = a.ReservationId,
+            Reason = (V1.DenyReason)a.Reason,
+            DeniedScope = a.DeniedScope,
+            RemainingNanos = a.RemainingNanos,
+            ExpiresAtUnixMs = a.ExpiresAtUnixMs,
+            HeldNanos = a.HeldNanos,
+        };
+        response.CrossedThresholds.AddRange(a.CrossedThresholds);
+        return response;
+    }
+
+    public static V1.CommitResponse ToResponse(CommitAnswer a) =>
+        new() { ChargedNanos = a.ChargedNanos, Late = a.Late, Overage = a.Overage };
+
+    public static V1.CheckResponse ToResponse(CheckAnswer a) => new()
+    {
+        Decision = a.Admitted ? V1.Decision.Admitted : V1.Decision.Denied,
+        Reason = (V1.DenyReason)a.Reason,
+        DeniedScope = a.DeniedScope,
+        RemainingNanos = a.RemainingNanos,
+    };
+
+    public static BudgetSettings ToSettings(V1.UpsertBudgetRequest r) => new(
+        r.Scope, r.LimitNanos, r.Period == V1.Period.Unspecified ? BudgetPeriod.None : (BudgetPeriod)r.Period,
+        r.ThresholdPercents, r.Parent, r.Frozen, r.Currency);
+
+    public static V1.BudgetStatus ToStatus(BudgetStatus s)
+    {
+        var status = new V1.BudgetStatus
+        {
+            Scope = s.Scope,
+            LimitNanos = s.LimitNanos,
+            SpentNanos = s.SpentNanos,
+            HeldNanos = s.HeldNanos,
+            OpenHolds = s.OpenHolds,
+            Period = (V1.Period)s.Period,
+            PeriodStartUnixMs = s.PeriodStartUnixMs,
+            Parent = s.Parent,
+            Frozen = s.Frozen,
+            Currency = s.Currency,
+            Denials = s.Denials,
+            Commits = s.Commits,
+        };
+        status.ThresholdPercents.AddRange(s.ThresholdPercents);
+        return status;
+    }
+
+    /// <summary>The value, or the failure as the gRPC status API.md assigns to it.</summary>
+    public static T Unwrap<T>(Result<T> result) where T : class =>
+        result.Failure is { } f ? throw new RpcException(ToStatusCode(f.Kind), f.Message) : result.Value!;
+
+    private static StatusCode ToStatusCode(FailureKind kind) => kind switch
+    {
+        FailureKind.InvalidArgument => StatusCode.InvalidArgument,
+        FailureKind.NotFound => StatusCode.NotFound,
+        FailureKind.FailedPrecondition => StatusCode.FailedPrecondition,
+        FailureKind.ResourceExhausted => StatusCode.ResourceExhausted,
+        FailureKind.Unavailable => StatusCode.Unavailable,
+        FailureKind.Unimplemented => StatusCode.Unimplemented,
+        _ => StatusCode.Unknown,
+    };
+
+    private static Attribution ToAttribution(V1.Attribution? a) => a is null
+        ? new Attribution()
+        : new Attribution(a.Tenant, a.Feature, a.Agent, a.Task, a.Team, a.CostCenter, a.Budgets, a.Labels);
+
+    private static TokenCounts? ToUsage(V1.TokenUsage? u) => u is null
+        ? null
+        : new TokenCounts(u.Model, u.InputTokens, u.CachedInputTokens, u.OutputTokens, u.ReasoningTokens);
+
+    private static TaskPosition ToTask(V1.TaskContext? t) => t is null ? default : new TaskPosition(t.Depth, t.IsRetry);
+}
