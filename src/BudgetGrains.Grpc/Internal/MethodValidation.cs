@@ -16,7 +16,8 @@ internal enum MethodKind
 /// </summary>
 internal static class MethodValidation
 {
-    public static MethodDescriptor Resolve<TRequest, TResponse>(ServiceDescriptor service, string methodName, MethodKind kind)
+    /// <param name="kind">The required shape, or null to accept any shape this library supports.</param>
+    public static MethodDescriptor Resolve<TRequest, TResponse>(ServiceDescriptor service, string methodName, MethodKind? kind)
         where TRequest : IMessage<TRequest>, new()
         where TResponse : IMessage<TResponse>, new()
     {
@@ -43,10 +44,21 @@ internal static class MethodValidation
         }
 
         var actualKind = Describe(method);
-        var expectedKind = kind == MethodKind.Unary ? "unary" : "server-streaming";
-        if (actualKind != expectedKind)
+        var accepted = kind switch
         {
-            throw new ArgumentException($"Method {service.FullName}.{methodName} is {actualKind}, not {expectedKind}.", nameof(methodName));
+            MethodKind.Unary => actualKind == UnaryName,
+            MethodKind.ServerStreaming => actualKind == ServerStreamingName,
+            _ => actualKind is UnaryName or ServerStreamingName,
+        };
+        if (!accepted)
+        {
+            var expected = kind switch
+            {
+                MethodKind.Unary => UnaryName,
+                MethodKind.ServerStreaming => ServerStreamingName,
+                _ => UnaryName + " or " + ServerStreamingName,
+            };
+            throw new ArgumentException($"Method {service.FullName}.{methodName} is {actualKind}, not {expected}.", nameof(methodName));
         }
 
         return method;
@@ -55,10 +67,13 @@ internal static class MethodValidation
     /// <summary>The request path of a method: <c>/pkg.Service/Method</c>.</summary>
     public static string PathOf(MethodDescriptor method) => "/" + method.Service.FullName + "/" + method.Name;
 
+    private const string UnaryName = "unary";
+    private const string ServerStreamingName = "server-streaming";
+
     private static string Describe(MethodDescriptor method) => (method.IsClientStreaming, method.IsServerStreaming) switch
     {
-        (false, false) => "unary",
-        (false, true) => "server-streaming",
+        (false, false) => UnaryName,
+        (false, true) => ServerStreamingName,
         (true, false) => "client-streaming",
         (true, true) => "bidirectional-streaming",
     };
