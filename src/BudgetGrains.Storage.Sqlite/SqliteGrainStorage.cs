@@ -1,0 +1,207 @@
+using BudgetGrains.Actors;
+using Microsoft.Data.Sqlite;
+
+namespace BudgetGrains.Storage.Sqlite;
+
+/// <summary>
+/// Grain state in one SQLite file. WAL with synchronous=FULL, so a committed batch survives kill -9 and power loss.
+/// One dedicated writer connection commits each group-commit batch as one IMMEDIATE transaction with prepared,
+/// reused statements; reads use separate pooled connections, which WAL lets run alongside the writer.
+/// </summary>
+public sealed class SqliteGrainStorage : IGrainStorage, IAsyncDisposable
+{
+    /// <summary>How long a connection waits for a lock held by another connection before failing.</summary>
+    public const int BusyTimeoutMs = 5_000;
+
+    private const string UpsertSql =
+        """
+        INSERT INTO grain_state (grain_type, grain_key, data, updated_at_ms) VALUES ($type, $key, $data, $updated)
+        ON CONFLICT (grain_type, grain_key) DO UPDATE SET data = excluded.data, updated_at_ms = excluded.updated_at_ms
+        """;
+
+    private readonly string _readConnectionString;
+    private readonly string _writeConnectionString;
+    private readonly IReadOnlyList<ISqliteJournalHandler> _handlers;
+    private readonly TimeProvider _timeProvider;
+    private readonly SqliteConnection _writer;
+    private readonly SqliteCommand _upsert;
+    private readonly SqliteParameter _type;
+    private readonly SqliteParameter _key;
+    private readonly SqliteParameter _data;
+    private readonly SqliteParameter _updated;
+    // The writer connection is single-threaded; the runtime's writer is the only caller, this guards misuse.
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private bool _disposed;
+
+    /// <summary>Opens (or creates) the database file and the schema of the state table and of every handler.</summary>
+    public SqliteGrainStorage(string databasePath, IEnumerable<ISqliteJournalHandler> journalHandlers, TimeProvider? timeProvider = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(databasePath);
+        ArgumentNullException.ThrowIfNull(journalHandlers);
+        _handlers = [.. journalHandlers];
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        DatabasePath = Path.GetFullPath(databasePath);
+        _writeConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+            DefaultTimeout = BusyTimeoutMs / 1000,
+        }.ToString();
+        _readConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = true,
+            DefaultTimeout = BusyTimeoutMs / 1000,
+        }.ToString();
+
+        _writer = new SqliteConnection(_writeConnectionString);
+        _writer.Open();
+        Execute(_writer, $"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout={BusyTimeoutMs};");
+        Execute(_writer,
+            """
+            CREATE TABLE IF NOT EXISTS grain_state (
+                grain_type TEXT NOT NULL,
+                grain_key TEXT NOT NULL,
+                data BLOB NOT NULL,
+                updated_at_ms INTEGER NOT NULL,
+                PRIMARY KEY (grain_type, grain_key)
+            ) WITHOUT ROWID;
+            """);
+        foreach (var handler in _handlers)
+        {
+            handler.CreateSchema(_writer);
+        }
+
+        _upsert = _writer.CreateCommand();
+        _upsert.CommandText = UpsertSql;
+        _type = _upsert.Parameters.Add("$type", SqliteType.Text);
+        _key = _upsert.Parameters.Add("$key", SqliteType.Text);
+        _data = _upsert.Parameters.Add("$data", SqliteType.Blob);
+        _updated = _upsert.Parameters.Add("$updated", SqliteType.Integer);
+        _upsert.Prepare();
+    }
+
+    /// <summary>The full path of the database file.</summary>
+    public string DatabasePath { get; }
+
+    /// <summary>
+    /// An open read-only connection on the same file (from a pool; dispose it to return it). WAL lets readers
+    /// run while the writer commits; they see the last committed batch.
+    /// </summary>
+    public SqliteConnection OpenReadConnection()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var connection = new SqliteConnection(_readConnectionString);
+        connection.Open();
+        return connection;
+    }
+
+    /// <inheritdoc/>
+    public Task<byte[]?> ReadStateAsync(GrainId grain, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var connection = OpenReadConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT data FROM grain_state WHERE grain_type = $type AND grain_key = $key";
+        command.Parameters.AddWithValue("$type", grain.Type);
+        command.Parameters.AddWithValue("$key", grain.Key);
+        return Task.FromResult(command.ExecuteScalar() as byte[]);
+    }
+
+    /// <inheritdoc/>
+    public async Task WriteBatchAsync(IReadOnlyList<StateWrite> batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            WriteBatch(batch);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private void WriteBatch(IReadOnlyList<StateWrite> batch)
+    {
+        using var transaction = _writer.BeginTransaction(deferred: false);
+        _upsert.Transaction = transaction;
+        long nowMs = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        Dictionary<ISqliteJournalHandler, List<IJournalRecord>>? journal = null;
+        foreach (var write in batch)
+        {
+            if (write.State is not null)
+            {
+                _type.Value = write.Grain.Type;
+                _key.Value = write.Grain.Key;
+                _data.Value = write.State;
+                _updated.Value = nowMs;
+                _upsert.ExecuteNonQuery();
+            }
+            foreach (var record in write.Journal)
+            {
+                var handler = HandlerFor(record);
+                journal ??= [];
+                if (!journal.TryGetValue(handler, out var records))
+                {
+                    journal[handler] = records = [];
+                }
+                records.Add(record);
+            }
+        }
+        if (journal is not null)
+        {
+            foreach (var (handler, records) in journal)
+            {
+                handler.Apply(_writer, transaction, records);
+            }
+        }
+        transaction.Commit();
+    }
+
+    private ISqliteJournalHandler HandlerFor(IJournalRecord record)
+    {
+        foreach (var handler in _handlers)
+        {
+            if (handler.CanHandle(record))
+            {
+                return handler;
+            }
+        }
+        throw new InvalidOperationException(
+            $"No ISqliteJournalHandler handles journal records of type {record.GetType().FullName}; register one with SqliteGrainStorage.");
+    }
+
+    /// <summary>Closes the writer and releases pooled read connections, so the file can be moved or deleted.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _writeGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            _upsert.Dispose();
+            _writer.Dispose();
+            using var pooled = new SqliteConnection(_readConnectionString);
+            SqliteConnection.ClearPool(pooled);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
