@@ -47,10 +47,9 @@ public static class RequestValidation
 
     private static Failure? Attribution(Attribution a)
     {
-        if (Key(a.Tenant, "attribution.tenant") ?? Key(a.Feature, "attribution.feature") ?? Key(a.Agent, "attribution.agent")
-            ?? Key(a.Task, "attribution.task") ?? Key(a.Team, "attribution.team") ?? Key(a.CostCenter, "attribution.cost_center")
-            is { } badKey)
-            return badKey;
+        var badKey = Key(a.Tenant, "attribution.tenant") ?? Key(a.Feature, "attribution.feature") ?? Key(a.Agent, "attribution.agent")
+            ?? Key(a.Task, "attribution.task") ?? Key(a.Team, "attribution.team") ?? Key(a.CostCenter, "attribution.cost_center");
+        if (badKey is not null) return badKey;
         if (a.NamedBudgets.Count > Limits.MaxNamedBudgets)
             return Failure.Invalid($"attribution.budgets has {a.NamedBudgets.Count} entries; the limit is {Limits.MaxNamedBudgets}");
         foreach (var budget in a.NamedBudgets)

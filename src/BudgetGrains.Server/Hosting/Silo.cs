@@ -74,7 +74,7 @@ public sealed class Silo : IAsyncDisposable
             GrpcServices.Management(new BudgetAdministration(runtime, store)));
 
         await app.StartAsync(cancellationToken);
-        var bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var silo = new Silo(app, runtime, storage, store, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
 
         var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(runtime, store, cancellationToken);

@@ -1,0 +1,45 @@
+using BudgetGrains.Contracts.V1;
+using BudgetGrains.Grpc;
+using Google.Protobuf.Reflection;
+
+namespace BudgetGrains.Client;
+
+/// <summary>Stubs of budget.v1.Admission, one method per rpc, bound to the generated descriptors.</summary>
+public sealed class AdmissionClient(GrpcChannel channel)
+{
+    private static readonly ServiceDescriptor Service = AdmissionReflection.Descriptor.FindTypeByName<ServiceDescriptor>("Admission");
+    private static readonly GrpcMethod<ReserveRequest, ReserveResponse> ReserveMethod = GrpcMethod<ReserveRequest, ReserveResponse>.From(Service, "Reserve");
+    private static readonly GrpcMethod<CommitRequest, CommitResponse> CommitMethod = GrpcMethod<CommitRequest, CommitResponse>.From(Service, "Commit");
+    private static readonly GrpcMethod<ReleaseRequest, ReleaseResponse> ReleaseMethod = GrpcMethod<ReleaseRequest, ReleaseResponse>.From(Service, "Release");
+    private static readonly GrpcMethod<CheckRequest, CheckResponse> CheckMethod = GrpcMethod<CheckRequest, CheckResponse>.From(Service, "Check");
+
+    /// <summary>Before a model call: hold the estimate on the chain, or be denied.</summary>
+    public Task<ReserveResponse> ReserveAsync(ReserveRequest request, CallOptions options = default) => channel.UnaryAsync(ReserveMethod, request, options);
+
+    /// <summary>After the call: record what it cost.</summary>
+    public Task<CommitResponse> CommitAsync(CommitRequest request, CallOptions options = default) => channel.UnaryAsync(CommitMethod, request, options);
+
+    /// <summary>The call did not happen: remove the hold.</summary>
+    public Task<ReleaseResponse> ReleaseAsync(ReleaseRequest request, CallOptions options = default) => channel.UnaryAsync(ReleaseMethod, request, options);
+
+    /// <summary>Would a reserve be admitted? No side effects.</summary>
+    public Task<CheckResponse> CheckAsync(CheckRequest request, CallOptions options = default) => channel.UnaryAsync(CheckMethod, request, options);
+}
+
+/// <summary>Stubs of budget.v1.Management.</summary>
+public sealed class ManagementClient(GrpcChannel channel)
+{
+    private static readonly ServiceDescriptor Service = ManagementReflection.Descriptor.FindTypeByName<ServiceDescriptor>("Management");
+    private static readonly GrpcMethod<UpsertBudgetRequest, BudgetStatus> UpsertMethod = GrpcMethod<UpsertBudgetRequest, BudgetStatus>.From(Service, "UpsertBudget");
+    private static readonly GrpcMethod<GetBudgetRequest, BudgetStatus> GetMethod = GrpcMethod<GetBudgetRequest, BudgetStatus>.From(Service, "GetBudget");
+    private static readonly GrpcMethod<ListBudgetsRequest, ListBudgetsResponse> ListMethod = GrpcMethod<ListBudgetsRequest, ListBudgetsResponse>.From(Service, "ListBudgets");
+
+    /// <summary>Create or replace a scope's budget.</summary>
+    public Task<BudgetStatus> UpsertBudgetAsync(UpsertBudgetRequest request, CallOptions options = default) => channel.UnaryAsync(UpsertMethod, request, options);
+
+    /// <summary>A scope's budget and counters.</summary>
+    public Task<BudgetStatus> GetBudgetAsync(GetBudgetRequest request, CallOptions options = default) => channel.UnaryAsync(GetMethod, request, options);
+
+    /// <summary>A page of budgets.</summary>
+    public Task<ListBudgetsResponse> ListBudgetsAsync(ListBudgetsRequest request, CallOptions options = default) => channel.UnaryAsync(ListMethod, request, options);
+}
