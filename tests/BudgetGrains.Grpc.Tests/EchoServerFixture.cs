@@ -29,8 +29,7 @@ public sealed class EchoServerFixture : IAsyncLifetime
     /// <summary>Raw HTTP/2 client for hand-made bodies.</summary>
     public HttpClient Http { get; private set; } = null!;
 
-    /// <summary>Completed when the Wait handler observes its cancellation token.</summary>
-    public TaskCompletionSource WaitHandlerCancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> _waitCancellations = new();
 
     public static Google.Protobuf.Reflection.ServiceDescriptor EchoDescriptor => EchoReflection.Descriptor.Services[0];
 
@@ -64,6 +63,12 @@ public sealed class EchoServerFixture : IAsyncLifetime
             await _app.DisposeAsync();
         }
     }
+
+    /// <summary>Completes when the Wait handler of the call with <paramref name="id"/> observes its cancellation token.</summary>
+    public Task WaitHandlerCancelled(string id) => WaitCancellation(id).Task;
+
+    private TaskCompletionSource WaitCancellation(string id) =>
+        _waitCancellations.GetOrAdd(id, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     private GrpcService BuildEchoService() => GrpcServiceBuilder.For(EchoDescriptor)
         .Unary<SayRequest, SayReply>("Say", (request, context) =>
@@ -101,7 +106,7 @@ public sealed class EchoServerFixture : IAsyncLifetime
             }
             catch (OperationCanceledException)
             {
-                WaitHandlerCancelled.TrySetResult();
+                WaitCancellation(request.Id).TrySetResult();
                 throw;
             }
 

@@ -127,20 +127,27 @@ public class ServerTests(EchoServerFixture server) : IClassFixture<EchoServerFix
     [Fact]
     public async Task Deadline_exceeded_cancels_the_handler()
     {
-        var e = await Assert.ThrowsAsync<RpcException>(() => server.Channel.UnaryAsync(Wait, new WaitRequest(), new CallOptions(Deadline: DateTimeOffset.UtcNow.AddMilliseconds(200))));
+        var request = new WaitRequest { Id = Guid.NewGuid().ToString() };
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => server.Channel.UnaryAsync(Wait, request, new CallOptions(Deadline: DateTimeOffset.UtcNow.AddMilliseconds(200))));
 
         Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
-        await server.WaitHandlerCancelled.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal("Deadline Exceeded", e.Detail);
+        await server.WaitHandlerCancelled(request.Id).WaitAsync(TimeSpan.FromSeconds(5));
     }
 
     [Fact]
     public async Task Server_enforces_grpc_timeout_itself()
     {
         // No local deadline on this client: the status must come from the server.
-        var result = await RawGrpc.PostAsync(server.Http, "/test.v1.Echo/Wait", RawGrpc.Frame(new WaitRequest()), timeout: "100m");
+        var request = new WaitRequest { Id = Guid.NewGuid().ToString() };
+
+        var result = await RawGrpc.PostAsync(server.Http, "/test.v1.Echo/Wait", RawGrpc.Frame(request), timeout: "100m");
 
         Assert.Equal("4", result.GrpcStatus);
         Assert.Equal("Deadline Exceeded", result.GrpcMessage);
+        Assert.True(result.TrailersOnly);
+        await server.WaitHandlerCancelled(request.Id).WaitAsync(TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -219,13 +226,16 @@ public class ServerTests(EchoServerFixture server) : IClassFixture<EchoServerFix
     }
 
     [Fact]
-    public async Task Caller_cancellation_is_cancelled()
+    public async Task Caller_cancellation_is_cancelled_and_stops_the_handler()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        var request = new WaitRequest { Id = Guid.NewGuid().ToString() };
 
-        var e = await Assert.ThrowsAsync<RpcException>(() => server.Channel.UnaryAsync(Wait, new WaitRequest(), new CallOptions(CancellationToken: cts.Token)));
+        var e = await Assert.ThrowsAsync<RpcException>(() => server.Channel.UnaryAsync(Wait, request, new CallOptions(CancellationToken: cts.Token)));
 
         Assert.Equal(StatusCode.Cancelled, e.StatusCode);
+        // The stream reset reaches the server and cancels the handler's token: work stops.
+        await server.WaitHandlerCancelled(request.Id).WaitAsync(TimeSpan.FromSeconds(5));
     }
 
     [Fact]
