@@ -72,6 +72,7 @@ public sealed class LifecycleTests(TempDirectoryFixture temp) : IClassFixture<Te
         var probe = harness.Runtime.GetGrain<ITurnProbeGrain>("p");
         await counter.AddAsync(1);
         await probe.EnterAsync();
+        await harness.TurnsSettledAsync(4);
 
         clock.Advance(TimeSpan.FromSeconds(50));
         await Task.Delay(50);
@@ -162,6 +163,7 @@ public sealed class LifecycleTests(TempDirectoryFixture temp) : IClassFixture<Te
         Assert.Equal(1, harness.Runtime.GetStatistics().Activations);
 
         await grain.StopTimerAsync();
+        await harness.TurnsSettledAsync(3);
         clock.Advance(TimeSpan.FromMinutes(2));
         await RuntimeHarness.EventuallyAsync(() => harness.Runtime.GetStatistics().Activations == 0, "collection after the keep-alive timer is gone");
     }

@@ -55,6 +55,13 @@ public sealed class RuntimeHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the activations have finished their bookkeeping for the given number of turns: a caller's task
+    /// completes inside the turn, slightly before the activation records the turn's end (its idle clock).
+    /// </summary>
+    public Task TurnsSettledAsync(long turns) =>
+        EventuallyAsync(() => Runtime.GetStatistics().TurnsCompleted == turns, $"{turns} turns completed");
+
     public async ValueTask DisposeAsync()
     {
         await Runtime.DisposeAsync();

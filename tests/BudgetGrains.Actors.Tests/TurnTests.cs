@@ -103,9 +103,9 @@ public sealed class TurnTests(TempDirectoryFixture temp) : IClassFixture<TempDir
             await grain.AddAsync(1);
         }
 
-        var stats = harness.Runtime.GetStatistics();
         // 25 calls plus the activation turn.
-        Assert.Equal(26, stats.TurnsCompleted);
+        await harness.TurnsSettledAsync(26);
+        var stats = harness.Runtime.GetStatistics();
         Assert.Equal(26, stats.TurnLatencyCounts.Sum());
         Assert.Equal(stats.TurnLatencyBucketUpperBoundsMicroseconds.Count + 1, stats.TurnLatencyCounts.Count);
         Assert.Equal(0, stats.MessagesQueued);
