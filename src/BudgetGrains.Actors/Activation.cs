@@ -171,8 +171,9 @@ internal sealed class Activation : IThreadPoolWorkItem
     /// <returns>False when the activation died in this turn and the loop must stop.</returns>
     private bool EndTurn()
     {
-        _runtime.Counters.TurnCompleted(_turnStartTimestamp);
+        // Idle time first: a caller that sees the turn counted also sees the activation's idle clock restarted.
         Volatile.Write(ref _lastTurnEndUtcTicks, _runtime.TimeProvider.GetUtcNow().UtcTicks);
+        _runtime.Counters.TurnCompleted(_turnStartTimestamp);
         return !_dead;
     }
 

@@ -30,7 +30,13 @@ public sealed class ServerCallContext
     /// <summary>The underlying ASP.NET Core context (connection info, request services, user).</summary>
     public HttpContext HttpContext { get; }
 
-    /// <summary>The trailers added so far; empty when none.</summary>
+    /// <summary>
+    /// True once a response message went into the body. Kestrel only reports HasStarted on flush, and unary responses
+    /// are not flushed, so the choice between trailers and Trailers-Only rests on this.
+    /// </summary>
+    internal bool MessageWritten { get; set; }
+
+    /// <summary>The trailers added so far; null when none.</summary>
     internal IReadOnlyList<KeyValuePair<string, string>>? ResponseTrailers => _responseTrailers;
 
     /// <summary>
@@ -40,7 +46,7 @@ public sealed class ServerCallContext
     /// <exception cref="InvalidOperationException">The response headers were already sent.</exception>
     public void AddResponseHeader(string name, string value)
     {
-        if (HttpContext.Response.HasStarted)
+        if (MessageWritten || HttpContext.Response.HasStarted)
         {
             throw new InvalidOperationException("Response headers were already sent; add headers before writing the first message.");
         }

@@ -32,6 +32,13 @@ internal sealed class GrpcMiddleware(RequestDelegate next, GrpcServerOptions opt
             return Task.CompletedTask;
         }
 
+        if (!HttpProtocol.IsHttp2(context.Request.Protocol) && !HttpProtocol.IsHttp3(context.Request.Protocol))
+        {
+            // HTTP/1.1 (possible on a TLS endpoint shared with REST) cannot carry the trailers every gRPC response ends with.
+            ServerCalls.WriteStatus(context.Response, StatusCode.Internal, $"gRPC requires HTTP/2, not {context.Request.Protocol}", call: null);
+            return Task.CompletedTask;
+        }
+
         if (!HttpMethods.IsPost(context.Request.Method))
         {
             // The spec only defines POST; grpc-go likewise refuses other methods without running the handler.

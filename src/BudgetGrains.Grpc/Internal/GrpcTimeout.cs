@@ -78,5 +78,5 @@ internal static class GrpcTimeout
         return Math.Min(CeilDiv(ticks, TimeSpan.TicksPerHour), MaxValue).ToString(System.Globalization.CultureInfo.InvariantCulture) + "H";
     }
 
-    private static long CeilDiv(long value, long divisor) => (value + divisor - 1) / divisor;
+    private static long CeilDiv(long value, long divisor) => (value / divisor) + (value % divisor == 0 ? 0 : 1);
 }

@@ -34,7 +34,7 @@ internal sealed class UnaryServerMethod<TRequest, TResponse>(string path, UnaryH
         call.CancellationToken.ThrowIfCancellationRequested();
 
         // Not flushed: Kestrel sends headers, message and trailers together when the request completes.
-        ServerCalls.WriteMessage(http.Response, response, options.MaxSendMessageBytes);
+        ServerCalls.WriteMessage(call, response, options.MaxSendMessageBytes);
     }
 }
 
@@ -77,10 +77,9 @@ internal sealed class ServerStreamWriter<T>(ServerCallContext call, int maxSendM
         // Writing to a call the client abandoned or whose deadline passed is pointless: stop the handler instead.
         call.CancellationToken.ThrowIfCancellationRequested();
 
-        var response = call.HttpContext.Response;
-        ServerCalls.WriteMessage(response, message, maxSendMessageBytes);
+        ServerCalls.WriteMessage(call, message, maxSendMessageBytes);
         var token = cancellationToken.CanBeCanceled ? cancellationToken : call.CancellationToken;
-        await response.BodyWriter.FlushAsync(token).ConfigureAwait(false);
+        await call.HttpContext.Response.BodyWriter.FlushAsync(token).ConfigureAwait(false);
     }
 
     public void Complete() => _completed = true;
@@ -135,17 +134,19 @@ internal static class ServerCalls
     }
 
     /// <summary>Frames <paramref name="message"/> into the response body (without flushing), sending the response headers first if needed.</summary>
-    public static void WriteMessage(HttpResponse response, IMessage message, int maxMessageBytes)
+    public static void WriteMessage(ServerCallContext call, IMessage message, int maxMessageBytes)
     {
+        var response = call.HttpContext.Response;
         var size = message.CalculateSize();
         if (size > maxMessageBytes)
         {
             throw new RpcException(StatusCode.ResourceExhausted, $"response message larger than max ({size} vs. {maxMessageBytes})");
         }
 
-        if (!response.HasStarted)
+        if (!call.MessageWritten)
         {
             SetResponseHeaders(response.Headers);
+            call.MessageWritten = true;
         }
 
         GrpcFraming.WriteMessage(response.BodyWriter, message, size);
@@ -164,7 +165,7 @@ internal static class ServerCalls
     /// </summary>
     public static void WriteStatus(HttpResponse response, StatusCode code, string? detail, ServerCallContext? call)
     {
-        if (!response.HasStarted)
+        if (call is not { MessageWritten: true } && !response.HasStarted)
         {
             var headers = response.Headers;
             SetResponseHeaders(headers);
