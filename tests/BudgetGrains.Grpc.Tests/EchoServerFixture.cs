@@ -12,7 +12,7 @@ using Xunit;
 namespace BudgetGrains.Grpc.Tests;
 
 /// <summary>A real Kestrel server on 127.0.0.1 (h2c) serving the test Echo service, shared by a test class.</summary>
-public sealed class EchoServerFixture : IAsyncLifetime
+public class EchoServerFixture : IAsyncLifetime
 {
     /// <summary>Small so that the size-limit tests stay fast.</summary>
     public const int MaxReceiveMessageBytes = 64 * 1024;
@@ -20,7 +20,18 @@ public sealed class EchoServerFixture : IAsyncLifetime
     /// <summary>Body of the fallback endpoint that non-gRPC requests reach.</summary>
     public const string NotGrpcBody = "not grpc";
 
+    private readonly GrpcServerOptions _options;
     private WebApplication? _app;
+
+    public EchoServerFixture()
+        : this(new GrpcServerOptions { MaxReceiveMessageBytes = MaxReceiveMessageBytes })
+    {
+    }
+
+    protected EchoServerFixture(GrpcServerOptions options) => _options = options;
+
+    /// <summary>Everything the server logged.</summary>
+    public CapturingLoggerProvider Logs { get; } = new();
 
     public Uri Address { get; private set; } = null!;
 
@@ -37,9 +48,10 @@ public sealed class EchoServerFixture : IAsyncLifetime
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(Logs);
         builder.WebHost.ConfigureKestrel(k => k.ListenGrpc(new IPEndPoint(IPAddress.Loopback, 0)));
         _app = builder.Build();
-        _app.UseGrpcServices(new GrpcServerOptions { MaxReceiveMessageBytes = MaxReceiveMessageBytes }, BuildEchoService());
+        _app.UseGrpcServices(_options, BuildEchoService());
         _app.Run(context => context.Response.WriteAsync(NotGrpcBody));
         await _app.StartAsync();
 
@@ -56,6 +68,7 @@ public sealed class EchoServerFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        GC.SuppressFinalize(this);
         Channel.Dispose();
         Http.Dispose();
         if (_app is not null)
@@ -113,4 +126,35 @@ public sealed class EchoServerFixture : IAsyncLifetime
             return new SayReply();
         })
         .Build();
+}
+
+/// <summary>The Echo server with a response size limit small enough for "hello world" to exceed it.</summary>
+public sealed class SmallSendLimitServerFixture() : EchoServerFixture(new GrpcServerOptions { MaxSendMessageBytes = MaxSendMessageBytes })
+{
+    public const int MaxSendMessageBytes = 8;
+}
+
+/// <summary>Keeps log entries in memory so that tests can assert what the server logged.</summary>
+public sealed class CapturingLoggerProvider : ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Category, LogLevel Level, string Message, Exception? Exception)> _entries = new();
+
+    public IReadOnlyCollection<(string Category, LogLevel Level, string Message, Exception? Exception)> Entries => _entries;
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _entries);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<(string, LogLevel, string, Exception?)> entries) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            entries.Enqueue((category, logLevel, formatter(state, exception), exception));
+    }
 }

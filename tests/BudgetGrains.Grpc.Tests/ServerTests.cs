@@ -89,6 +89,10 @@ public class ServerTests(EchoServerFixture server) : IClassFixture<EchoServerFix
 
         Assert.Equal(StatusCode.Unknown, e.StatusCode);
         Assert.Equal("Exception was thrown by handler.", e.Detail);
+        Assert.DoesNotContain("secret", e.Message, StringComparison.Ordinal);
+        var logged = Assert.Single(server.Logs.Entries, entry => entry.Exception is InvalidOperationException { Message: "secret internal detail" });
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Error, logged.Level);
+        Assert.Equal("gRPC handler for /test.v1.Echo/Fail threw an exception", logged.Message);
     }
 
     [Fact]

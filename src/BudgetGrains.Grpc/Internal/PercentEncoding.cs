@@ -74,7 +74,7 @@ internal static class PercentEncoding
             }
             else
             {
-                // Header values are ASCII; anything wider is not ours to reinterpret, so keep its low byte only if ASCII.
+                // Header values should be ASCII; a wider char cannot be one byte of the UTF-8 encoding, so it is replaced.
                 bytes[count++] = c <= 0x7F ? (byte)c : (byte)'?';
             }
         }
