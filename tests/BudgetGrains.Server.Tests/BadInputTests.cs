@@ -169,8 +169,13 @@ public sealed class BadInputTests(SiloFixture silo)
     /// <summary>A hand-made gRPC request over HTTP/2; the status comes from the trailers (or the headers, Trailers-Only).</summary>
     private async Task<(StatusCode Status, string Message)> SendRawAsync(string path, byte[] body)
     {
-        using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(silo.Silo.Address, path)) { Content = new ByteArrayContent(body) };
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(silo.Silo.Address, path))
+        {
+            Content = new ByteArrayContent(body),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
         request.Headers.TryAddWithoutValidation("te", "trailers");
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead);

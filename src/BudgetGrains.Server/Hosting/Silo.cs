@@ -57,7 +57,6 @@ public sealed class Silo : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = options.MaxMessageBytes + 5;
             kestrel.ListenGrpc(options.ListenEndPoint, certificate);
         });
         var app = builder.Build();
