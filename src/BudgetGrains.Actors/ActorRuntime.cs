@@ -116,18 +116,18 @@ public sealed class ActorRuntime : IGrainFactory, IAsyncDisposable
         {
             _stopTask ??= StopCoreAsync();
         }
-        if (cancellationToken.CanBeCanceled)
-        {
-            cancellationToken.Register(static state => ((CancellationTokenSource)state!).Cancel(), _abort);
-        }
-        return _stopTask.WaitAsync(cancellationToken);
+        return cancellationToken.CanBeCanceled ? WaitForStopAsync(_stopTask, cancellationToken) : _stopTask;
     }
 
     /// <summary>Stops the runtime (see <see cref="StopAsync"/>).</summary>
-    public async ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+    // _abort is never disposed: a caller's token may fire after shutdown, and a CancellationTokenSource without
+    // a timeout holds no unmanaged resources.
+    private async Task WaitForStopAsync(Task stop, CancellationToken cancellationToken)
     {
-        await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        _abort.Dispose();
+        using var registration = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _abort);
+        await stop.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task StopCoreAsync()

@@ -105,6 +105,39 @@ public sealed class PersistenceTests(TempDirectoryFixture temp) : IClassFixture<
         Assert.Equal(6, await grain.GetAsync());
     }
 
+    [Fact]
+    public async Task WritesOfOneGrainAreAppliedInIssueOrder()
+    {
+        await using var harness = RuntimeHarness.OnSqlite(temp.NewDatabasePath());
+        var grains = Enumerable.Range(0, 50).Select(i => harness.Runtime.GetGrain<ICounterGrain>($"o{i}")).ToArray();
+
+        await Task.WhenAll(grains.Select((g, i) => g.WriteTwiceAsync(-1, i)));
+
+        for (int i = 0; i < grains.Length; i++)
+        {
+            var stored = await harness.Storage.ReadStateAsync(new GrainId("counter", $"o{i}"), CancellationToken.None);
+            Assert.Equal(i, JsonSerializer.Deserialize<CounterState>(stored!)!.Value);
+        }
+    }
+
+    [Fact]
+    public async Task StopRunsQueuedCallsThenDeactivatesAndMakesTheirWritesDurable()
+    {
+        string path = temp.NewDatabasePath();
+        await using (var harness = RuntimeHarness.OnSqlite(path))
+        {
+            var grain = harness.Runtime.GetGrain<ICounterGrain>("s");
+            var writes = Enumerable.Range(0, 100).Select(_ => grain.AddAndWriteAsync(1)).ToArray();
+            await harness.Runtime.StopAsync(CancellationToken.None);
+
+            Assert.All(writes, w => Assert.True(w.IsCompletedSuccessfully));
+            Assert.Equal(1, harness.Log.Deactivations(new GrainId("counter", "s")));
+        }
+        await using var reopened = new SqliteGrainStorage(path, []);
+        var stored = await reopened.ReadStateAsync(new GrainId("counter", "s"), CancellationToken.None);
+        Assert.Equal(100, JsonSerializer.Deserialize<CounterState>(stored!)!.Value);
+    }
+
     private sealed class LedgerHandler : ISqliteJournalHandler
     {
         public List<int> StateSeenInsideTransaction { get; } = [];

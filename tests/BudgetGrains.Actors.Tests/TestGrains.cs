@@ -44,6 +44,9 @@ public interface ICounterGrain : IGrain
 
     Task DeactivateAsync();
 
+    /// <summary>Issues two writes in one turn without awaiting the first.</summary>
+    Task WriteTwiceAsync(int first, int second);
+
     Task ThrowAsync(string message);
 
     Task ThrowSynchronouslyAsync();
@@ -91,6 +94,14 @@ public sealed class CounterGrain(ActivationLog log, ILogger<CounterGrain> logger
     {
         DeactivateOnIdle();
         return Task.CompletedTask;
+    }
+
+    public Task WriteTwiceAsync(int first, int second)
+    {
+        State.Value = first;
+        var firstWrite = WriteStateAsync();
+        State.Value = second;
+        return Task.WhenAll(firstWrite, WriteStateAsync());
     }
 
     public async Task ThrowAsync(string message)
