@@ -27,7 +27,7 @@ internal sealed class Activation : IThreadPoolWorkItem
     private bool _deactivating;
     private long _turnStartTimestamp;
     private long _lastTurnEndUtcTicks;
-    private int _keepAliveTimers;
+    private int _keepAlives;
     private Task _lastWrite = Task.CompletedTask;
     private Grain? _grain;
 
@@ -81,7 +81,7 @@ internal sealed class Activation : IThreadPoolWorkItem
     /// <summary>Starts deactivation if the activation has been idle for its type's timeout; false when it is busy.</summary>
     public bool TryCollect(long nowUtcTicks)
     {
-        if (Volatile.Read(ref _keepAliveTimers) > 0
+        if (Volatile.Read(ref _keepAlives) > 0
             || nowUtcTicks - Volatile.Read(ref _lastTurnEndUtcTicks) < _registration.IdleTimeout.Ticks)
         {
             return false;
@@ -283,7 +283,7 @@ internal sealed class Activation : IThreadPoolWorkItem
         }
         if (keepAlive)
         {
-            Interlocked.Increment(ref _keepAliveTimers);
+            Interlocked.Increment(ref _keepAlives);
         }
         timer.Start(dueTime, period);
         return timer;
@@ -297,7 +297,27 @@ internal sealed class Activation : IThreadPoolWorkItem
         }
         if (timer.KeepAlive)
         {
-            Interlocked.Decrement(ref _keepAliveTimers);
+            Interlocked.Decrement(ref _keepAlives);
+        }
+    }
+
+    /// <summary>Keeps the activation from idle collection until the handle is disposed (once).</summary>
+    public IDisposable AcquireKeepAlive()
+    {
+        Interlocked.Increment(ref _keepAlives);
+        return new KeepAliveHandle(this);
+    }
+
+    private sealed class KeepAliveHandle(Activation activation) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                Interlocked.Decrement(ref activation._keepAlives);
+            }
         }
     }
 

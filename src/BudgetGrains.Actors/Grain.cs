@@ -37,6 +37,10 @@ public abstract class Grain
         return Activation.RegisterTimer(callback, dueTime, period, keepAlive);
     }
 
+    /// <summary>Keeps this activation from idle collection until the returned handle is disposed
+    /// (Orleans would use DelayDeactivation or a reminder). Explicit deactivation still happens.</summary>
+    protected IDisposable KeepAlive() => Activation.AcquireKeepAlive();
+
     /// <summary>Deactivate this activation once the current turn ends.</summary>
     protected void DeactivateOnIdle() => Activation.DeactivateAfterCurrentTurn();
 

@@ -23,10 +23,14 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
 
     private IDisposable? _expiryTimer;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (State.Status == ReservationStatus.Admitted) ArmExpiry();
-        return Task.CompletedTask;
+        if (State.Status != ReservationStatus.Admitted) return;
+        // Release and expiry write before they tell the scopes, so the scopes must be loaded first:
+        // one loaded after the write would count the release twice. (Scopes with open holds then
+        // stay active; see ScopeGrain.)
+        await Task.WhenAll(State.Chain.Select(scope => GrainFactory.GetGrain<IScopeGrain>(scope).GetStatusAsync()));
+        ArmExpiry();
     }
 
     public Task WakeAsync() => Task.CompletedTask;

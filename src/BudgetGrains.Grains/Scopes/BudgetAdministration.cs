@@ -24,12 +24,12 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         }
     }
 
+    /// <summary>Any well-formed scope has a status: spend is tracked on scopes without a budget too, and a
+    /// scope never used reads as zeros with no limit (docs/decisions/scopes-without-budgets.md).</summary>
     public async Task<Result<BudgetStatus>> GetAsync(string scope)
     {
         if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
-        var status = await grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
-        var seen = status.HasBudget || status.SpentNanos != 0 || status.HeldNanos != 0 || status.Denials != 0;
-        return seen ? status : Failure.NotFound($"scope {scope} has no budget and no spend");
+        return await grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
     }
 
     /// <summary>A page of budgets in scope order; the page token is the last scope of the previous page.</summary>

@@ -16,11 +16,19 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
     private long _commits;
     private long _denials;
 
+    /// <summary>
+    /// Held while the scope has open holds. Release and expiry make their change durable before they
+    /// tell the scope; a scope loaded from the store in between would count the release twice, so a
+    /// scope with open holds is never collected for idleness.
+    /// </summary>
+    private IDisposable? _keepAlive;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var counters = await store.ReadCountersAsync(GrainKey, cancellationToken);
         (_spentNanos, _heldNanos, _openHolds, _commits, _denials) =
             (counters.SpentNanos, counters.HeldNanos, counters.OpenHolds, counters.Commits, counters.Denials);
+        KeepAliveWhileHolding();
     }
 
     public Task<ScopeAnswer> TryHoldAsync(long amountNanos)
@@ -34,6 +42,7 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         }
         _heldNanos = checked(_heldNanos + amountNanos);
         _openHolds++;
+        KeepAliveWhileHolding();
         return Task.FromResult(answer);
     }
 
@@ -43,6 +52,7 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
     {
         _heldNanos -= amountNanos;
         _openHolds--;
+        KeepAliveWhileHolding();
         return Task.CompletedTask;
     }
 
@@ -55,6 +65,7 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         }
         _spentNanos = checked(_spentNanos + actualNanos);
         _commits++;
+        KeepAliveWhileHolding();
         return Task.CompletedTask;
     }
 
@@ -67,6 +78,7 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         }
         _spentNanos -= actualNanos;
         _commits--;
+        KeepAliveWhileHolding();
         return Task.CompletedTask;
     }
 
@@ -102,6 +114,19 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
             throw;
         }
         return Status();
+    }
+
+    private void KeepAliveWhileHolding()
+    {
+        if (_openHolds > 0)
+        {
+            _keepAlive ??= KeepAlive();
+        }
+        else
+        {
+            _keepAlive?.Dispose();
+            _keepAlive = null;
+        }
     }
 
     /// <summary>The admission rule of DESIGN.md §4 for this scope: spent + held + amount &lt;= limit, not frozen.</summary>
