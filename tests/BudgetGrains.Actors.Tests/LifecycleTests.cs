@@ -167,4 +167,25 @@ public sealed class LifecycleTests(TempDirectoryFixture temp) : IClassFixture<Te
         clock.Advance(TimeSpan.FromMinutes(2));
         await RuntimeHarness.EventuallyAsync(() => harness.Runtime.GetStatistics().Activations == 0, "collection after the keep-alive timer is gone");
     }
+
+    [Fact]
+    public async Task AKeepAliveHandlePreventsIdleCollectionUntilDisposed()
+    {
+        var clock = new ManualTimeProvider();
+        var options = new ActorRuntimeOptions { DefaultIdleTimeout = TimeSpan.FromMinutes(1), CollectionInterval = TimeSpan.FromSeconds(10) };
+        await using var harness = RuntimeHarness.OnSqlite(temp.NewDatabasePath(), options, clock);
+        var grain = harness.Runtime.GetGrain<ITurnProbeGrain>("held");
+        await grain.HoldKeepAliveAsync();
+        await grain.StartTimerAsync(TimeSpan.FromHours(1), TimeSpan.FromHours(1), keepAlive: true);
+        await grain.StopTimerAsync();
+
+        clock.Advance(TimeSpan.FromMinutes(5));
+        await Task.Delay(50);
+        Assert.Equal(1, harness.Runtime.GetStatistics().Activations);
+
+        await grain.DropKeepAliveAsync();
+        await harness.TurnsSettledAsync(5);
+        clock.Advance(TimeSpan.FromMinutes(2));
+        await RuntimeHarness.EventuallyAsync(() => harness.Runtime.GetStatistics().Activations == 0, "collection after the keep-alive handle is disposed");
+    }
 }

@@ -134,6 +134,10 @@ public interface ITurnProbeGrain : IGrain
 
     Task StopTimerAsync();
 
+    Task HoldKeepAliveAsync();
+
+    Task DropKeepAliveAsync();
+
     Task<int> GetTicksAsync();
 
     Task DeactivateAsync();
@@ -148,6 +152,7 @@ public sealed class TurnProbeGrain : Grain, ITurnProbeGrain
     private int _overlaps;
     private int _ticks;
     private IDisposable? _timer;
+    private IDisposable? _keepAlive;
 
     public async Task<int> AppendAsync(int value)
     {
@@ -195,6 +200,19 @@ public sealed class TurnProbeGrain : Grain, ITurnProbeGrain
     public Task StopTimerAsync()
     {
         _timer?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    public Task HoldKeepAliveAsync()
+    {
+        _keepAlive = KeepAlive();
+        return Task.CompletedTask;
+    }
+
+    public Task DropKeepAliveAsync()
+    {
+        _keepAlive?.Dispose();
+        _keepAlive?.Dispose(); // a second dispose must not release someone else's keep-alive
         return Task.CompletedTask;
     }
 
