@@ -23,8 +23,8 @@ public static class Limits
     public const int MaxLabelKeyLength = 64;
     public const int MaxLabelValueLength = 256;
 
-    /// <summary>Largest estimate or actual of one model call: $1,000,000.</summary>
-    public const long MaxCallAmountNanos = 1_000_000_000_000_000;
+    /// <summary>Largest estimate or actual of one model call: $10,000.</summary>
+    public const long MaxCallAmountNanos = 10_000_000_000_000;
 
     /// <summary>Largest budget limit: $1,000,000,000.</summary>
     public const long MaxLimitNanos = 1_000_000_000_000_000_000;

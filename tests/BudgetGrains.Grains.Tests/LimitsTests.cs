@@ -1,0 +1,25 @@
+namespace BudgetGrains.Grains.Tests;
+
+/// <summary>The limits are consistent with each other (TigerBeetle style: a limit on everything, checked together).</summary>
+public sealed class LimitsTests
+{
+    [Fact]
+    public void HeldAmountOfAFullScopeCannotOverflow() =>
+        Assert.True((Int128)Limits.MaxOpenHoldsPerScope * Limits.MaxCallAmountNanos <= long.MaxValue);
+
+    [Fact]
+    public void LimitPlusAFullScopeOfHoldsFitsInALong() =>
+        Assert.True((Int128)Limits.MaxLimitNanos + (Int128)Limits.MaxOpenHoldsPerScope * Limits.MaxCallAmountNanos <= long.MaxValue);
+
+    [Fact]
+    public void AnAttributionNamingEveryKindFitsInTheChain() =>
+        Assert.True(6 + Limits.MaxNamedBudgets <= Limits.MaxChainLength, "task, agent, feature, tenant, team, cost center + named budgets");
+
+    [Fact]
+    public void DefaultsLieWithinTheirBounds()
+    {
+        Assert.InRange(Limits.DefaultHoldTtlMs, Limits.MinHoldTtlMs, Limits.MaxHoldTtlMs);
+        Assert.InRange(Limits.DefaultPageSize, 1, Limits.MaxPageSize);
+        Assert.True(Limits.MaxCallAmountNanos < Limits.MaxLimitNanos);
+    }
+}
