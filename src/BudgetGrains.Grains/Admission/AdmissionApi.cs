@@ -10,44 +10,20 @@ namespace BudgetGrains.Grains.Admission;
 /// </summary>
 public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices)
 {
-    public async Task<Result<ReserveAnswer>> ReserveAsync(ReserveCommand command)
-    {
-        if (RequestValidation.Reserve(command) is { } invalid) return invalid;
-        try
-        {
-            return await grains.GetGrain<IReservationGrain>(command.RequestId).ReserveAsync(command);
-        }
-        catch (GrainOverloadedException e)
-        {
-            return Failure.Exhausted(e.Message);
-        }
-    }
+    public Task<Result<ReserveAnswer>> ReserveAsync(ReserveCommand command) =>
+        RequestValidation.Reserve(command) is { } invalid
+            ? Task.FromResult<Result<ReserveAnswer>>(invalid)
+            : CallReservationAsync(command.RequestId, r => r.ReserveAsync(command));
 
-    public async Task<Result<CommitAnswer>> CommitAsync(CommitCommand command)
-    {
-        if (RequestValidation.Commit(command) is { } invalid) return invalid;
-        try
-        {
-            return await grains.GetGrain<IReservationGrain>(command.ReservationId).CommitAsync(command);
-        }
-        catch (GrainOverloadedException e)
-        {
-            return Failure.Exhausted(e.Message);
-        }
-    }
+    public Task<Result<CommitAnswer>> CommitAsync(CommitCommand command) =>
+        RequestValidation.Commit(command) is { } invalid
+            ? Task.FromResult<Result<CommitAnswer>>(invalid)
+            : CallReservationAsync(command.ReservationId, r => r.CommitAsync(command));
 
-    public async Task<Result<ReleaseAnswer>> ReleaseAsync(string reservationId)
-    {
-        if (RequestValidation.Release(reservationId) is { } invalid) return invalid;
-        try
-        {
-            return await grains.GetGrain<IReservationGrain>(reservationId).ReleaseAsync();
-        }
-        catch (GrainOverloadedException e)
-        {
-            return Failure.Exhausted(e.Message);
-        }
-    }
+    public Task<Result<ReleaseAnswer>> ReleaseAsync(string reservationId) =>
+        RequestValidation.Release(reservationId) is { } invalid
+            ? Task.FromResult<Result<ReleaseAnswer>>(invalid)
+            : CallReservationAsync(reservationId, r => r.ReleaseAsync());
 
     public async Task<Result<CheckAnswer>> CheckAsync(CheckCommand command)
     {
@@ -60,6 +36,19 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices)
         return walk.DeniedAt is { } denied
             ? new CheckAnswer(false, denied.Reason, walk.DeniedScope, denied.RemainingNanos)
             : new CheckAnswer(true, DenyReason.None, "", AddBack(walk.RemainingNanos, amount));
+    }
+
+    /// <summary>A full mailbox on the reservation is a limit (I5), answered as such, not as an unknown error.</summary>
+    private async Task<Result<T>> CallReservationAsync<T>(string id, Func<IReservationGrain, Task<Result<T>>> call) where T : class
+    {
+        try
+        {
+            return await call(grains.GetGrain<IReservationGrain>(id));
+        }
+        catch (GrainOverloadedException e)
+        {
+            return Failure.Exhausted(e.Message);
+        }
     }
 
     /// <summary>Check reports what remains before the call; the scopes answered with the estimate taken off.</summary>
