@@ -47,11 +47,14 @@ public sealed class DurabilityTests : IDisposable
                     try
                     {
                         if ((await admission.ReserveAsync(reserve)).Decision != Decision.Admitted) continue;
-                        ackedHolds[reserve.RequestId] = reserve;
-                        if (random.Next(3) == 0) continue;
+                        if (random.Next(3) == 0)
+                        {
+                            // Left open: it must still be held after the restart.
+                            ackedHolds[reserve.RequestId] = reserve;
+                            continue;
+                        }
                         var commit = new CommitRequest { ReservationId = reserve.RequestId, ActualNanos = random.Next(0, 10_000), Outcome = "ok" };
                         await admission.CommitAsync(commit);
-                        ackedHolds.TryRemove(reserve.RequestId, out _);
                         ackedCommits[reserve.RequestId] = commit;
                     }
                     catch (RpcException)
