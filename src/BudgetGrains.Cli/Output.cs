@@ -53,7 +53,7 @@ internal sealed class Output(Terminal terminal, bool json)
             return;
         }
 
-        var table = new Table().AddColumns("scope", "limit", "spent", "held", "open holds", "used (spent+held)", "parent", "frozen");
+        var table = new Table().AddColumns("scope", "limit", "spent", "held", "open holds", "used", "parent", "frozen");
         foreach (var column in table.Columns.Skip(1).Take(4)) column.RightAligned();
         foreach (var s in budgets)
         {

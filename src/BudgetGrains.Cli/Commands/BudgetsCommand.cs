@@ -73,7 +73,7 @@ internal static class BudgetsCommand
     {
         var prefix = new Option<string>("--prefix") { Description = "Only scopes starting with this, e.g. team/", HelpName = "scope-prefix" };
         var pageSize = new Option<int>("--page-size") { Description = "Budgets per request, at most 1000 [default: the server's, 100]", HelpName = "n" };
-        var command = new Command("list", "List budgets in scope order (all pages)") { prefix, pageSize };
+        var command = new Command("list", "List budgets in scope order, all pages; used = (spent + held) / limit") { prefix, pageSize };
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var session = globals.Open(parse, terminal);
