@@ -4,18 +4,26 @@ using BudgetGrains.Grpc;
 namespace BudgetGrains.Cli;
 
 /// <summary>One command's connection to the silo and its output.</summary>
-internal sealed class Session(Uri server, Output output) : IDisposable
+internal sealed class Session : IDisposable
 {
     /// <summary>Every call gets a deadline, so a stuck silo ends the command instead of hanging the terminal.</summary>
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly GrpcChannel _channel = GrpcChannel.ForAddress(server);
+    private readonly GrpcChannel _channel;
 
-    public Output Output { get; } = output;
+    public Session(Uri server, Output output)
+    {
+        _channel = GrpcChannel.ForAddress(server);
+        Admission = new AdmissionClient(_channel);
+        Management = new ManagementClient(_channel);
+        Output = output;
+    }
 
-    public AdmissionClient Admission => new(_channel);
+    public Output Output { get; }
 
-    public ManagementClient Management => new(_channel);
+    public AdmissionClient Admission { get; }
+
+    public ManagementClient Management { get; }
 
     public CallOptions Call(CancellationToken cancellationToken) =>
         new(Deadline: DateTimeOffset.UtcNow + CallTimeout, CancellationToken: cancellationToken);

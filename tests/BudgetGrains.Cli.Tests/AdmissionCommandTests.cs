@@ -1,5 +1,6 @@
 namespace BudgetGrains.Cli.Tests;
 
+/// <summary>reserve/commit/release/check against a real silo: decisions, amounts, and their effect on the counters.</summary>
 [Collection(SiloCollection.Name)]
 public sealed class AdmissionCommandTests(SiloFixture silo)
 {

@@ -1,5 +1,6 @@
 namespace BudgetGrains.Cli.Tests;
 
+/// <summary>budgets set/get/list against a real silo: what is stored, what is printed, every page of a listing.</summary>
 [Collection(SiloCollection.Name)]
 public sealed class BudgetsCommandTests(SiloFixture silo)
 {

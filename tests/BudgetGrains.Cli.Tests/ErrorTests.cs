@@ -3,6 +3,7 @@ using System.Net.Sockets;
 
 namespace BudgetGrains.Cli.Tests;
 
+/// <summary>Expected failures end in one line on stderr and the documented exit code: 2 usage, 1 server or connection.</summary>
 [Collection(SiloCollection.Name)]
 public sealed class ErrorTests(SiloFixture silo)
 {

@@ -1,5 +1,6 @@
 namespace BudgetGrains.Cli.Tests;
 
+/// <summary>Dollars to nanos exactly, and back.</summary>
 public sealed class MoneyTests
 {
     [Theory]

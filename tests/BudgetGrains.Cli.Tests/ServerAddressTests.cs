@@ -1,5 +1,6 @@
 namespace BudgetGrains.Cli.Tests;
 
+/// <summary>Where budgetctl connects when told, and when not.</summary>
 public sealed class ServerAddressTests
 {
     [Theory]

@@ -35,6 +35,7 @@ public sealed class SiloFixture : IAsyncLifetime
     public static string UniqueKey(string name) => $"{name}-{Guid.NewGuid():N}";
 }
 
+/// <summary>The tests that share <see cref="SiloFixture"/>.</summary>
 [CollectionDefinition(Name)]
 public sealed class SiloCollection : ICollectionFixture<SiloFixture>
 {

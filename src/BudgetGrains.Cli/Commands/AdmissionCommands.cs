@@ -31,7 +31,7 @@ internal static class AdmissionCommands
             };
             using var session = globals.Open(parse, terminal);
             session.Output.Reserved(await session.Admission.ReserveAsync(request, session.Call(cancellationToken)), request.RequestId);
-            return 0;
+            return Cli.Ok;
         });
         return command;
     }
@@ -52,7 +52,7 @@ internal static class AdmissionCommands
             };
             using var session = globals.Open(parse, terminal);
             session.Output.Committed(request.ReservationId, await session.Admission.CommitAsync(request, session.Call(cancellationToken)));
-            return 0;
+            return Cli.Ok;
         });
         return command;
     }
@@ -66,7 +66,7 @@ internal static class AdmissionCommands
             var request = new ReleaseRequest { ReservationId = parse.GetRequiredValue(reservation) };
             using var session = globals.Open(parse, terminal);
             session.Output.Released(request.ReservationId, await session.Admission.ReleaseAsync(request, session.Call(cancellationToken)));
-            return 0;
+            return Cli.Ok;
         });
         return command;
     }
@@ -82,7 +82,7 @@ internal static class AdmissionCommands
             var request = new CheckRequest { Attribution = attribution.Read(parse), EstimateNanos = parse.GetValue(estimate) };
             using var session = globals.Open(parse, terminal);
             session.Output.Checked(await session.Admission.CheckAsync(request, session.Call(cancellationToken)));
-            return 0;
+            return Cli.Ok;
         });
         return command;
     }

@@ -50,7 +50,7 @@ internal static class BudgetsCommand
             request.ThresholdPercents.AddRange(parse.GetValue(thresholds) ?? []);
             using var session = globals.Open(parse, terminal);
             session.Output.Budget(await session.Management.UpsertBudgetAsync(request, session.Call(cancellationToken)));
-            return 0;
+            return Cli.Ok;
         });
         return command;
     }
@@ -64,7 +64,7 @@ internal static class BudgetsCommand
             using var session = globals.Open(parse, terminal);
             var request = new GetBudgetRequest { Scope = parse.GetRequiredValue(scope) };
             session.Output.Budget(await session.Management.GetBudgetAsync(request, session.Call(cancellationToken)));
-            return 0;
+            return Cli.Ok;
         });
         return command;
     }
@@ -89,7 +89,7 @@ internal static class BudgetsCommand
             while (request.PageToken.Length > 0);
 
             session.Output.BudgetTable(budgets);
-            return 0;
+            return Cli.Ok;
         });
         return command;
     }
