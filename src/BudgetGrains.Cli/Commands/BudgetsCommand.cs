@@ -1,0 +1,96 @@
+using System.CommandLine;
+using BudgetGrains.Contracts.V1;
+
+namespace BudgetGrains.Cli.Commands;
+
+/// <summary><c>budgetctl budgets set|get|list</c>: the control plane.</summary>
+internal static class BudgetsCommand
+{
+    public static Command Create(GlobalOptions globals, Terminal terminal) => new("budgets", "Create, inspect and list budgets")
+    {
+        Set(globals, terminal),
+        Get(globals, terminal),
+        List(globals, terminal),
+    };
+
+    private static Command Set(GlobalOptions globals, Terminal terminal)
+    {
+        var scope = new Argument<string>("scope") { Description = "The scope, kind/key: tenant/acme, team/search, cost_center/cc-1234, budget/project:x" };
+        var limit = Options.Amount("--limit", "Hard limit in dollars, e.g. 25.00; omit (or 0) for no hard limit");
+        var limitNanos = new Option<long>("--limit-nanos") { Description = "Hard limit in nanos (1 USD = 1,000,000,000)", HelpName = "nanos" };
+        var parent = new Option<string>("--parent") { Description = "Rollup parent scope, e.g. team/search", HelpName = "scope" };
+        var thresholds = Options.IntList("--thresholds", "Soft thresholds in percent of the limit [default: 50,80,100]", "percents");
+        var frozen = new Option<bool>("--frozen") { Description = "Kill switch: deny every reserve through this scope" };
+        var currency = new Option<string>("--currency") { Description = "ISO 4217 code [default: USD]", HelpName = "code" };
+        var period = new Option<Period>("--period") { Description = "Accounting period; counters reset at UTC calendar boundaries [default: none]" };
+        period.AcceptOnlyFromAmong("none", "hour", "day", "week", "month");
+
+        var command = new Command("set", "Create or replace a scope's budget (spend already counted is kept); prints its status")
+        {
+            scope, limit, limitNanos, parent, thresholds, frozen, currency, period,
+        };
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(limit) is not null && result.GetResult(limitNanos) is not null)
+            {
+                result.AddError("give --limit or --limit-nanos, not both");
+            }
+        });
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var request = new UpsertBudgetRequest
+            {
+                Scope = parse.GetRequiredValue(scope),
+                LimitNanos = parse.GetResult(limitNanos) is not null ? parse.GetValue(limitNanos) : parse.GetValue(limit),
+                Parent = parse.GetValue(parent) ?? "",
+                Frozen = parse.GetValue(frozen),
+                Currency = parse.GetValue(currency) ?? "",
+                Period = parse.GetValue(period),
+            };
+            request.ThresholdPercents.AddRange(parse.GetValue(thresholds) ?? []);
+            using var session = globals.Open(parse, terminal);
+            session.Output.Budget(await session.Management.UpsertBudgetAsync(request, session.Call(cancellationToken)));
+            return Cli.Ok;
+        });
+        return command;
+    }
+
+    private static Command Get(GlobalOptions globals, Terminal terminal)
+    {
+        var scope = new Argument<string>("scope") { Description = "The scope, e.g. team/search" };
+        var command = new Command("get", "Show a scope's budget and live counters") { scope };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var session = globals.Open(parse, terminal);
+            var request = new GetBudgetRequest { Scope = parse.GetRequiredValue(scope) };
+            session.Output.Budget(await session.Management.GetBudgetAsync(request, session.Call(cancellationToken)));
+            return Cli.Ok;
+        });
+        return command;
+    }
+
+    private static Command List(GlobalOptions globals, Terminal terminal)
+    {
+        var prefix = new Option<string>("--prefix") { Description = "Only scopes starting with this, e.g. team/", HelpName = "scope-prefix" };
+        var pageSize = new Option<int>("--page-size") { Description = "Budgets per request, at most 1000 [default: the server's, 100]", HelpName = "n" };
+        var command = new Command("list", "List budgets in scope order, all pages; used = (spent + held) / limit") { prefix, pageSize };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var session = globals.Open(parse, terminal);
+            var budgets = new List<BudgetStatus>();
+            var row = session.Output.BudgetRows(budgets);
+            var request = new ListBudgetsRequest { ScopePrefix = parse.GetValue(prefix) ?? "", PageSize = parse.GetValue(pageSize) };
+            do
+            {
+                var page = await session.Management.ListBudgetsAsync(request, session.Call(cancellationToken));
+                foreach (var status in page.Budgets) row(status);
+                request.PageToken = page.NextPageToken;
+            }
+            while (request.PageToken.Length > 0);
+
+            session.Output.BudgetTable(budgets);
+            return Cli.Ok;
+        });
+        return command;
+    }
+}

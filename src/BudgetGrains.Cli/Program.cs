@@ -1,0 +1,3 @@
+using BudgetGrains.Cli;
+
+return await Cli.RunAsync(args, Terminal.System());

@@ -1,0 +1,54 @@
+namespace BudgetGrains.Cli.Tests;
+
+/// <summary>Dollars to nanos exactly, and back.</summary>
+public sealed class MoneyTests
+{
+    [Theory]
+    [InlineData("25", 25_000_000_000L)]
+    [InlineData("25.00", 25_000_000_000L)]
+    [InlineData("0.042", 42_000_000L)]
+    [InlineData("$1.5", 1_500_000_000L)]
+    [InlineData(" $0.1 ", 100_000_000L)]
+    [InlineData("0.000000001", 1L)]
+    [InlineData(".5", 500_000_000L)]
+    [InlineData("0", 0L)]
+    [InlineData("9223372036.854775807", long.MaxValue)]
+    public void ParsesDollarsToExactNanos(string text, long expected)
+    {
+        Assert.True(Money.TryParseNanos(text, out var nanos, out var error), error);
+        Assert.Equal(expected, nanos);
+    }
+
+    [Theory]
+    [InlineData("-1", "is negative")]
+    [InlineData("-$1", "is negative")]
+    [InlineData("$-0.5", "is negative")]
+    [InlineData("0.0000000001", "more than 9 decimals")]
+    [InlineData("abc", "is not an amount of money")]
+    [InlineData("", "is not an amount of money")]
+    [InlineData("$", "is not an amount of money")]
+    [InlineData("1,000", "is not an amount of money")]
+    [InlineData("1e3", "is not an amount of money")]
+    [InlineData("1.2.3", "is not an amount of money")]
+    [InlineData("9223372036.854775808", "is too large")]
+    [InlineData("99999999999999999999999999999999", "is too large")]
+    public void RejectsWhatIsNotAnExactNonNegativeAmount(string text, string reason)
+    {
+        Assert.False(Money.TryParseNanos(text, out _, out var error));
+        Assert.Contains(reason, error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0L, "$0.00")]
+    [InlineData(25_000_000_000L, "$25.00")]
+    [InlineData(12_345_678_000L, "$12.345678")]
+    [InlineData(42_000_000L, "$0.042")]
+    [InlineData(1L, "$0.000000001")]
+    [InlineData(1_500_000_000L, "$1.50")]
+    [InlineData(-1_500_000_000L, "-$1.50")]
+    [InlineData(long.MaxValue, "$9223372036.854775807")]
+    public void FormatsNanosAsDollars(long nanos, string expected) => Assert.Equal(expected, Money.Format(nanos));
+
+    [Fact]
+    public void FormatsOtherCurrenciesByCode() => Assert.Equal("12.50 EUR", Money.Format(12_500_000_000L, "EUR"));
+}
