@@ -27,8 +27,11 @@ public class AdmissionBenchmarks
     [Params(1, 5, 8)]
     public int ChainLength { get; set; }
 
+    // Synchronous: the in-process toolchain does not await an async [GlobalSetup] before the first iteration.
     [GlobalSetup]
-    public async Task SetupAsync()
+    public void Setup() => SetupAsync().GetAwaiter().GetResult();
+
+    private async Task SetupAsync()
     {
         _dataDir = Path.Combine(Path.GetTempPath(), $"budgetgrains-bench-{Guid.NewGuid():N}");
         _silo = await Silo.StartAsync(new SiloOptions { Listen = "127.0.0.1:0", DataDir = _dataDir },
@@ -45,7 +48,9 @@ public class AdmissionBenchmarks
     }
 
     [GlobalCleanup]
-    public async Task CleanupAsync()
+    public void Cleanup() => CleanupAsync().GetAwaiter().GetResult();
+
+    private async Task CleanupAsync()
     {
         await _silo.DisposeAsync();
         Directory.Delete(_dataDir, recursive: true);

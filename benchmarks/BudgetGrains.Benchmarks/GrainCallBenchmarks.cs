@@ -19,8 +19,11 @@ public class GrainCallBenchmarks
     private ICounterGrain _grain = null!;
     private ICounterGrain[] _grains = [];
 
+    // Synchronous: the in-process toolchain does not await an async [GlobalSetup] before the first iteration.
     [GlobalSetup]
-    public async Task SetupAsync()
+    public void Setup() => SetupAsync().GetAwaiter().GetResult();
+
+    private async Task SetupAsync()
     {
         _dataDir = Path.Combine(Path.GetTempPath(), $"budgetgrains-bench-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_dataDir);
@@ -35,7 +38,9 @@ public class GrainCallBenchmarks
     }
 
     [GlobalCleanup]
-    public async Task CleanupAsync()
+    public void Cleanup() => CleanupAsync().GetAwaiter().GetResult();
+
+    private async Task CleanupAsync()
     {
         await _runtime.DisposeAsync();
         await _storage.DisposeAsync();
