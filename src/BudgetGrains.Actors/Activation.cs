@@ -181,7 +181,7 @@ internal sealed class Activation : IThreadPoolWorkItem
     {
         try
         {
-            var grain = (Grain)ActivatorUtilities.CreateInstance(_runtime.Services, _registration.GrainClass);
+            var grain = (Grain)_registration.CreateGrain(_runtime.Services, null);
             grain.Attach(this);
             if (grain.HasPersistentState)
             {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Collections.Frozen;
 using System.Linq.Expressions;
 using System.Reflection;
@@ -128,6 +129,8 @@ internal sealed class GrainRegistration(string typeName, Type grainClass, TimeSp
 {
     public string TypeName { get; } = typeName;
     public Type GrainClass { get; } = grainClass;
+    /// <summary>Built once: ActivatorUtilities.CreateInstance would reflect over the constructors at every activation.</summary>
+    public ObjectFactory CreateGrain { get; } = ActivatorUtilities.CreateFactory(grainClass, Type.EmptyTypes);
     public TimeSpan IdleTimeout { get; } = idleTimeout;
     public InterfaceMetadata Metadata { get; } = metadata;
 }

@@ -29,13 +29,13 @@ public static class BudgetGrainsSetup
     public static async Task<int> WakeOpenReservationsAsync(IGrainFactory grains, IBudgetStore store, CancellationToken cancellationToken)
     {
         var woken = 0;
-        for (var after = ""; ;)
+        for (var after = OpenHold.First; ;)
         {
-            var ids = await store.ListOpenReservationsAsync(after, WakeBatch, cancellationToken);
-            if (ids.Count == 0) return woken;
-            await Task.WhenAll(ids.Select(id => grains.GetGrain<IReservationGrain>(id).WakeAsync()));
-            woken += ids.Count;
-            after = ids[^1];
+            var holds = await store.ListOpenHoldsAsync(after, WakeBatch, cancellationToken);
+            if (holds.Count == 0) return woken;
+            await Task.WhenAll(holds.Select(hold => grains.GetGrain<IReservationGrain>(hold.ReservationId).WakeAsync()));
+            woken += holds.Count;
+            after = holds[^1];
         }
     }
 }

@@ -117,7 +117,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         journal.Add(new LedgerEntry(GrainKey, State.Chain, State.Labels, held, actual, command.Usage?.Model ?? "",
             command.Usage?.InputTokens ?? 0, command.Usage?.CachedInputTokens ?? 0, command.Usage?.OutputTokens ?? 0,
             command.Usage?.ReasoningTokens ?? 0, command.Outcome, answer.Late, answer.Overage, State.ReservedAtUnixMs, now));
-        if (closesHold) journal.Add(new HoldClosed(GrainKey));
+        if (closesHold) journal.Add(new HoldClosed(GrainKey, State.ExpiresAtUnixMs));
         var committed = State with { Status = ReservationStatus.Committed, CommitFingerprint = Fingerprints.Of(command), CommitAnswer = answer };
         if (await PersistAsync(committed, journal) is { } failure)
         {
@@ -158,7 +158,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         var held = State.HeldNanos;
         var journal = new List<IJournalRecord>(State.Chain.Length + 1);
         foreach (var scope in State.Chain) journal.Add(new ScopeCounterDelta(scope, HeldNanos: -held, OpenHolds: -1));
-        journal.Add(new HoldClosed(GrainKey));
+        journal.Add(new HoldClosed(GrainKey, State.ExpiresAtUnixMs));
         var chain = State.Chain;
         if (await PersistAsync(State with { Status = status }, journal) is { } failure) return failure;
         await ReleaseHoldsAsync(chain, held);

@@ -6,6 +6,12 @@ public sealed record ScopeCounters(long SpentNanos, long HeldNanos, int OpenHold
     public static readonly ScopeCounters Zero = new(0, 0, 0, 0, 0);
 }
 
+/// <summary>An entry of the open-hold index, which is ordered by expiry then id.</summary>
+public readonly record struct OpenHold(long ExpiresAtUnixMs, string ReservationId)
+{
+    public static readonly OpenHold First = new(long.MinValue, "");
+}
+
 /// <summary>The budget queries a store answers besides grain state.</summary>
 public interface IBudgetStore
 {
@@ -15,8 +21,8 @@ public interface IBudgetStore
     /// <summary>Scopes that have a budget, starting with <paramref name="prefix"/>, after <paramref name="after"/>, in order.</summary>
     Task<IReadOnlyList<string>> ListBudgetScopesAsync(string prefix, string after, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Reservations whose hold is open (to re-arm their expiry after a restart), after <paramref name="after"/>.</summary>
-    Task<IReadOnlyList<string>> ListOpenReservationsAsync(string after, int limit, CancellationToken cancellationToken);
+    /// <summary>Open holds (to re-arm their expiry after a restart) in expiry order, after <paramref name="after"/>.</summary>
+    Task<IReadOnlyList<OpenHold>> ListOpenHoldsAsync(OpenHold after, int limit, CancellationToken cancellationToken);
 
     /// <summary>Counters of every scope that has any.</summary>
     Task<IReadOnlyDictionary<string, ScopeCounters>> ReadAllCountersAsync(CancellationToken cancellationToken);

@@ -34,8 +34,9 @@ public sealed record LedgerEntry(
     long ReservedAtUnixMs,
     long CommittedAtUnixMs) : IJournalRecord;
 
-/// <summary>A hold was admitted: index it so its expiry is re-armed after a restart.</summary>
+/// <summary>A hold was admitted: index it so its expiry is re-armed after a restart. The index is ordered by
+/// expiry, so new holds append at its end instead of dirtying a random page each.</summary>
 public sealed record HoldOpened(string ReservationId, long ExpiresAtUnixMs) : IJournalRecord;
 
 /// <summary>A hold ended (committed, released or expired).</summary>
-public sealed record HoldClosed(string ReservationId) : IJournalRecord;
+public sealed record HoldClosed(string ReservationId, long ExpiresAtUnixMs) : IJournalRecord;

@@ -45,7 +45,10 @@ public sealed class Silo : IAsyncDisposable
         var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal()]);
         var store = new SqliteBudgetStore(storage.OpenReadConnection);
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // The empty builder reads no appsettings and so watches no files: a default host watches its content root,
+        // and every write of the store under ./data would wake that watcher.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrelCore();
         builder.Logging.ClearProviders();
         if (configureLogging is null) builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         else configureLogging(builder.Logging);

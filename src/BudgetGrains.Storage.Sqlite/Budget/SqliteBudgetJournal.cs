@@ -39,8 +39,9 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
             reserved_at_ms INTEGER NOT NULL,
             committed_at_ms INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS open_holds(
-            reservation_id TEXT PRIMARY KEY,
-            expires_at_ms INTEGER NOT NULL) WITHOUT ROWID;
+            expires_at_ms INTEGER NOT NULL,
+            reservation_id TEXT NOT NULL,
+            PRIMARY KEY(expires_at_ms, reservation_id)) WITHOUT ROWID;
         """;
 
     private SqliteConnection? _preparedFor;
@@ -75,10 +76,10 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
                     InsertLedger(transaction, entry);
                     break;
                 case HoldOpened opened:
-                    Run(_insertHold, transaction, opened.ReservationId, opened.ExpiresAtUnixMs);
+                    Run(_insertHold, transaction, opened.ExpiresAtUnixMs, opened.ReservationId);
                     break;
                 case HoldClosed closed:
-                    Run(_deleteHold, transaction, closed.ReservationId);
+                    Run(_deleteHold, transaction, closed.ExpiresAtUnixMs, closed.ReservationId);
                     break;
             }
         }
@@ -117,8 +118,8 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
                 cached_input_tokens, output_tokens, reasoning_tokens, outcome, late, overage, reserved_at_ms, committed_at_ms)
             VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
             """, 15);
-        _insertHold = Create(connection, "INSERT OR REPLACE INTO open_holds(reservation_id, expires_at_ms) VALUES($1, $2)", 2);
-        _deleteHold = Create(connection, "DELETE FROM open_holds WHERE reservation_id = $1", 1);
+        _insertHold = Create(connection, "INSERT OR REPLACE INTO open_holds(expires_at_ms, reservation_id) VALUES($1, $2)", 2);
+        _deleteHold = Create(connection, "DELETE FROM open_holds WHERE expires_at_ms = $1 AND reservation_id = $2", 2);
         _preparedFor = connection;
     }
 

@@ -35,15 +35,16 @@ public sealed class SqliteBudgetStore(Func<SqliteConnection> openReadConnection)
         return scopes;
     }
 
-    public async Task<IReadOnlyList<string>> ListOpenReservationsAsync(string after, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<OpenHold>> ListOpenHoldsAsync(OpenHold after, int limit, CancellationToken cancellationToken)
     {
         await using var connection = openReadConnection();
         await using var command = Command(connection,
-            "SELECT reservation_id FROM open_holds WHERE reservation_id > $1 ORDER BY reservation_id LIMIT $2", after, limit);
-        var ids = new List<string>();
+            "SELECT expires_at_ms, reservation_id FROM open_holds WHERE (expires_at_ms, reservation_id) > ($1, $2) "
+            + "ORDER BY expires_at_ms, reservation_id LIMIT $3", after.ExpiresAtUnixMs, after.ReservationId, limit);
+        var holds = new List<OpenHold>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken)) ids.Add(reader.GetString(0));
-        return ids;
+        while (await reader.ReadAsync(cancellationToken)) holds.Add(new OpenHold(reader.GetInt64(0), reader.GetString(1)));
+        return holds;
     }
 
     public async Task<IReadOnlyDictionary<string, ScopeCounters>> ReadAllCountersAsync(CancellationToken cancellationToken)
