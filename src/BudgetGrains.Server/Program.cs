@@ -30,7 +30,7 @@ var configuration = new ConfigurationBuilder()
     .Build();
 var options = configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
 
-await using var silo = await SiloRunner.StartOrExplainAsync(options);
+await using var silo = await SiloRunner.StartOrExplainAsync(options, configuration.GetSection("Logging"));
 if (silo is null) return 1;
 await silo.WaitForShutdownAsync();
 return 0;

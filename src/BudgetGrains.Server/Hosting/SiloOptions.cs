@@ -28,6 +28,9 @@ public sealed class SiloOptions
     /// <summary>How long an idle scope stays in memory.</summary>
     public TimeSpan ScopeIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>How often the silo logs its runtime statistics (activations, turns/s, p99 turn, writes/s); 0 = never.</summary>
+    public TimeSpan StatisticsInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Prices by model name, in nanos per token.</summary>
     public Dictionary<string, PriceOptions> Prices { get; set; } = new(StringComparer.Ordinal);
 

@@ -5,11 +5,11 @@ namespace BudgetGrains.Server.Hosting;
 /// <summary>Starts a silo for the executable, turning the usual start-up mistakes into one clear line.</summary>
 internal static class SiloRunner
 {
-    public static async Task<Silo?> StartOrExplainAsync(SiloOptions options)
+    public static async Task<Silo?> StartOrExplainAsync(SiloOptions options, IConfiguration logging)
     {
         try
         {
-            return await Silo.StartAsync(options);
+            return await Silo.StartAsync(options, builder => Silo.ConsoleLogging(builder.AddConfiguration(logging)));
         }
         catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
         {
