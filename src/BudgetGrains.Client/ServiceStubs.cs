@@ -33,6 +33,9 @@ public sealed class ManagementClient(GrpcChannel channel)
     private static readonly GrpcMethod<UpsertBudgetRequest, BudgetStatus> UpsertMethod = GrpcMethod<UpsertBudgetRequest, BudgetStatus>.From(Service, "UpsertBudget");
     private static readonly GrpcMethod<GetBudgetRequest, BudgetStatus> GetMethod = GrpcMethod<GetBudgetRequest, BudgetStatus>.From(Service, "GetBudget");
     private static readonly GrpcMethod<ListBudgetsRequest, ListBudgetsResponse> ListMethod = GrpcMethod<ListBudgetsRequest, ListBudgetsResponse>.From(Service, "ListBudgets");
+    private static readonly GrpcMethod<SetTaskPolicyRequest, TaskPolicyStatus> SetPolicyMethod = GrpcMethod<SetTaskPolicyRequest, TaskPolicyStatus>.From(Service, "SetTaskPolicy");
+    private static readonly GrpcMethod<GetTaskPolicyRequest, TaskPolicyStatus> GetPolicyMethod = GrpcMethod<GetTaskPolicyRequest, TaskPolicyStatus>.From(Service, "GetTaskPolicy");
+    private static readonly GrpcMethod<EndTaskRequest, EndTaskResponse> EndTaskMethod = GrpcMethod<EndTaskRequest, EndTaskResponse>.From(Service, "EndTask");
 
     /// <summary>Create or replace a scope's budget.</summary>
     public Task<BudgetStatus> UpsertBudgetAsync(UpsertBudgetRequest request, CallOptions options = default) => channel.UnaryAsync(UpsertMethod, request, options);
@@ -42,4 +45,13 @@ public sealed class ManagementClient(GrpcChannel channel)
 
     /// <summary>A page of budgets.</summary>
     public Task<ListBudgetsResponse> ListBudgetsAsync(ListBudgetsRequest request, CallOptions options = default) => channel.UnaryAsync(ListMethod, request, options);
+
+    /// <summary>Set the task guardrails of a feature, agent or task scope.</summary>
+    public Task<TaskPolicyStatus> SetTaskPolicyAsync(SetTaskPolicyRequest request, CallOptions options = default) => channel.UnaryAsync(SetPolicyMethod, request, options);
+
+    /// <summary>The task guardrails set on a scope.</summary>
+    public Task<TaskPolicyStatus> GetTaskPolicyAsync(GetTaskPolicyRequest request, CallOptions options = default) => channel.UnaryAsync(GetPolicyMethod, request, options);
+
+    /// <summary>End an agent task: its open holds are released, further calls denied.</summary>
+    public Task<EndTaskResponse> EndTaskAsync(EndTaskRequest request, CallOptions options = default) => channel.UnaryAsync(EndTaskMethod, request, options);
 }

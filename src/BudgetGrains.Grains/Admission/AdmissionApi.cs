@@ -33,9 +33,15 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices)
             return new CheckAnswer(false, DenyReason.UnknownPrice, "", Remaining.Unlimited);
         var walk = await AdmissionChain.WalkAsync(grains, command.Attribution, scope => scope.CheckAsync(amount));
         if (walk.Failure is not null) return walk.Failure;
-        return walk.DeniedAt is { } denied
-            ? new CheckAnswer(false, denied.Reason, walk.DeniedScope, denied.RemainingNanos)
-            : new CheckAnswer(true, DenyReason.None, "", AddBack(walk.RemainingNanos, amount));
+        if (walk.DeniedAt is { } denied) return new CheckAnswer(false, denied.Reason, walk.DeniedScope, denied.RemainingNanos);
+        if (command.Attribution.Task.Length > 0)
+        {
+            var taskScope = ScopeIds.OfTask(command.Attribution.Tenant, command.Attribution.Task);
+            var call = new TaskCall("", command.Task.Depth, command.Task.IsRetry, walk.InheritedTaskPolicy(command.Attribution), amount, AlreadyHeld: false);
+            var verdict = await grains.GetGrain<IScopeGrain>(taskScope).CheckTaskCallAsync(call);
+            if (!verdict.Admitted) return new CheckAnswer(false, verdict.Reason, taskScope, verdict.RemainingNanos);
+        }
+        return new CheckAnswer(true, DenyReason.None, "", AddBack(walk.RemainingNanos, amount));
     }
 
     /// <summary>A full mailbox on the reservation is a limit (I5), answered as such, not as an unknown error.</summary>

@@ -13,7 +13,19 @@ internal sealed record ChainWalk(
     ScopeAnswer? DeniedAt,
     long RemainingNanos,
     List<string> CrossedThresholds,
-    Failure? Failure);
+    Failure? Failure,
+    Dictionary<string, TaskPolicy>? Policies = null)
+{
+    /// <summary>The guardrails a task of this attribution inherits: the stricter of its agent's and feature's.</summary>
+    public TaskPolicy InheritedTaskPolicy(Attribution attribution)
+    {
+        var policy = TaskPolicy.None;
+        if (Policies is null) return policy;
+        if (Policies.TryGetValue(ScopeIds.Of(ScopeIds.Agent, attribution.Agent), out var agent)) policy = TaskPolicy.Stricter(policy, agent);
+        if (Policies.TryGetValue(ScopeIds.Of(ScopeIds.Feature, attribution.Feature), out var feature)) policy = TaskPolicy.Stricter(policy, feature);
+        return policy;
+    }
+}
 
 /// <summary>
 /// The admission chain (DESIGN.md §4): the scopes the attribution names, leaf first, each followed
@@ -28,6 +40,7 @@ internal static class AdmissionChain
         var passed = new List<string>(8);
         var crossed = new List<string>();
         var remaining = Remaining.Unlimited;
+        Dictionary<string, TaskPolicy>? policies = null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var named in attribution.NamedScopes())
         {
@@ -53,10 +66,11 @@ internal static class AdmissionChain
                 if (!answer.Admitted) return new ChainWalk(passed, scope, answer, remaining, crossed, null);
                 passed.Add(scope);
                 crossed.AddRange(answer.CrossedThresholds);
+                if (answer.Policy is not null) (policies ??= new(StringComparer.Ordinal))[scope] = answer.Policy;
                 scope = answer.Parent;
             }
         }
-        return new ChainWalk(passed, "", null, remaining, crossed, null);
+        return new ChainWalk(passed, "", null, remaining, crossed, null, policies);
 
         ChainWalk Stop(Failure failure) => new(passed, "", null, remaining, crossed, failure);
     }

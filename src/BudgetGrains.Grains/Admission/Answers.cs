@@ -11,6 +11,7 @@ public enum DenyReason
     CallLimit = 5,
     RateLimited = 6,
     UnknownPrice = 7,
+    TaskEnded = 8,
 }
 
 /// <summary>The answer to a Reserve. Stored with the reservation so a repeated request gets it again.</summary>

@@ -29,7 +29,8 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         // Release and expiry write before they tell the scopes, so the scopes must be loaded first:
         // one loaded after the write would count the release twice. (Scopes with open holds then
         // stay active; see ScopeGrain.)
-        await Task.WhenAll(State.Chain.Select(scope => GrainFactory.GetGrain<IScopeGrain>(scope).GetStatusAsync()));
+        var reservationId = GrainKey;
+        await Task.WhenAll(State.Chain.Select(scope => GrainFactory.GetGrain<IScopeGrain>(scope).TrackOpenHoldAsync(reservationId)));
         ArmExpiry();
     }
 
@@ -56,12 +57,37 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
             return await FinishDeniedAsync(fingerprint, denied, [new ScopeCounterDelta(walk.DeniedScope, Denials: 1)]);
         }
 
+        var (taskScope, taskCall) = (command.Attribution.Task.Length == 0 ? "" : ScopeIds.OfTask(command.Attribution.Tenant, command.Attribution.Task), (TaskCall?)null);
+        if (taskScope.Length > 0)
+        {
+            taskCall = new TaskCall(GrainKey, command.Task.Depth, command.Task.IsRetry, walk.InheritedTaskPolicy(command.Attribution), amount, AlreadyHeld: true);
+            ScopeAnswer verdict;
+            try
+            {
+                verdict = await GrainFactory.GetGrain<IScopeGrain>(taskScope).AdmitTaskCallAsync(taskCall);
+            }
+            catch (GrainOverloadedException e)
+            {
+                await ReleaseHoldsAsync(walk.Passed, amount);
+                return Failure.Exhausted(e.Message);
+            }
+            if (!verdict.Admitted)
+            {
+                await ReleaseHoldsAsync(walk.Passed, amount);
+                return await FinishDeniedAsync(fingerprint, Denied(verdict.Reason, taskScope, verdict.RemainingNanos),
+                    [new ScopeCounterDelta(taskScope, Denials: 1)]);
+            }
+        }
+
         var now = NowUnixMs();
         var expiresAt = now + (command.HoldTtlMs == 0 ? Limits.DefaultHoldTtlMs : command.HoldTtlMs);
         var answer = new ReserveAnswer(true, GrainKey, DenyReason.None, "", walk.RemainingNanos, expiresAt,
             walk.CrossedThresholds.Count == 0 ? None : walk.CrossedThresholds.ToArray(), amount);
         var journal = new List<IJournalRecord>(walk.Passed.Count + 1);
-        foreach (var scope in walk.Passed) journal.Add(new ScopeCounterDelta(scope, HeldNanos: amount, OpenHolds: 1));
+        foreach (var scope in walk.Passed)
+            journal.Add(scope == taskScope
+                ? new ScopeCounterDelta(scope, HeldNanos: amount, OpenHolds: 1, Calls: 1, Retries: command.Task.IsRetry ? 1 : 0, DepthMaxSeen: command.Task.Depth)
+                : new ScopeCounterDelta(scope, HeldNanos: amount, OpenHolds: 1));
         journal.Add(new HoldOpened(GrainKey, expiresAt));
         var admitted = new ReservationState
         {
@@ -76,6 +102,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         };
         if (await PersistAsync(admitted, journal) is { } failure)
         {
+            if (taskCall is not null) await GrainFactory.GetGrain<IScopeGrain>(taskScope).UndoTaskCallAsync(taskCall);
             await ReleaseHoldsAsync(walk.Passed, amount);
             return failure;
         }
@@ -108,7 +135,8 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         var closesHold = State.Status == ReservationStatus.Admitted;
         var held = State.HeldNanos;
         var answer = new CommitAnswer(actual, Late: !closesHold || now > State.ExpiresAtUnixMs, Overage: actual > held);
-        if (await ApplyToChainAsync(s => s.CommitAsync(held, closesHold, actual), s => s.UndoCommitAsync(held, closesHold, actual)) is { } unreachable)
+        var id = GrainKey;
+        if (await ApplyToChainAsync(s => s.CommitAsync(id, held, closesHold, actual), s => s.UndoCommitAsync(id, held, closesHold, actual)) is { } unreachable)
             return unreachable;
 
         var journal = new List<IJournalRecord>(State.Chain.Length + 2);
@@ -121,7 +149,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         var committed = State with { Status = ReservationStatus.Committed, CommitFingerprint = Fingerprints.Of(command), CommitAnswer = answer };
         if (await PersistAsync(committed, journal) is { } failure)
         {
-            await ApplyToChainAsync(s => s.UndoCommitAsync(held, closesHold, actual), undo: null);
+            await ApplyToChainAsync(s => s.UndoCommitAsync(id, held, closesHold, actual), undo: null);
             return failure;
         }
         Finish();
@@ -221,7 +249,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
     {
         if (scopes.Count == 0) return;
         var calls = new Task[scopes.Count];
-        for (var i = 0; i < scopes.Count; i++) calls[i] = GrainFactory.GetGrain<IScopeGrain>(scopes[i]).ReleaseHoldAsync(amount);
+        for (var i = 0; i < scopes.Count; i++) calls[i] = GrainFactory.GetGrain<IScopeGrain>(scopes[i]).ReleaseHoldAsync(GrainKey, amount);
         try
         {
             await Task.WhenAll(calls);

@@ -1,6 +1,7 @@
 using System.Text;
 using BudgetGrains.Actors;
 using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Reservations;
 using BudgetGrains.Grains.Storage;
 
 namespace BudgetGrains.Grains.Scopes;
@@ -30,6 +31,55 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
     {
         if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
         return await grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
+    }
+
+    /// <summary>Task guardrails can be set on features and agents (inherited by their tasks) and on tasks (override).</summary>
+    public async Task<Result<TaskPolicy>> SetTaskPolicyAsync(string scope, TaskPolicy policy)
+    {
+        if (ValidateTaskPolicyScope(scope) is { } invalid) return invalid;
+        if (policy.Validate() is { } bad) return bad;
+        try
+        {
+            return await grains.GetGrain<IScopeGrain>(scope).SetTaskPolicyAsync(policy);
+        }
+        catch (StorageUnavailableException)
+        {
+            return Failure.Unavailable("the policy could not be made durable; retry");
+        }
+    }
+
+    public async Task<Result<TaskPolicy>> GetTaskPolicyAsync(string scope) =>
+        ValidateTaskPolicyScope(scope) is { } invalid ? invalid : await grains.GetGrain<IScopeGrain>(scope).GetTaskPolicyAsync();
+
+    /// <summary>
+    /// Ends a task: first the task scope denies everything (durably), then every reservation still holding there
+    /// is released through its own grain, outside the scope's turn (the reservation calls the scope back).
+    /// Returns how many holds were released.
+    /// </summary>
+    public async Task<Result<EndedTask>> EndTaskAsync(string scope)
+    {
+        if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
+        if (!scope.StartsWith(ScopeIds.Task + "/", StringComparison.Ordinal)) return Failure.Invalid($"{scope} is not a task scope (task/...)");
+        IReadOnlyList<string> open;
+        try
+        {
+            open = await grains.GetGrain<IScopeGrain>(scope).EndTaskAsync();
+        }
+        catch (StorageUnavailableException)
+        {
+            return Failure.Unavailable("the task could not be ended durably; retry");
+        }
+        var released = await Task.WhenAll(open.Select(id => grains.GetGrain<IReservationGrain>(id).ReleaseAsync()));
+        return new EndedTask(released.Count(r => r.Value?.Released == true));
+    }
+
+    private static Failure? ValidateTaskPolicyScope(string scope)
+    {
+        if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
+        var kind = scope[..scope.IndexOf('/')];
+        return kind is ScopeIds.Feature or ScopeIds.Agent or ScopeIds.Task
+            ? null
+            : Failure.Invalid($"task guardrails are set on feature, agent or task scopes, not on {kind}");
     }
 
     /// <summary>A page of budgets in scope order; the page token is the last scope of the previous page.</summary>
@@ -90,6 +140,9 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         return null;
     }
 }
+
+/// <summary>What <see cref="BudgetAdministration.EndTaskAsync"/> did.</summary>
+public sealed record EndedTask(int ReleasedHolds);
 
 /// <summary>One page of <see cref="BudgetAdministration.ListAsync"/>.</summary>
 public sealed record BudgetPage(IReadOnlyList<BudgetStatus> Budgets, string NextPageToken);

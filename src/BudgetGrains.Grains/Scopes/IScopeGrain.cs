@@ -12,7 +12,8 @@ public sealed record ScopeAnswer(
     long RemainingNanos,
     string Parent,
     IReadOnlyList<string> CrossedThresholds,
-    Failure? Failure = null);
+    Failure? Failure = null,
+    TaskPolicy? Policy = null);
 
 /// <summary>
 /// One scope ("team/search"): its budget and its running counters. Holds are escrow: a scope
@@ -29,13 +30,38 @@ public interface IScopeGrain : IGrain
     Task<ScopeAnswer> CheckAsync(long amountNanos);
 
     /// <summary>Remove a hold placed by <see cref="TryHoldAsync"/> (release, expiry, or undo of a hold that was not made durable).</summary>
-    Task ReleaseHoldAsync(long amountNanos);
+    Task ReleaseHoldAsync(string reservationId, long amountNanos);
 
     /// <summary>Spend <paramref name="actualNanos"/>, removing the hold of <paramref name="heldNanos"/> when <paramref name="closesHold"/>.</summary>
-    Task CommitAsync(long heldNanos, bool closesHold, long actualNanos);
+    Task CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos);
 
     /// <summary>Undo a <see cref="CommitAsync"/> whose write could not be made durable.</summary>
-    Task UndoCommitAsync(long heldNanos, bool closesHold, long actualNanos);
+    Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos);
+
+    /// <summary>
+    /// Task scopes, after the chain held the estimate: admit the call under the task's guardrails (its own policy
+    /// over the inherited one) and count it, or deny. The hold itself was placed by <see cref="TryHoldAsync"/>.
+    /// </summary>
+    Task<ScopeAnswer> AdmitTaskCallAsync(TaskCall call);
+
+    /// <summary>Would <see cref="AdmitTaskCallAsync"/> admit? No side effects.</summary>
+    Task<ScopeAnswer> CheckTaskCallAsync(TaskCall call);
+
+    /// <summary>Undo an <see cref="AdmitTaskCallAsync"/> whose reservation could not be made durable.</summary>
+    Task UndoTaskCallAsync(TaskCall call);
+
+    /// <summary>A reservation reactivated with an open hold (after a restart) reports it: loads the scope before the
+    /// reservation can write, and lets a task scope release it when the task is ended.</summary>
+    Task TrackOpenHoldAsync(string reservationId);
+
+    /// <summary>Replace the scope's task guardrails.</summary>
+    Task<TaskPolicy> SetTaskPolicyAsync(TaskPolicy policy);
+
+    /// <summary>The scope's task guardrails (empty when none).</summary>
+    Task<TaskPolicy> GetTaskPolicyAsync();
+
+    /// <summary>Task scopes: deny everything from now on; returns the reservations still holding here, to release.</summary>
+    Task<IReadOnlyList<string>> EndTaskAsync();
 
     /// <summary>Undo the denial counted by a <see cref="TryHoldAsync"/> whose answer could not be made durable.</summary>
     Task UndoDenialAsync();

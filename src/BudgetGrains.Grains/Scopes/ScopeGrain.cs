@@ -15,6 +15,12 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
     private int _openHolds;
     private long _commits;
     private long _denials;
+    private long _calls;
+    private long _retries;
+    private int _depthMaxSeen;
+
+    /// <summary>Task scopes: reservations admitted here and still open, so that ending the task releases them.</summary>
+    private readonly HashSet<string> _openReservations = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Held while the scope has open holds. Release and expiry make their change durable before they
@@ -26,8 +32,9 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var counters = await store.ReadCountersAsync(GrainKey, cancellationToken);
-        (_spentNanos, _heldNanos, _openHolds, _commits, _denials) =
-            (counters.SpentNanos, counters.HeldNanos, counters.OpenHolds, counters.Commits, counters.Denials);
+        (_spentNanos, _heldNanos, _openHolds, _commits, _denials, _calls, _retries, _depthMaxSeen) =
+            (counters.SpentNanos, counters.HeldNanos, counters.OpenHolds, counters.Commits, counters.Denials,
+             counters.Calls, counters.Retries, counters.DepthMaxSeen);
         KeepAliveWhileHolding();
     }
 
@@ -48,16 +55,18 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
 
     public Task<ScopeAnswer> CheckAsync(long amountNanos) => Task.FromResult(Evaluate(amountNanos));
 
-    public Task ReleaseHoldAsync(long amountNanos)
+    public Task ReleaseHoldAsync(string reservationId, long amountNanos)
     {
+        _openReservations.Remove(reservationId);
         _heldNanos -= amountNanos;
         _openHolds--;
         KeepAliveWhileHolding();
         return Task.CompletedTask;
     }
 
-    public Task CommitAsync(long heldNanos, bool closesHold, long actualNanos)
+    public Task CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos)
     {
+        _openReservations.Remove(reservationId);
         if (closesHold)
         {
             _heldNanos -= heldNanos;
@@ -69,12 +78,13 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         return Task.CompletedTask;
     }
 
-    public Task UndoCommitAsync(long heldNanos, bool closesHold, long actualNanos)
+    public Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos)
     {
         if (closesHold)
         {
             _heldNanos += heldNanos;
             _openHolds++;
+            if (_calls > 0) _openReservations.Add(reservationId);
         }
         _spentNanos -= actualNanos;
         _commits--;
@@ -86,6 +96,74 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
     {
         _denials--;
         return Task.CompletedTask;
+    }
+
+    public Task<ScopeAnswer> AdmitTaskCallAsync(TaskCall call)
+    {
+        var answer = EvaluateTaskCall(call);
+        if (!answer.Admitted)
+        {
+            _denials++;
+            return Task.FromResult(answer);
+        }
+        _calls++;
+        if (call.IsRetry) _retries++;
+        _depthMaxSeen = Math.Max(_depthMaxSeen, call.Depth);
+        _openReservations.Add(call.ReservationId);
+        return Task.FromResult(answer);
+    }
+
+    public Task<ScopeAnswer> CheckTaskCallAsync(TaskCall call) => Task.FromResult(EvaluateTaskCall(call));
+
+    public Task UndoTaskCallAsync(TaskCall call)
+    {
+        // The deepest depth seen is not undone: it is an observation, not a limit being consumed.
+        _calls--;
+        if (call.IsRetry) _retries--;
+        _openReservations.Remove(call.ReservationId);
+        return Task.CompletedTask;
+    }
+
+    public Task TrackOpenHoldAsync(string reservationId)
+    {
+        if (GrainKey.StartsWith(ScopeIds.Task + "/", StringComparison.Ordinal)) _openReservations.Add(reservationId);
+        return Task.CompletedTask;
+    }
+
+    public async Task<TaskPolicy> SetTaskPolicyAsync(TaskPolicy policy)
+    {
+        var previous = State.TaskPolicy;
+        State.TaskPolicy = policy.IsEmpty ? null : policy;
+        try
+        {
+            await WriteStateAsync();
+        }
+        catch (StorageUnavailableException)
+        {
+            State.TaskPolicy = previous;
+            throw;
+        }
+        return policy;
+    }
+
+    public Task<TaskPolicy> GetTaskPolicyAsync() => Task.FromResult(State.TaskPolicy ?? TaskPolicy.None);
+
+    public async Task<IReadOnlyList<string>> EndTaskAsync()
+    {
+        if (!State.Ended)
+        {
+            State.Ended = true;
+            try
+            {
+                await WriteStateAsync();
+            }
+            catch (StorageUnavailableException)
+            {
+                State.Ended = false;
+                throw;
+            }
+        }
+        return [.. _openReservations];
     }
 
     public Task<BudgetStatus> GetStatusAsync() => Task.FromResult(Status());
@@ -103,6 +181,8 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
             Frozen = settings.Frozen,
             Currency = settings.Currency,
             UpdatedAtUnixMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
+            TaskPolicy = previous.TaskPolicy,
+            Ended = previous.Ended,
         };
         try
         {
@@ -129,6 +209,27 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         }
     }
 
+    /// <summary>
+    /// The task limits of DESIGN.md §4: depth &lt;= max_depth, retries &lt;= max_retries, calls &lt; max_calls, and the
+    /// task's spend cap (spent + held + this call's estimate, which a reserve already holds here).
+    /// </summary>
+    private ScopeAnswer EvaluateTaskCall(TaskCall call)
+    {
+        var policy = (State.TaskPolicy ?? TaskPolicy.None).Over(call.Inherited);
+        Int128 others = (Int128)_spentNanos + _heldNanos - (call.AlreadyHeld ? call.AmountNanos : 0);
+        var reason =
+            State.Ended ? DenyReason.TaskEnded
+            : call.Depth > policy.MaxDepth ? DenyReason.DepthLimit
+            : call.IsRetry && _retries + 1 > policy.MaxRetries ? DenyReason.RetryLimit
+            : _calls + 1 > policy.MaxCalls ? DenyReason.CallLimit
+            : others + call.AmountNanos > policy.MaxSpendNanos ? DenyReason.BudgetExhausted
+            : DenyReason.None;
+        // Like a scope's answer: what remains after this call when admitted, before it when denied.
+        var remaining = policy.MaxSpendNanos is not { } cap ? Remaining.Unlimited
+            : (long)Int128.Max(0, cap - others - (reason == DenyReason.None ? call.AmountNanos : 0));
+        return new ScopeAnswer(reason == DenyReason.None, reason, remaining, State.Parent, NoThresholds);
+    }
+
     /// <summary>The admission rule of DESIGN.md §4 for this scope: spent + held + amount &lt;= limit, not frozen.</summary>
     private ScopeAnswer Evaluate(long amountNanos)
     {
@@ -139,14 +240,14 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         if (state.Frozen)
             return new ScopeAnswer(false, DenyReason.Frozen, RemainingNanos(), state.Parent, NoThresholds);
         if (state.LimitNanos == 0)
-            return new ScopeAnswer(true, DenyReason.None, Remaining.Unlimited, state.Parent, NoThresholds);
+            return new ScopeAnswer(true, DenyReason.None, Remaining.Unlimited, state.Parent, NoThresholds, Policy: state.TaskPolicy);
 
         // Int128: spent may exceed the limit after overage, and the sum must not wrap.
         Int128 committed = (Int128)_spentNanos + _heldNanos;
         if (committed + amountNanos > state.LimitNanos)
             return new ScopeAnswer(false, DenyReason.BudgetExhausted, RemainingNanos(), state.Parent, NoThresholds);
         return new ScopeAnswer(true, DenyReason.None, (long)(state.LimitNanos - committed - amountNanos), state.Parent,
-            CrossedThresholds(committed, committed + amountNanos));
+            CrossedThresholds(committed, committed + amountNanos), Policy: state.TaskPolicy);
     }
 
     private long RemainingNanos()
@@ -169,5 +270,6 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
 
     private BudgetStatus Status() => new(
         GrainKey, State.HasBudget, State.LimitNanos, _spentNanos, _heldNanos, _openHolds, State.Period,
-        PeriodStartUnixMs: 0, State.Parent, State.Frozen, State.ThresholdPercents, State.Currency, _denials, _commits);
+        PeriodStartUnixMs: 0, State.Parent, State.Frozen, State.ThresholdPercents, State.Currency, _denials, _commits,
+        _calls, _retries, _depthMaxSeen, State.Ended);
 }

@@ -31,6 +31,10 @@ public sealed class ScopeState
     public bool Frozen { get; set; }
     public string Currency { get; set; } = "USD";
     public long UpdatedAtUnixMs { get; set; }
+    /// <summary>Task guardrails set on this scope (features, agents, tasks).</summary>
+    public TaskPolicy? TaskPolicy { get; set; }
+    /// <summary>Task scopes: the task was ended; nothing more is admitted for it.</summary>
+    public bool Ended { get; set; }
 }
 
 /// <summary>A scope's budget and live counters.</summary>
@@ -48,4 +52,8 @@ public sealed record BudgetStatus(
     IReadOnlyList<int> ThresholdPercents,
     string Currency,
     long Denials,
-    long Commits);
+    long Commits,
+    long Calls,
+    long Retries,
+    int DepthMaxSeen,
+    bool Ended);

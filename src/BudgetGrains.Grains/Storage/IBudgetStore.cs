@@ -1,7 +1,8 @@
 namespace BudgetGrains.Grains.Storage;
 
-/// <summary>A scope's durable counters (current period).</summary>
-public sealed record ScopeCounters(long SpentNanos, long HeldNanos, int OpenHolds, long Commits, long Denials)
+/// <summary>A scope's durable counters (current period); calls, retries and depth are counted on task scopes.</summary>
+public sealed record ScopeCounters(long SpentNanos, long HeldNanos, int OpenHolds, long Commits, long Denials,
+    long Calls = 0, long Retries = 0, int DepthMaxSeen = 0)
 {
     public static readonly ScopeCounters Zero = new(0, 0, 0, 0, 0);
 }

@@ -7,14 +7,17 @@ namespace BudgetGrains.Grains.Storage;
 // transaction as the record that justifies them, so after any crash the stored counters equal
 // the ledger sums and the open holds (DESIGN.md I2, I4).
 
-/// <summary>Additive change to one scope's counters.</summary>
+/// <summary>Change to one scope's counters: additive, except <paramref name="DepthMaxSeen"/> which is a maximum.</summary>
 public sealed record ScopeCounterDelta(
     string Scope,
     long SpentNanos = 0,
     long HeldNanos = 0,
     int OpenHolds = 0,
     long Commits = 0,
-    long Denials = 0) : IJournalRecord;
+    long Denials = 0,
+    long Calls = 0,
+    long Retries = 0,
+    int DepthMaxSeen = 0) : IJournalRecord;
 
 /// <summary>One committed model call.</summary>
 public sealed record LedgerEntry(

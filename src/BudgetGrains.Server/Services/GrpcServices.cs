@@ -34,5 +34,11 @@ internal static class GrpcServices
                 response.Budgets.AddRange(page.Budgets.Select(ToStatus));
                 return response;
             })
+            .Unary<V1.SetTaskPolicyRequest, V1.TaskPolicyStatus>("SetTaskPolicy",
+                async (request, _) => ToPolicyStatus(request.Scope, Unwrap(await budgets.SetTaskPolicyAsync(request.Scope, ToPolicy(request.Policy)))))
+            .Unary<V1.GetTaskPolicyRequest, V1.TaskPolicyStatus>("GetTaskPolicy",
+                async (request, _) => ToPolicyStatus(request.Scope, Unwrap(await budgets.GetTaskPolicyAsync(request.Scope))))
+            .Unary<V1.EndTaskRequest, V1.EndTaskResponse>("EndTask",
+                async (request, _) => new V1.EndTaskResponse { ReleasedHolds = Unwrap(await budgets.EndTaskAsync(request.Scope)).ReleasedHolds })
             .Build();
 }

@@ -65,10 +65,32 @@ internal static class ProtoMapping
             Currency = s.Currency,
             Denials = s.Denials,
             Commits = s.Commits,
+            Calls = s.Calls,
+            Retries = s.Retries,
+            DepthMaxSeen = s.DepthMaxSeen,
+            Ended = s.Ended,
         };
         status.ThresholdPercents.AddRange(s.ThresholdPercents);
         return status;
     }
+
+    public static TaskPolicy ToPolicy(V1.TaskPolicy? p) => p is null
+        ? TaskPolicy.None
+        : new TaskPolicy(p.MaxDepth?.Value, p.MaxRetries?.Value, p.MaxCalls?.Value, p.MaxSpendNanos?.Value);
+
+    public static V1.TaskPolicyStatus ToPolicyStatus(string scope, TaskPolicy p) => new()
+    {
+        Scope = scope,
+        Policy = new V1.TaskPolicy
+        {
+            MaxDepth = ToLimit(p.MaxDepth),
+            MaxRetries = ToLimit(p.MaxRetries),
+            MaxCalls = ToLimit(p.MaxCalls),
+            MaxSpendNanos = ToLimit(p.MaxSpendNanos),
+        },
+    };
+
+    private static V1.Limit? ToLimit(long? value) => value is { } v ? new V1.Limit { Value = v } : null;
 
     /// <summary>The value, or the failure as the gRPC status API.md assigns to it.</summary>
     public static T Unwrap<T>(Result<T> result) where T : class =>

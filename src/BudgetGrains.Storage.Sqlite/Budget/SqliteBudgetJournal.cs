@@ -20,7 +20,10 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
             held_nanos INTEGER NOT NULL,
             open_holds INTEGER NOT NULL,
             commits INTEGER NOT NULL,
-            denials INTEGER NOT NULL) WITHOUT ROWID;
+            denials INTEGER NOT NULL,
+            calls INTEGER NOT NULL,
+            retries INTEGER NOT NULL,
+            depth_max_seen INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS ledger(
             seq INTEGER PRIMARY KEY,
             reservation_id TEXT NOT NULL UNIQUE,
@@ -84,7 +87,7 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
             }
         }
         foreach (var d in _sums.Values)
-            Run(_upsertCounters, transaction, d.Scope, d.SpentNanos, d.HeldNanos, d.OpenHolds, d.Commits, d.Denials);
+            Run(_upsertCounters, transaction, d.Scope, d.SpentNanos, d.HeldNanos, d.OpenHolds, d.Commits, d.Denials, d.Calls, d.Retries, d.DepthMaxSeen);
     }
 
     private static ScopeCounterDelta Add(ScopeCounterDelta a, ScopeCounterDelta b) => a with
@@ -94,6 +97,9 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
         OpenHolds = a.OpenHolds + b.OpenHolds,
         Commits = a.Commits + b.Commits,
         Denials = a.Denials + b.Denials,
+        Calls = a.Calls + b.Calls,
+        Retries = a.Retries + b.Retries,
+        DepthMaxSeen = Math.Max(a.DepthMaxSeen, b.DepthMaxSeen),
     };
 
     private void InsertLedger(SqliteTransaction transaction, LedgerEntry e) => Run(_insertLedger, transaction,
@@ -108,11 +114,14 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
     {
         if (ReferenceEquals(_preparedFor, connection)) return;
         _upsertCounters = Create(connection, """
-            INSERT INTO scope_counters(scope, spent_nanos, held_nanos, open_holds, commits, denials) VALUES($1, $2, $3, $4, $5, $6)
+            INSERT INTO scope_counters(scope, spent_nanos, held_nanos, open_holds, commits, denials, calls, retries, depth_max_seen)
+            VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9)
             ON CONFLICT(scope) DO UPDATE SET spent_nanos = spent_nanos + excluded.spent_nanos,
                 held_nanos = held_nanos + excluded.held_nanos, open_holds = open_holds + excluded.open_holds,
-                commits = commits + excluded.commits, denials = denials + excluded.denials
-            """, 6);
+                commits = commits + excluded.commits, denials = denials + excluded.denials,
+                calls = calls + excluded.calls, retries = retries + excluded.retries,
+                depth_max_seen = MAX(depth_max_seen, excluded.depth_max_seen)
+            """, 9);
         _insertLedger = Create(connection, """
             INSERT INTO ledger(reservation_id, chain, labels, estimate_nanos, actual_nanos, model, input_tokens,
                 cached_input_tokens, output_tokens, reasoning_tokens, outcome, late, overage, reserved_at_ms, committed_at_ms)

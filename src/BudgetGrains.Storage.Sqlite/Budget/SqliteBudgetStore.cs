@@ -11,7 +11,7 @@ public sealed class SqliteBudgetStore(Func<SqliteConnection> openReadConnection)
     {
         await using var connection = openReadConnection();
         await using var command = Command(connection,
-            "SELECT spent_nanos, held_nanos, open_holds, commits, denials FROM scope_counters WHERE scope = $1", scope);
+            $"SELECT {CounterColumns} FROM scope_counters WHERE scope = $1", scope);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadCounters(reader, 0) : ScopeCounters.Zero;
     }
@@ -51,7 +51,7 @@ public sealed class SqliteBudgetStore(Func<SqliteConnection> openReadConnection)
     {
         await using var connection = openReadConnection();
         await using var command = Command(connection,
-            "SELECT scope, spent_nanos, held_nanos, open_holds, commits, denials FROM scope_counters");
+            $"SELECT scope, {CounterColumns} FROM scope_counters");
         var counters = new Dictionary<string, ScopeCounters>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken)) counters[reader.GetString(0)] = ReadCounters(reader, 1);
@@ -69,8 +69,11 @@ public sealed class SqliteBudgetStore(Func<SqliteConnection> openReadConnection)
         return sums;
     }
 
+    private const string CounterColumns = "spent_nanos, held_nanos, open_holds, commits, denials, calls, retries, depth_max_seen";
+
     private static ScopeCounters ReadCounters(SqliteDataReader r, int first) =>
-        new(r.GetInt64(first), r.GetInt64(first + 1), r.GetInt32(first + 2), r.GetInt64(first + 3), r.GetInt64(first + 4));
+        new(r.GetInt64(first), r.GetInt64(first + 1), r.GetInt32(first + 2), r.GetInt64(first + 3), r.GetInt64(first + 4),
+            r.GetInt64(first + 5), r.GetInt64(first + 6), r.GetInt32(first + 7));
 
     private static SqliteCommand Command(SqliteConnection connection, string sql, params object[] values)
     {
