@@ -51,6 +51,9 @@ public static class Limits
     public const int MaxThresholds = 10;
     public const int MaxThresholdPercent = 1_000;
 
+    /// <summary>Largest requests-per-minute or tokens-per-minute rate limit.</summary>
+    public const long MaxRatePerMinute = 1_000_000_000;
+
     /// <summary>Page sizes of list calls.</summary>
     public const int DefaultPageSize = 100;
     public const int MaxPageSize = 1_000;

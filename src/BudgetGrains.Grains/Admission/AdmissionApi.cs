@@ -31,9 +31,10 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices)
         var amount = command.EstimateNanos;
         if (command.EstimateUsage is { } usage && !prices.TryPrice(usage, out amount))
             return new CheckAnswer(false, DenyReason.UnknownPrice, "", Remaining.Unlimited);
-        var walk = await AdmissionChain.WalkAsync(grains, command.Attribution, scope => scope.CheckAsync(amount));
+        var tokens = command.EstimateUsage?.Total ?? 0;
+        var walk = await AdmissionChain.WalkAsync(grains, command.Attribution, scope => scope.CheckAsync(amount, tokens));
         if (walk.Failure is not null) return walk.Failure;
-        if (walk.DeniedAt is { } denied) return new CheckAnswer(false, denied.Reason, walk.DeniedScope, denied.RemainingNanos);
+        if (walk.DeniedAt is { } denied) return new CheckAnswer(false, denied.Reason, walk.DeniedScope, denied.RemainingNanos, denied.RetryAfterMs);
         if (command.Attribution.Task.Length > 0)
         {
             var taskScope = ScopeIds.OfTask(command.Attribution.Tenant, command.Attribution.Task);

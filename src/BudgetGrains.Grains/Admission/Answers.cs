@@ -23,7 +23,8 @@ public sealed record ReserveAnswer(
     long RemainingNanos,
     long ExpiresAtUnixMs,
     IReadOnlyList<string> CrossedThresholds,
-    long HeldNanos);
+    long HeldNanos,
+    long RetryAfterMs = 0);
 
 /// <summary>The answer to a Commit.</summary>
 public sealed record CommitAnswer(long ChargedNanos, bool Late, bool Overage);
@@ -32,7 +33,7 @@ public sealed record CommitAnswer(long ChargedNanos, bool Late, bool Overage);
 public sealed record ReleaseAnswer(bool Released);
 
 /// <summary>The answer to a Check.</summary>
-public sealed record CheckAnswer(bool Admitted, DenyReason Reason, string DeniedScope, long RemainingNanos);
+public sealed record CheckAnswer(bool Admitted, DenyReason Reason, string DeniedScope, long RemainingNanos, long RetryAfterMs = 0);
 
 /// <summary>A value or the failure that prevented it. Expected failures travel as values, not exceptions.</summary>
 public readonly record struct Result<T>(T? Value, Failure? Failure) where T : class

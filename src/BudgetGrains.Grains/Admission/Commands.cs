@@ -36,7 +36,11 @@ public sealed record Attribution(
 }
 
 /// <summary>Token counts of a call, priced by the <see cref="PriceCatalog"/>.</summary>
-public sealed record TokenCounts(string Model, long InputTokens, long CachedInputTokens, long OutputTokens, long ReasoningTokens);
+public sealed record TokenCounts(string Model, long InputTokens, long CachedInputTokens, long OutputTokens, long ReasoningTokens)
+{
+    /// <summary>What a tokens-per-minute limit counts: every token of the call.</summary>
+    public long Total => InputTokens + CachedInputTokens + OutputTokens + ReasoningTokens;
+}
 
 /// <summary>Where the call sits in its agent task.</summary>
 public readonly record struct TaskPosition(int Depth, bool IsRetry);

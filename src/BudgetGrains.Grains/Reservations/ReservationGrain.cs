@@ -48,12 +48,13 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         if (command.EstimateUsage is { } usage && !prices.TryPrice(usage, out amount))
             return await FinishDeniedAsync(fingerprint, Denied(DenyReason.UnknownPrice, "", Remaining.Unlimited), []);
 
-        var walk = await AdmissionChain.WalkAsync(GrainFactory, command.Attribution, scope => scope.TryHoldAsync(amount));
+        var tokens = command.EstimateUsage?.Total ?? 0;
+        var walk = await AdmissionChain.WalkAsync(GrainFactory, command.Attribution, scope => scope.TryHoldAsync(amount, tokens));
         if (walk.Failure is not null || walk.DeniedAt is not null)
         {
-            await ReleaseHoldsAsync(walk.Passed, amount);
+            await UndoHoldsAsync(walk.Passed, amount, tokens);
             if (walk.Failure is not null) return walk.Failure;
-            var denied = Denied(walk.DeniedAt!.Reason, walk.DeniedScope, walk.DeniedAt.RemainingNanos);
+            var denied = Denied(walk.DeniedAt!.Reason, walk.DeniedScope, walk.DeniedAt.RemainingNanos) with { RetryAfterMs = walk.DeniedAt.RetryAfterMs };
             return await FinishDeniedAsync(fingerprint, denied, [new ScopeCounterDelta(walk.DeniedScope, Denials: 1)]);
         }
 
@@ -68,12 +69,12 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
             }
             catch (GrainOverloadedException e)
             {
-                await ReleaseHoldsAsync(walk.Passed, amount);
+                await UndoHoldsAsync(walk.Passed, amount, tokens);
                 return Failure.Exhausted(e.Message);
             }
             if (!verdict.Admitted)
             {
-                await ReleaseHoldsAsync(walk.Passed, amount);
+                await UndoHoldsAsync(walk.Passed, amount, tokens);
                 return await FinishDeniedAsync(fingerprint, Denied(verdict.Reason, taskScope, verdict.RemainingNanos),
                     [new ScopeCounterDelta(taskScope, Denials: 1)]);
             }
@@ -103,7 +104,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         if (await PersistAsync(admitted, journal) is { } failure)
         {
             if (taskCall is not null) await GrainFactory.GetGrain<IScopeGrain>(taskScope).UndoTaskCallAsync(taskCall);
-            await ReleaseHoldsAsync(walk.Passed, amount);
+            await UndoHoldsAsync(walk.Passed, amount, tokens);
             return failure;
         }
         ArmExpiry();
@@ -245,11 +246,17 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         }
     }
 
-    private async Task ReleaseHoldsAsync(IReadOnlyList<string> scopes, long amount)
+    private Task ReleaseHoldsAsync(IReadOnlyList<string> scopes, long amount) =>
+        OnEveryScopeAsync(scopes, scope => scope.ReleaseHoldAsync(GrainKey, amount));
+
+    private Task UndoHoldsAsync(IReadOnlyList<string> scopes, long amount, long tokens) =>
+        OnEveryScopeAsync(scopes, scope => scope.UndoHoldAsync(GrainKey, amount, tokens));
+
+    private async Task OnEveryScopeAsync(IReadOnlyList<string> scopes, Func<IScopeGrain, Task> change)
     {
         if (scopes.Count == 0) return;
         var calls = new Task[scopes.Count];
-        for (var i = 0; i < scopes.Count; i++) calls[i] = GrainFactory.GetGrain<IScopeGrain>(scopes[i]).ReleaseHoldAsync(GrainKey, amount);
+        for (var i = 0; i < scopes.Count; i++) calls[i] = change(GrainFactory.GetGrain<IScopeGrain>(scopes[i]));
         try
         {
             await Task.WhenAll(calls);

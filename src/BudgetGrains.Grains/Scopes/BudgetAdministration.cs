@@ -119,6 +119,8 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         foreach (var percent in s.ThresholdPercents)
             if (percent is < 1 or > Limits.MaxThresholdPercent)
                 return Failure.Invalid($"threshold_percents must be between 1 and {Limits.MaxThresholdPercent}");
+        if (s.RequestsPerMinute is < 0 or > Limits.MaxRatePerMinute || s.TokensPerMinute is < 0 or > Limits.MaxRatePerMinute)
+            return Failure.Invalid($"requests_per_minute and tokens_per_minute must be between 0 (no limit) and {Limits.MaxRatePerMinute}");
         var currency = s.Currency.Length == 0 ? "USD" : s.Currency;
         if (currency.Length != 3 || !currency.All(char.IsAsciiLetterUpper))
             return Failure.Invalid("currency must be a three-letter ISO 4217 code such as USD");

@@ -13,7 +13,8 @@ public sealed record ScopeAnswer(
     string Parent,
     IReadOnlyList<string> CrossedThresholds,
     Failure? Failure = null,
-    TaskPolicy? Policy = null);
+    TaskPolicy? Policy = null,
+    long RetryAfterMs = 0);
 
 /// <summary>
 /// One scope ("team/search"): its budget and its running counters. Holds are escrow: a scope
@@ -23,14 +24,19 @@ public sealed record ScopeAnswer(
 /// </summary>
 public interface IScopeGrain : IGrain
 {
-    /// <summary>Hold <paramref name="amountNanos"/> if spent + held + amount &lt;= limit and not frozen.</summary>
-    Task<ScopeAnswer> TryHoldAsync(long amountNanos);
+    /// <summary>Hold <paramref name="amountNanos"/> if not frozen, spent + held + amount &lt;= limit, and the scope's
+    /// rate limits have room for one more request and <paramref name="tokens"/> (which they then count).</summary>
+    Task<ScopeAnswer> TryHoldAsync(long amountNanos, long tokens);
 
     /// <summary>Would <paramref name="amountNanos"/> be admitted? No side effects.</summary>
-    Task<ScopeAnswer> CheckAsync(long amountNanos);
+    Task<ScopeAnswer> CheckAsync(long amountNanos, long tokens);
 
-    /// <summary>Remove a hold placed by <see cref="TryHoldAsync"/> (release, expiry, or undo of a hold that was not made durable).</summary>
+    /// <summary>Remove a hold placed by <see cref="TryHoldAsync"/> when the reservation is released or expires.</summary>
     Task ReleaseHoldAsync(string reservationId, long amountNanos);
+
+    /// <summary>Reverse a <see cref="TryHoldAsync"/> whose request was not admitted after all (a later scope denied, or
+    /// the write failed): the hold goes, and so does what it counted against the rate limits.</summary>
+    Task UndoHoldAsync(string reservationId, long amountNanos, long tokens);
 
     /// <summary>Spend <paramref name="actualNanos"/>, removing the hold of <paramref name="heldNanos"/> when <paramref name="closesHold"/>.</summary>
     Task CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos);

@@ -29,6 +29,10 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
     /// </summary>
     private IDisposable? _keepAlive;
 
+    // Rate limits live in memory: after a restart or a reactivation a scope starts with full buckets.
+    private RateBucket? _requests;
+    private RateBucket? _tokens;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var counters = await store.ReadCountersAsync(GrainKey, cancellationToken);
@@ -38,9 +42,9 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         KeepAliveWhileHolding();
     }
 
-    public Task<ScopeAnswer> TryHoldAsync(long amountNanos)
+    public Task<ScopeAnswer> TryHoldAsync(long amountNanos, long tokens)
     {
-        var answer = Evaluate(amountNanos);
+        var answer = Evaluate(amountNanos, tokens);
         if (answer.Failure is not null) return Task.FromResult(answer);
         if (!answer.Admitted)
         {
@@ -49,11 +53,13 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         }
         _heldNanos = checked(_heldNanos + amountNanos);
         _openHolds++;
+        _requests?.Take(1);
+        _tokens?.Take(tokens);
         KeepAliveWhileHolding();
         return Task.FromResult(answer);
     }
 
-    public Task<ScopeAnswer> CheckAsync(long amountNanos) => Task.FromResult(Evaluate(amountNanos));
+    public Task<ScopeAnswer> CheckAsync(long amountNanos, long tokens) => Task.FromResult(Evaluate(amountNanos, tokens));
 
     public Task ReleaseHoldAsync(string reservationId, long amountNanos)
     {
@@ -62,6 +68,13 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         _openHolds--;
         KeepAliveWhileHolding();
         return Task.CompletedTask;
+    }
+
+    public Task UndoHoldAsync(string reservationId, long amountNanos, long tokens)
+    {
+        _requests?.Refund(1);
+        _tokens?.Refund(tokens);
+        return ReleaseHoldAsync(reservationId, amountNanos);
     }
 
     public Task CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos)
@@ -183,6 +196,8 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
             UpdatedAtUnixMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
             TaskPolicy = previous.TaskPolicy,
             Ended = previous.Ended,
+            RequestsPerMinute = settings.RequestsPerMinute,
+            TokensPerMinute = settings.TokensPerMinute,
         };
         try
         {
@@ -230,8 +245,32 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         return new ScopeAnswer(reason == DenyReason.None, reason, remaining, State.Parent, NoThresholds);
     }
 
-    /// <summary>The admission rule of DESIGN.md §4 for this scope: spent + held + amount &lt;= limit, not frozen.</summary>
-    private ScopeAnswer Evaluate(long amountNanos)
+    /// <summary>
+    /// The admission rule of DESIGN.md §4 for this scope: not frozen, spent + held + amount &lt;= limit, then the rate
+    /// limits. A scope that denies for its budget does not consume rate: only requests it would admit count.
+    /// </summary>
+    private ScopeAnswer Evaluate(long amountNanos, long tokens)
+    {
+        var answer = EvaluateBudget(amountNanos);
+        if (!answer.Admitted || (State.RequestsPerMinute == 0 && State.TokensPerMinute == 0)) return answer;
+        var now = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var retryAfter = Math.Max(
+            Bucket(ref _requests, State.RequestsPerMinute, now)?.RetryAfterMs(1, now) ?? 0,
+            tokens == 0 ? 0 : Bucket(ref _tokens, State.TokensPerMinute, now)?.RetryAfterMs(tokens, now) ?? 0);
+        return retryAfter == 0
+            ? answer
+            : answer with { Admitted = false, Reason = DenyReason.RateLimited, RetryAfterMs = retryAfter, CrossedThresholds = NoThresholds };
+    }
+
+    /// <summary>The bucket for a rate, made (full) on first use or when the rate changed; null when there is no limit.</summary>
+    private static RateBucket? Bucket(ref RateBucket? bucket, long perMinute, long nowUnixMs)
+    {
+        if (perMinute == 0) return bucket = null;
+        if (bucket?.PerMinute != perMinute) bucket = new RateBucket(perMinute, nowUnixMs);
+        return bucket;
+    }
+
+    private ScopeAnswer EvaluateBudget(long amountNanos)
     {
         var state = State;
         if (_openHolds >= Limits.MaxOpenHoldsPerScope)
@@ -271,5 +310,5 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
     private BudgetStatus Status() => new(
         GrainKey, State.HasBudget, State.LimitNanos, _spentNanos, _heldNanos, _openHolds, State.Period,
         PeriodStartUnixMs: 0, State.Parent, State.Frozen, State.ThresholdPercents, State.Currency, _denials, _commits,
-        _calls, _retries, _depthMaxSeen, State.Ended);
+        _calls, _retries, _depthMaxSeen, State.Ended, State.RequestsPerMinute, State.TokensPerMinute);
 }

@@ -18,7 +18,9 @@ public sealed record BudgetSettings(
     IReadOnlyList<int> ThresholdPercents,
     string Parent,
     bool Frozen,
-    string Currency);
+    string Currency,
+    long RequestsPerMinute = 0,
+    long TokensPerMinute = 0);
 
 /// <summary>The persistent state of a scope grain: its budget, if it has one. Counters are kept apart (see JournalRecords).</summary>
 public sealed class ScopeState
@@ -30,6 +32,8 @@ public sealed class ScopeState
     public string Parent { get; set; } = "";
     public bool Frozen { get; set; }
     public string Currency { get; set; } = "USD";
+    public long RequestsPerMinute { get; set; }
+    public long TokensPerMinute { get; set; }
     public long UpdatedAtUnixMs { get; set; }
     /// <summary>Task guardrails set on this scope (features, agents, tasks).</summary>
     public TaskPolicy? TaskPolicy { get; set; }
@@ -56,4 +60,6 @@ public sealed record BudgetStatus(
     long Calls,
     long Retries,
     int DepthMaxSeen,
-    bool Ended);
+    bool Ended,
+    long RequestsPerMinute,
+    long TokensPerMinute);

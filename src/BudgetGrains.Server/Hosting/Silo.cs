@@ -41,7 +41,9 @@ public sealed class Silo : IAsyncDisposable
 
     public RuntimeStatistics Statistics => _runtime.GetStatistics();
 
-    public static async Task<Silo> StartAsync(SiloOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
+    /// <param name="clock">The grains' clock (hold expiry, rate limits); tests pass one they can move.</param>
+    public static async Task<Silo> StartAsync(SiloOptions options, Action<ILoggingBuilder>? configureLogging = null,
+        TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
         var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal()]);
@@ -68,7 +70,7 @@ public sealed class Silo : IAsyncDisposable
         var runtimeOptions = new ActorRuntimeOptions();
         BudgetGrainsSetup.Configure(runtimeOptions);
         runtimeOptions.IdleTimeoutByGrainType[GrainTypes.Scope] = options.ScopeIdleTimeout;
-        var runtime = new ActorRuntime(runtimeOptions, storage, app.Services, TimeProvider.System,
+        var runtime = new ActorRuntime(runtimeOptions, storage, app.Services, clock ?? TimeProvider.System,
             app.Services.GetRequiredService<ILoggerFactory>()).AddBudgetGrains();
 
         var grpcOptions = new GrpcServerOptions { MaxReceiveMessageBytes = options.MaxMessageBytes, MaxSendMessageBytes = options.MaxMessageBytes };

@@ -29,6 +29,7 @@ internal static class ProtoMapping
             RemainingNanos = a.RemainingNanos,
             ExpiresAtUnixMs = a.ExpiresAtUnixMs,
             HeldNanos = a.HeldNanos,
+            RetryAfterMs = a.RetryAfterMs,
         };
         response.CrossedThresholds.AddRange(a.CrossedThresholds);
         return response;
@@ -43,11 +44,12 @@ internal static class ProtoMapping
         Reason = (V1.DenyReason)a.Reason,
         DeniedScope = a.DeniedScope,
         RemainingNanos = a.RemainingNanos,
+        RetryAfterMs = a.RetryAfterMs,
     };
 
     public static BudgetSettings ToSettings(V1.UpsertBudgetRequest r) => new(
         r.Scope, r.LimitNanos, r.Period == V1.Period.Unspecified ? BudgetPeriod.None : (BudgetPeriod)r.Period,
-        r.ThresholdPercents, r.Parent, r.Frozen, r.Currency);
+        r.ThresholdPercents, r.Parent, r.Frozen, r.Currency, r.RequestsPerMinute, r.TokensPerMinute);
 
     public static V1.BudgetStatus ToStatus(BudgetStatus s)
     {
@@ -69,6 +71,8 @@ internal static class ProtoMapping
             Retries = s.Retries,
             DepthMaxSeen = s.DepthMaxSeen,
             Ended = s.Ended,
+            RequestsPerMinute = s.RequestsPerMinute,
+            TokensPerMinute = s.TokensPerMinute,
         };
         status.ThresholdPercents.AddRange(s.ThresholdPercents);
         return status;
