@@ -1,0 +1,311 @@
+using BudgetGrains.Grpc;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using V1 = BudgetGrains.Contracts.V1;
+
+namespace BudgetGrains.Client;
+
+/// <summary>
+/// The BudgetGrains SDK: reserve before a model call, commit what it cost after, release when it did not happen, check
+/// without side effects. Thread-safe; create one per silo address and share it (or register it with
+/// <see cref="BudgetClientServiceCollectionExtensions.AddBudgetGrainsClient"/>).
+/// </summary>
+/// <remarks>
+/// Every call has a deadline (<see cref="BudgetClientOptions.Timeout"/>) and is retried on UNAVAILABLE,
+/// DEADLINE_EXCEEDED of an attempt, and connection failures, with jittered exponential backoff. Retries are safe
+/// because every call is idempotent on the server: a reserve is retried with the same request id, a commit or release
+/// with the same reservation id and values, so a retry after a lost answer never charges twice.
+/// Errors are thrown as <see cref="BudgetException"/> (<see cref="BudgetTimeoutException"/> for the deadline);
+/// a deny is a result, never an exception.
+/// </remarks>
+public sealed class BudgetClient : IAsyncDisposable, IDisposable
+{
+    private readonly BudgetClientOptions _options;
+    private readonly GrpcChannel _channel;
+    private readonly AdmissionClient _admission;
+    private int _disposed;
+
+    /// <summary>Creates a client for the silo at <see cref="BudgetClientOptions.Address"/>.</summary>
+    /// <param name="options">The settings; read once, here.</param>
+    /// <param name="logger">Where retries and failed automatic releases are logged; none when null.</param>
+    public BudgetClient(BudgetClientOptions options, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        // A copy: the caller (or an options monitor) may change its instance later; one client keeps one behaviour.
+        _options = new BudgetClientOptions
+        {
+            Address = options.Address,
+            Timeout = options.Timeout,
+            AttemptTimeout = options.AttemptTimeout,
+            MaxAttempts = options.MaxAttempts,
+            InitialBackoff = options.InitialBackoff,
+            MaxBackoff = options.MaxBackoff,
+            DefaultHoldTtl = options.DefaultHoldTtl,
+        };
+        Logger = logger ?? NullLogger.Instance;
+        _channel = GrpcChannel.ForAddress(_options.Address);
+        _admission = new AdmissionClient(_channel);
+    }
+
+    /// <summary>The silo this client calls.</summary>
+    public Uri Address => _options.Address;
+
+    internal ILogger Logger { get; }
+
+    /// <summary>
+    /// Before a model call: holds <paramref name="estimateNanos"/> on every scope of the attribution's chain, or is denied.
+    /// </summary>
+    /// <param name="attribution">Who the call is attributed to.</param>
+    /// <param name="estimateNanos">The most the call is expected to cost, in nanos (see <see cref="Money.FromDollars"/>).</param>
+    /// <param name="options">Request id, task context, hold lifetime; defaults when null.</param>
+    /// <param name="cancellationToken">Cancels the call (and its retries).</param>
+    /// <returns>
+    /// A hold: when <see cref="BudgetHold.Admitted"/>, commit or release it, or dispose it to release it; when denied,
+    /// <see cref="BudgetHold.Reason"/> and <see cref="BudgetHold.DeniedScope"/> say why and where.
+    /// </returns>
+    /// <exception cref="BudgetException">The server refused the request, or could not be reached in time.</exception>
+    public Task<BudgetHold> ReserveAsync(Attribution attribution, long estimateNanos, ReserveOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var request = NewReserve(attribution, options);
+        request.EstimateNanos = estimateNanos;
+        return ReserveCoreAsync(request, cancellationToken);
+    }
+
+    /// <summary>Before a model call: holds the server's price of <paramref name="estimateUsage"/> on the chain, or is denied.</summary>
+    /// <param name="attribution">Who the call is attributed to.</param>
+    /// <param name="estimateUsage">The expected tokens (output: the call's maximum), priced by the server's catalog.</param>
+    /// <param name="options">Request id, task context, hold lifetime; defaults when null.</param>
+    /// <param name="cancellationToken">Cancels the call (and its retries).</param>
+    /// <returns>A hold, admitted or denied; <see cref="BudgetHold.HeldNanos"/> is the priced estimate.</returns>
+    /// <exception cref="BudgetException">The server refused the request, or could not be reached in time.</exception>
+    public Task<BudgetHold> ReserveAsync(Attribution attribution, TokenUsage estimateUsage, ReserveOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(estimateUsage);
+        var request = NewReserve(attribution, options);
+        request.EstimateUsage = ToProto(estimateUsage);
+        return ReserveCoreAsync(request, cancellationToken);
+    }
+
+    /// <summary>After a model call: records what it really cost, replacing the hold on every scope of its chain.</summary>
+    /// <param name="reservationId">The reservation (<see cref="BudgetHold.ReservationId"/>).</param>
+    /// <param name="actualNanos">The actual cost in nanos; it may exceed the estimate (reported as overage).</param>
+    /// <param name="outcome">An outcome label for cost per outcome ("resolved", "failed"...); optional.</param>
+    /// <param name="cancellationToken">Cancels the call (and its retries).</param>
+    /// <exception cref="BudgetException">E.g. <see cref="BudgetErrorCode.NotFound"/> for an unknown reservation,
+    /// <see cref="BudgetErrorCode.FailedPrecondition"/> after a release or with other values than an earlier commit.</exception>
+    public Task<CommitResult> CommitAsync(string reservationId, long actualNanos, string? outcome = null, CancellationToken cancellationToken = default) =>
+        CommitCoreAsync(new V1.CommitRequest { ReservationId = reservationId, ActualNanos = actualNanos, Outcome = outcome ?? "" }, cancellationToken);
+
+    /// <summary>After a model call: records its token usage, priced by the server.</summary>
+    /// <param name="reservationId">The reservation (<see cref="BudgetHold.ReservationId"/>).</param>
+    /// <param name="usage">The tokens the call really used.</param>
+    /// <param name="outcome">An outcome label for cost per outcome; optional.</param>
+    /// <param name="cancellationToken">Cancels the call (and its retries).</param>
+    /// <exception cref="BudgetException">As for the amount overload; <see cref="BudgetErrorCode.FailedPrecondition"/> too
+    /// when the server has no price for the model.</exception>
+    public Task<CommitResult> CommitAsync(string reservationId, TokenUsage usage, string? outcome = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(usage);
+        return CommitCoreAsync(new V1.CommitRequest { ReservationId = reservationId, Usage = ToProto(usage), Outcome = outcome ?? "" }, cancellationToken);
+    }
+
+    /// <summary>The reserved call did not happen: removes the hold, spends nothing.</summary>
+    /// <param name="reservationId">The reservation (<see cref="BudgetHold.ReservationId"/>).</param>
+    /// <param name="cancellationToken">Cancels the call (and its retries).</param>
+    /// <returns>True when released (now or by an identical earlier release); false when the hold had already expired.</returns>
+    /// <exception cref="BudgetException">E.g. <see cref="BudgetErrorCode.FailedPrecondition"/> after a commit.</exception>
+    public async Task<bool> ReleaseAsync(string reservationId, CancellationToken cancellationToken = default)
+    {
+        var request = new V1.ReleaseRequest { ReservationId = reservationId };
+        var response = await InvokeAsync("Release", o => _admission.ReleaseAsync(request, o), cancellationToken).ConfigureAwait(false);
+        return response.Released;
+    }
+
+    /// <summary>Would a reserve of <paramref name="estimateNanos"/> be admitted now, and what remains? No side effects.</summary>
+    /// <param name="attribution">Who the call would be attributed to.</param>
+    /// <param name="estimateNanos">The estimate in nanos.</param>
+    /// <param name="task">Where the call would sit inside its agent task; optional.</param>
+    /// <param name="cancellationToken">Cancels the call (and its retries).</param>
+    /// <exception cref="BudgetException">The server refused the request, or could not be reached in time.</exception>
+    public Task<CheckResult> CheckAsync(Attribution attribution, long estimateNanos, TaskContext? task = null, CancellationToken cancellationToken = default)
+    {
+        var request = new V1.CheckRequest { Attribution = ToProto(attribution), EstimateNanos = estimateNanos, Task = ToProto(task) };
+        return CheckCoreAsync(request, cancellationToken);
+    }
+
+    /// <summary>Would a reserve of the server's price of <paramref name="estimateUsage"/> be admitted now? No side effects.</summary>
+    /// <param name="attribution">Who the call would be attributed to.</param>
+    /// <param name="estimateUsage">The expected tokens, priced by the server.</param>
+    /// <param name="task">Where the call would sit inside its agent task; optional.</param>
+    /// <param name="cancellationToken">Cancels the call (and its retries).</param>
+    /// <exception cref="BudgetException">The server refused the request, or could not be reached in time.</exception>
+    public Task<CheckResult> CheckAsync(Attribution attribution, TokenUsage estimateUsage, TaskContext? task = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(estimateUsage);
+        var request = new V1.CheckRequest { Attribution = ToProto(attribution), EstimateUsage = ToProto(estimateUsage), Task = ToProto(task) };
+        return CheckCoreAsync(request, cancellationToken);
+    }
+
+    /// <summary>Closes the connections. Holds still open stay held on the server until they expire.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _channel.Dispose();
+        }
+    }
+
+    /// <summary>Closes the connections (same as <see cref="Dispose"/>).</summary>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private V1.ReserveRequest NewReserve(Attribution attribution, ReserveOptions? options)
+    {
+        var ttl = options?.HoldTtl ?? _options.DefaultHoldTtl;
+        return new V1.ReserveRequest
+        {
+            // Chosen once, before the first attempt: every retry carries it, which is what makes retries safe.
+            RequestId = options?.RequestId ?? Guid.NewGuid().ToString("N"),
+            Attribution = ToProto(attribution),
+            Task = ToProto(options?.TaskContext),
+            HoldTtlMs = ttl is { } t ? (long)t.TotalMilliseconds : 0,
+        };
+    }
+
+    private async Task<BudgetHold> ReserveCoreAsync(V1.ReserveRequest request, CancellationToken cancellationToken)
+    {
+        var response = await InvokeAsync("Reserve", o => _admission.ReserveAsync(request, o), cancellationToken).ConfigureAwait(false);
+        return response.Decision switch
+        {
+            V1.Decision.Admitted => BudgetHold.ForAdmitted(this, request.RequestId, response.ReservationId, response.HeldNanos, RemainingOf(response.RemainingNanos),
+                response.ExpiresAtUnixMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(response.ExpiresAtUnixMs) : null,
+                response.CrossedThresholds.Select(ParseThreshold).ToArray()),
+            V1.Decision.Denied => BudgetHold.ForDenied(this, request.RequestId, ToReason(response.Reason), response.DeniedScope, RemainingOf(response.RemainingNanos)),
+            _ => throw new BudgetException(BudgetErrorCode.Internal, $"the server answered Reserve without a decision ({response.Decision})", 1, null),
+        };
+    }
+
+    private async Task<CommitResult> CommitCoreAsync(V1.CommitRequest request, CancellationToken cancellationToken)
+    {
+        var response = await InvokeAsync("Commit", o => _admission.CommitAsync(request, o), cancellationToken).ConfigureAwait(false);
+        return new CommitResult(response.ChargedNanos, response.Late, response.Overage);
+    }
+
+    private async Task<CheckResult> CheckCoreAsync(V1.CheckRequest request, CancellationToken cancellationToken)
+    {
+        var response = await InvokeAsync("Check", o => _admission.CheckAsync(request, o), cancellationToken).ConfigureAwait(false);
+        return response.Decision switch
+        {
+            V1.Decision.Admitted => new CheckResult(true, null, null, RemainingOf(response.RemainingNanos)),
+            V1.Decision.Denied => new CheckResult(false, ToReason(response.Reason), response.DeniedScope, RemainingOf(response.RemainingNanos)),
+            _ => throw new BudgetException(BudgetErrorCode.Internal, $"the server answered Check without a decision ({response.Decision})", 1, null),
+        };
+    }
+
+    /// <summary>One logical call: attempts within the overall deadline, retrying what is retryable after a jittered backoff.</summary>
+    private async Task<TResponse> InvokeAsync<TResponse>(string operation, Func<CallOptions, Task<TResponse>> call, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        var deadline = DateTimeOffset.UtcNow + _options.Timeout;
+        for (var attempt = 1; ; attempt++)
+        {
+            var now = DateTimeOffset.UtcNow;
+            var attemptDeadline = _options.AttemptTimeout is { } perAttempt && now + perAttempt < deadline ? now + perAttempt : deadline;
+            RpcException failure;
+            try
+            {
+                return await call(new CallOptions(attemptDeadline, cancellationToken)).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException($"{operation} was cancelled by the caller", e, cancellationToken);
+            }
+            catch (RpcException e)
+            {
+                failure = e;
+            }
+
+            var left = deadline - DateTimeOffset.UtcNow;
+            var delay = Backoff(attempt);
+            if (!IsRetryable(failure) || attempt >= _options.MaxAttempts || delay >= left)
+            {
+                throw left <= TimeSpan.Zero || failure.StatusCode == StatusCode.DeadlineExceeded
+                    ? new BudgetTimeoutException($"{operation} did not finish within {_options.Timeout.TotalMilliseconds:0} ms: {failure.Detail}", attempt, failure)
+                    : new BudgetException((BudgetErrorCode)failure.StatusCode, failure.Detail, attempt, failure);
+            }
+
+            Logger.LogWarning("BudgetGrains {Operation} attempt {Attempt} failed ({Code}: {Detail}); retrying in {DelayMs} ms with the same id",
+                operation, attempt, failure.StatusCode, failure.Detail, (int)delay.TotalMilliseconds);
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// UNAVAILABLE and an attempt's DEADLINE_EXCEEDED may not have reached the server, or its answer was lost; a transport
+    /// failure reported as INTERNAL (a broken HTTP/2 connection) likewise. Anything else is the server's answer.
+    /// </summary>
+    private static bool IsRetryable(RpcException failure) => failure.StatusCode switch
+    {
+        StatusCode.Unavailable or StatusCode.DeadlineExceeded => true,
+        StatusCode.Internal => failure.InnerException is HttpRequestException or IOException,
+        _ => false,
+    };
+
+    /// <summary>Full jitter: uniform below an exponentially growing bound, so that clients that failed together do not retry together.</summary>
+    private TimeSpan Backoff(int attempt)
+    {
+        var bound = Math.Min(_options.MaxBackoff.TotalMilliseconds, _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, attempt - 1));
+        return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * bound);
+    }
+
+    private static long? RemainingOf(long nanos) => nanos == long.MaxValue ? null : nanos;
+
+    private static DenyReason ToReason(V1.DenyReason reason) =>
+        Enum.IsDefined((DenyReason)(int)reason) ? (DenyReason)(int)reason : DenyReason.Unspecified;
+
+    /// <summary>"team/search:80" → (team/search, 80); the scope itself may contain ':' (budget/project:x), the percent is after the last one.</summary>
+    private static ThresholdCrossing ParseThreshold(string text)
+    {
+        var colon = text.LastIndexOf(':');
+        return colon > 0 && int.TryParse(text.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture, out var percent)
+            ? new ThresholdCrossing(text[..colon], percent)
+            : throw new BudgetException(BudgetErrorCode.Internal, $"malformed threshold '{text}' in the server's answer", 1, null);
+    }
+
+    private static V1.Attribution ToProto(Attribution attribution)
+    {
+        ArgumentNullException.ThrowIfNull(attribution);
+        var proto = new V1.Attribution
+        {
+            Tenant = attribution.Tenant ?? "",
+            Feature = attribution.Feature ?? "",
+            Agent = attribution.Agent ?? "",
+            Task = attribution.Task ?? "",
+            Team = attribution.Team ?? "",
+            CostCenter = attribution.CostCenter ?? "",
+        };
+        proto.Budgets.AddRange(attribution.Budgets);
+        foreach (var (name, value) in attribution.Labels)
+        {
+            proto.Labels[name] = value;
+        }
+
+        return proto;
+    }
+
+    private static V1.TaskContext? ToProto(TaskContext? task) =>
+        task is null ? null : new V1.TaskContext { Depth = task.Depth, IsRetry = task.IsRetry };
+
+    private static V1.TokenUsage ToProto(TokenUsage usage) => new()
+    {
+        Model = usage.Model,
+        InputTokens = usage.InputTokens,
+        CachedInputTokens = usage.CachedInputTokens,
+        OutputTokens = usage.OutputTokens,
+        ReasoningTokens = usage.ReasoningTokens,
+    };
+}
