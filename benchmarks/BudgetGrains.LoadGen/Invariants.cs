@@ -1,4 +1,4 @@
-using BudgetGrains.Client;
+using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
 using BudgetGrains.Grains.Storage;
 

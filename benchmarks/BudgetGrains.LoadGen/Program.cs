@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using BudgetGrains.Actors;
-using BudgetGrains.Client;
+using BudgetGrains.Client.Protocol;
 using BudgetGrains.Grains;
 using BudgetGrains.Grpc;
 using BudgetGrains.LoadGen;

@@ -1,4 +1,4 @@
-using BudgetGrains.Client;
+using BudgetGrains.Client.Protocol;
 using BudgetGrains.Grpc;
 
 namespace BudgetGrains.Cli;

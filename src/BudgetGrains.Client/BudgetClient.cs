@@ -2,6 +2,7 @@ using BudgetGrains.Grpc;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using V1 = BudgetGrains.Contracts.V1;
+using BudgetGrains.Client.Protocol;
 
 namespace BudgetGrains.Client;
 

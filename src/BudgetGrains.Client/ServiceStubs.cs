@@ -2,7 +2,7 @@ using BudgetGrains.Contracts.V1;
 using BudgetGrains.Grpc;
 using Google.Protobuf.Reflection;
 
-namespace BudgetGrains.Client;
+namespace BudgetGrains.Client.Protocol;
 
 /// <summary>Stubs of budget.v1.Admission, one method per rpc, bound to the generated descriptors.</summary>
 public sealed class AdmissionClient(GrpcChannel channel)

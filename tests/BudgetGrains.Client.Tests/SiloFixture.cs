@@ -3,6 +3,7 @@ using BudgetGrains.Grpc;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Extensions.Logging;
 using V1 = BudgetGrains.Contracts.V1;
+using BudgetGrains.Client.Protocol;
 
 namespace BudgetGrains.Client.Tests;
 

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using BudgetGrains.Client;
+using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
 using BudgetGrains.Grpc;
 using BudgetGrains.Storage.Sqlite.Budget;

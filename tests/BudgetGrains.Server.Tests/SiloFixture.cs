@@ -1,4 +1,4 @@
-using BudgetGrains.Client;
+using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
 using BudgetGrains.Grpc;
 using BudgetGrains.Server.Hosting;
@@ -100,7 +100,7 @@ internal sealed record Chain(string Agent, string Feature, string Team, string C
     public IReadOnlyList<string> Scopes => [AgentScope, FeatureScope, TeamScope, CostCenterScope, TenantScope];
 
     /// <summary>Creates the five budgets with their parent links; <paramref name="limits"/> by scope, others get <paramref name="generous"/>.</summary>
-    public async Task CreateAsync(Client.ManagementClient management, long generous, IReadOnlyDictionary<string, long>? limits = null)
+    public async Task CreateAsync(ManagementClient management, long generous, IReadOnlyDictionary<string, long>? limits = null)
     {
         long Limit(string scope) => limits is not null && limits.TryGetValue(scope, out var l) ? l : generous;
         await management.SetBudgetAsync(CostCenterScope, Limit(CostCenterScope));

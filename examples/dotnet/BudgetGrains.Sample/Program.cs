@@ -1,6 +1,7 @@
 // Wraps a fake model call with the BudgetGrains SDK: reserve before, commit after, release when the call throws,
 // and stop when the budget denies. Usage: dotnet run --project examples/dotnet/BudgetGrains.Sample [-- http://127.0.0.1:5080]
 using BudgetGrains.Client;
+using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
 using BudgetGrains.Grpc;
 using Microsoft.Extensions.DependencyInjection;
