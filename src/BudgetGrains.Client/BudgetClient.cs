@@ -185,7 +185,8 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
             V1.Decision.Admitted => BudgetHold.ForAdmitted(this, request.RequestId, response.ReservationId, response.HeldNanos, RemainingOf(response.RemainingNanos),
                 response.ExpiresAtUnixMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(response.ExpiresAtUnixMs) : null,
                 response.CrossedThresholds.Select(ParseThreshold).ToArray()),
-            V1.Decision.Denied => BudgetHold.ForDenied(this, request.RequestId, ToReason(response.Reason), response.DeniedScope, RemainingOf(response.RemainingNanos)),
+            V1.Decision.Denied => BudgetHold.ForDenied(this, request.RequestId, ToReason(response.Reason), response.DeniedScope, RemainingOf(response.RemainingNanos),
+                RetryAfterOf(response.RetryAfterMs)),
             _ => throw new BudgetException(BudgetErrorCode.Internal, $"the server answered Reserve without a decision ({response.Decision})", 1, null),
         };
     }
@@ -202,7 +203,8 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
         return response.Decision switch
         {
             V1.Decision.Admitted => new CheckResult(true, null, null, RemainingOf(response.RemainingNanos)),
-            V1.Decision.Denied => new CheckResult(false, ToReason(response.Reason), response.DeniedScope, RemainingOf(response.RemainingNanos)),
+            V1.Decision.Denied => new CheckResult(false, ToReason(response.Reason), response.DeniedScope, RemainingOf(response.RemainingNanos),
+                RetryAfterOf(response.RetryAfterMs)),
             _ => throw new BudgetException(BudgetErrorCode.Internal, $"the server answered Check without a decision ({response.Decision})", 1, null),
         };
     }
@@ -267,6 +269,8 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
 
     private static DenyReason ToReason(V1.DenyReason reason) =>
         Enum.IsDefined((DenyReason)(int)reason) ? (DenyReason)(int)reason : DenyReason.Unspecified;
+
+    private static TimeSpan? RetryAfterOf(long retryAfterMs) => retryAfterMs > 0 ? TimeSpan.FromMilliseconds(retryAfterMs) : null;
 
     /// <summary>"team/search:80" → (team/search, 80); the scope itself may contain ':' (budget/project:x), the percent is after the last one.</summary>
     private static ThresholdCrossing ParseThreshold(string text)

@@ -42,6 +42,9 @@ public sealed class BudgetHold : IAsyncDisposable
     /// </summary>
     public long? RemainingNanos { get; private init; }
 
+    /// <summary>When denied <see cref="DenyReason.RateLimited"/>: how long until the rate limit would admit the call.</summary>
+    public TimeSpan? RetryAfter { get; private init; }
+
     /// <summary>The estimate held, in nanos (priced by the server for a usage estimate); 0 when denied.</summary>
     public long HeldNanos { get; private init; }
 
@@ -124,8 +127,9 @@ public sealed class BudgetHold : IAsyncDisposable
             CrossedThresholds = crossedThresholds,
         };
 
-    internal static BudgetHold ForDenied(BudgetClient client, string requestId, DenyReason reason, string deniedScope, long? remainingNanos) =>
-        new(client, HoldState.Denied, requestId) { Reason = reason, DeniedScope = deniedScope, RemainingNanos = remainingNanos };
+    internal static BudgetHold ForDenied(BudgetClient client, string requestId, DenyReason reason, string deniedScope, long? remainingNanos,
+        TimeSpan? retryAfter) =>
+        new(client, HoldState.Denied, requestId) { Reason = reason, DeniedScope = deniedScope, RemainingNanos = remainingNanos, RetryAfter = retryAfter };
 
     /// <summary>
     /// Marks the hold committed before the commit is sent: if the commit then fails, the call did happen, so disposing

@@ -19,6 +19,8 @@ public enum DenyReason
     RateLimited = 6,
     /// <summary>The estimate was given as token usage of a model the server has no price for.</summary>
     UnknownPrice = 7,
+    /// <summary>The agent task was ended: no further calls are admitted for it.</summary>
+    TaskEnded = 8,
 }
 
 /// <summary>A soft threshold that a hold made the scope cross.</summary>
@@ -31,7 +33,8 @@ public sealed record ThresholdCrossing(string Scope, int Percent);
 /// <param name="Reason">Why it would be denied; null when admitted.</param>
 /// <param name="DeniedScope">The first scope of the chain that would deny, e.g. <c>team/search</c>; null when admitted.</param>
 /// <param name="RemainingNanos">The smallest amount remaining across the chain's limited scopes, before any hold; null when no scope of the chain has a limit.</param>
-public sealed record CheckResult(bool Admitted, DenyReason? Reason, string? DeniedScope, long? RemainingNanos);
+/// <param name="RetryAfter">When denied <see cref="DenyReason.RateLimited"/>: how long until the rate limit would admit the call.</param>
+public sealed record CheckResult(bool Admitted, DenyReason? Reason, string? DeniedScope, long? RemainingNanos, TimeSpan? RetryAfter = null);
 
 /// <summary>The answer to a commit.</summary>
 /// <param name="ChargedNanos">What was recorded as spent.</param>

@@ -207,4 +207,22 @@ public sealed class AdmissionTests(SiloFixture silo)
         Assert.Equal((BudgetErrorCode.InvalidArgument, "request_id is required", 1), (empty.Code, empty.Detail, empty.Attempts));
         Assert.Equal((BudgetErrorCode.NotFound, 1), (unknown.Code, unknown.Attempts));
     }
+
+    [Fact]
+    public async Task RateLimitedDenyCarriesWhenToRetry()
+    {
+        var team = "rate-" + Guid.NewGuid().ToString("N");
+        await silo.Management.UpsertBudgetAsync(new V1.UpsertBudgetRequest { Scope = "team/" + team, RequestsPerMinute = 1 });
+        await using var client = silo.NewClient();
+
+        await using var first = await client.ReserveAsync(new Attribution { Team = team }, 10);
+        await using var second = await client.ReserveAsync(new Attribution { Team = team }, 10);
+        var check = await client.CheckAsync(new Attribution { Team = team }, 10);
+
+        Assert.True(first.Admitted);
+        Assert.Equal((false, DenyReason.RateLimited, "team/" + team), (second.Admitted, second.Reason, second.DeniedScope));
+        Assert.InRange(second.RetryAfter!.Value, TimeSpan.FromSeconds(55), TimeSpan.FromSeconds(60));
+        Assert.Equal(DenyReason.RateLimited, check.Reason);
+        Assert.NotNull(check.RetryAfter);
+    }
 }
