@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using BudgetGrains.Actors;
+using BudgetGrains.Grains.Estimates;
 using BudgetGrains.Grains.Reservations;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
@@ -23,7 +24,8 @@ public static class BudgetGrainsSetup
 
     public static ActorRuntime AddBudgetGrains(this ActorRuntime runtime) => runtime
         .AddGrain<IScopeGrain, ScopeGrain>()
-        .AddGrain<IReservationGrain, ReservationGrain>();
+        .AddGrain<IReservationGrain, ReservationGrain>()
+        .AddGrain<IEstimateGrain, EstimateGrain>();
 
     /// <summary>Activates every reservation with an open hold, so its expiry timer runs again. Returns how many.</summary>
     public static async Task<int> WakeOpenReservationsAsync(IGrainFactory grains, IBudgetStore store, CancellationToken cancellationToken)
@@ -42,4 +44,5 @@ public static class BudgetGrainsSetup
 
 [JsonSerializable(typeof(ScopeState))]
 [JsonSerializable(typeof(ReservationState))]
+[JsonSerializable(typeof(EstimateState))]
 internal sealed partial class BudgetStateJsonContext : JsonSerializerContext;

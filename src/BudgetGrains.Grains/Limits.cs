@@ -54,6 +54,10 @@ public static class Limits
     /// <summary>Largest requests-per-minute or tokens-per-minute rate limit.</summary>
     public const long MaxRatePerMinute = 1_000_000_000;
 
+    /// <summary>Actual costs a learned estimate is computed from, and how many it needs before it is used.</summary>
+    public const int LearnedWindow = 256;
+    public const int MinLearnedSamples = 8;
+
     /// <summary>Page sizes of list calls.</summary>
     public const int DefaultPageSize = 100;
     public const int MaxPageSize = 1_000;

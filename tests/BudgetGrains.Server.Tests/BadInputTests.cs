@@ -18,7 +18,7 @@ public sealed class BadInputTests(SiloFixture silo)
         { "request id over 128", StatusCode.InvalidArgument },
         { "no attribution", StatusCode.InvalidArgument },
         { "negative estimate", StatusCode.InvalidArgument },
-        { "zero estimate without usage", StatusCode.InvalidArgument },
+        { "zero estimate without usage or feature", StatusCode.InvalidArgument },
         { "absurd estimate", StatusCode.InvalidArgument },
         { "malformed tenant", StatusCode.InvalidArgument },
         { "over-long feature", StatusCode.InvalidArgument },
@@ -129,7 +129,10 @@ public sealed class BadInputTests(SiloFixture silo)
             case "request id over 128": request.RequestId = new string('r', 129); break;
             case "no attribution": request.Attribution = null; break;
             case "negative estimate": request.EstimateNanos = -5; break;
-            case "zero estimate without usage": request.EstimateNanos = 0; break;
+            case "zero estimate without usage or feature":
+                request.EstimateNanos = 0;
+                request.Attribution.Feature = "";
+                break;
             case "absurd estimate": request.EstimateNanos = long.MaxValue; break;
             case "malformed tenant": request.Attribution.Tenant = "acme corp/1"; break;
             case "over-long feature": request.Attribution.Feature = new string('f', 129); break;

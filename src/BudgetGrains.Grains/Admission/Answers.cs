@@ -14,6 +14,14 @@ public enum DenyReason
     TaskEnded = 8,
 }
 
+/// <summary>Where a reserve's held amount came from (numbered as budget.v1.EstimateSource).</summary>
+public enum EstimateSource
+{
+    Given = 1,
+    PricedUsage = 2,
+    Learned = 3,
+}
+
 /// <summary>The answer to a Reserve. Stored with the reservation so a repeated request gets it again.</summary>
 public sealed record ReserveAnswer(
     bool Admitted,
@@ -24,7 +32,8 @@ public sealed record ReserveAnswer(
     long ExpiresAtUnixMs,
     IReadOnlyList<string> CrossedThresholds,
     long HeldNanos,
-    long RetryAfterMs = 0);
+    long RetryAfterMs = 0,
+    EstimateSource EstimateSource = EstimateSource.Given);
 
 /// <summary>The answer to a Commit.</summary>
 public sealed record CommitAnswer(long ChargedNanos, bool Late, bool Overage);

@@ -11,7 +11,7 @@ public static class RequestValidation
     public static Failure? Reserve(ReserveCommand command) =>
         RequestId(command.RequestId, "request_id")
         ?? Attribution(command.Attribution)
-        ?? Estimate(command.EstimateNanos, command.EstimateUsage)
+        ?? Estimate(command.EstimateNanos, command.EstimateUsage, learnedFrom: command.Attribution.Feature)
         ?? Task(command.Task)
         ?? HoldTtl(command.HoldTtlMs);
 
@@ -72,14 +72,14 @@ public static class RequestValidation
     private static Failure? Key(string key, string field) =>
         key.Length == 0 ? null : ScopeIds.ValidateKey(key, field) is { } why ? Failure.Invalid(why) : null;
 
-    private static Failure? Estimate(long estimateNanos, TokenCounts? usage)
+    private static Failure? Estimate(long estimateNanos, TokenCounts? usage, string learnedFrom = "")
     {
         if (estimateNanos is < 0 or > Limits.MaxCallAmountNanos)
             return Failure.Invalid($"estimate_nanos must be between 1 and {Limits.MaxCallAmountNanos}");
         if (estimateNanos > 0 && usage is not null)
             return Failure.Invalid("give estimate_nanos or estimate_usage, not both");
-        if (estimateNanos == 0 && usage is null)
-            return Failure.Invalid("estimate_nanos must be positive, or estimate_usage given to be priced");
+        if (estimateNanos == 0 && usage is null && learnedFrom.Length == 0)
+            return Failure.Invalid("estimate_nanos must be positive, or estimate_usage given to be priced, or (Reserve) a feature named to use its learned estimate");
         return usage is null ? null : Usage(usage, "estimate_usage");
     }
 

@@ -1,5 +1,6 @@
 using BudgetGrains.Actors;
 using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Estimates;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
 using Microsoft.Extensions.Logging;
@@ -44,9 +45,22 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
                 ? State.Answer!
                 : Failure.Precondition($"request_id '{GrainKey}' was already used with different parameters");
 
-        var amount = command.EstimateNanos;
-        if (command.EstimateUsage is { } usage && !prices.TryPrice(usage, out amount))
-            return await FinishDeniedAsync(fingerprint, Denied(DenyReason.UnknownPrice, "", Remaining.Unlimited), []);
+        var a = command.Attribution;
+        var estimateKey = a.Feature.Length == 0 ? "" : EstimateKeys.Of(a.Feature, a.LabelMap.GetValueOrDefault("model", ""));
+        var (amount, source) = (command.EstimateNanos, EstimateSource.Given);
+        if (command.EstimateUsage is { } usage)
+        {
+            if (!prices.TryPrice(usage, out amount))
+                return await FinishDeniedAsync(fingerprint, Denied(DenyReason.UnknownPrice, "", Remaining.Unlimited), []);
+            source = EstimateSource.PricedUsage;
+        }
+        else if (amount == 0)
+        {
+            if (await GrainFactory.GetGrain<IEstimateGrain>(estimateKey).P95Async() is not { } learned)
+                return Failure.Precondition($"no estimate given, and feature '{a.Feature}' (model label '{a.LabelMap.GetValueOrDefault("model", "")}') " +
+                    $"has fewer than {Limits.MinLearnedSamples} commits to learn one from: give estimate_nanos or estimate_usage");
+            (amount, source) = (learned, EstimateSource.Learned);
+        }
 
         var tokens = command.EstimateUsage?.Total ?? 0;
         var walk = await AdmissionChain.WalkAsync(GrainFactory, command.Attribution, scope => scope.TryHoldAsync(amount, tokens));
@@ -83,7 +97,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         var now = NowUnixMs();
         var expiresAt = now + (command.HoldTtlMs == 0 ? Limits.DefaultHoldTtlMs : command.HoldTtlMs);
         var answer = new ReserveAnswer(true, GrainKey, DenyReason.None, "", walk.RemainingNanos, expiresAt,
-            walk.CrossedThresholds.Count == 0 ? None : walk.CrossedThresholds.ToArray(), amount);
+            walk.CrossedThresholds.Count == 0 ? None : walk.CrossedThresholds.ToArray(), amount, EstimateSource: source);
         var journal = new List<IJournalRecord>(walk.Passed.Count + 1);
         foreach (var scope in walk.Passed)
             journal.Add(scope == taskScope
@@ -100,6 +114,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
             ReservedAtUnixMs = now,
             ExpiresAtUnixMs = expiresAt,
             Labels = new Dictionary<string, string>(command.Attribution.LabelMap),
+            EstimateKey = estimateKey,
         };
         if (await PersistAsync(admitted, journal) is { } failure)
         {
@@ -153,6 +168,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
             await ApplyToChainAsync(s => s.UndoCommitAsync(id, held, closesHold, actual), undo: null);
             return failure;
         }
+        if (State.EstimateKey.Length > 0) LearnFrom(actual);
         Finish();
         return answer;
     }
@@ -266,6 +282,16 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
             // The store is right; only this silo's memory keeps the hold (conservative) until the scope reactivates.
             logger.LogError(e, "Reservation {ReservationId}: a scope kept a released hold in memory", GrainKey);
         }
+    }
+
+    /// <summary>Feeds the feature's learned estimate. Not awaited: the commit is durable and answered already, and a lost
+    /// sample only makes the estimate a little older.</summary>
+    private void LearnFrom(long actualNanos)
+    {
+        var key = State.EstimateKey;
+        GrainFactory.GetGrain<IEstimateGrain>(key).RecordAsync(actualNanos).ContinueWith(
+            t => logger.LogWarning(t.Exception, "Estimate {Key} missed a sample", key),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
     private void ArmExpiry()

@@ -28,6 +28,8 @@ public sealed record ReservationState
     public long ReservedAtUnixMs { get; init; }
     public long ExpiresAtUnixMs { get; init; }
     public Dictionary<string, string> Labels { get; init; } = [];
+    /// <summary>The estimate grain that learns from this reservation's actual cost ("" when no feature was named).</summary>
+    public string EstimateKey { get; init; } = "";
     public string CommitFingerprint { get; init; } = "";
     public CommitAnswer? CommitAnswer { get; init; }
 }

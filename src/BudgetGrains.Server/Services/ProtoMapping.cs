@@ -30,6 +30,7 @@ internal static class ProtoMapping
             ExpiresAtUnixMs = a.ExpiresAtUnixMs,
             HeldNanos = a.HeldNanos,
             RetryAfterMs = a.RetryAfterMs,
+            EstimateSource = a.Admitted ? (V1.EstimateSource)a.EstimateSource : V1.EstimateSource.Unspecified,
         };
         response.CrossedThresholds.AddRange(a.CrossedThresholds);
         return response;
