@@ -27,6 +27,7 @@ public sealed class BadInputTests(SiloFixture silo)
         { "negative depth", StatusCode.InvalidArgument },
         { "hold ttl over an hour", StatusCode.InvalidArgument },
         { "negative tokens", StatusCode.InvalidArgument },
+        { "usage priced over the per-call maximum", StatusCode.InvalidArgument },
     };
 
     [Theory]
@@ -145,6 +146,10 @@ public sealed class BadInputTests(SiloFixture silo)
             case "negative tokens":
                 request.EstimateNanos = 0;
                 request.EstimateUsage = new TokenUsage { Model = SiloFixture.PricedModel, InputTokens = -1 };
+                break;
+            case "usage priced over the per-call maximum":
+                request.EstimateNanos = 0;
+                request.EstimateUsage = new TokenUsage { Model = SiloFixture.PriceyModel, OutputTokens = 100_000_000 };
                 break;
             default: throw new ArgumentException(defect);
         }

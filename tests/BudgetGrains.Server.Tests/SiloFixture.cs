@@ -12,6 +12,9 @@ public sealed class SiloFixture : IAsyncLifetime
     /// <summary>A model the fixture's price catalog knows: 1,000 nanos per input token, 4,000 per output token.</summary>
     public const string PricedModel = "test-model";
 
+    /// <summary>$0.001 per output token: 100M output tokens price above the per-call maximum.</summary>
+    public const string PriceyModel = "pricey-model";
+
     public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "budgetgrains-tests-" + Guid.NewGuid().ToString("N"));
     public Silo Silo { get; private set; } = null!;
     public GrpcChannel Channel { get; private set; } = null!;
@@ -22,6 +25,7 @@ public sealed class SiloFixture : IAsyncLifetime
     {
         var options = new SiloOptions { Listen = "127.0.0.1:0", DataDir = DataDir, MaxMessageBytes = 64 * 1024 };
         options.Prices[PricedModel] = new PriceOptions { InputNanos = 1_000, OutputNanos = 4_000 };
+        options.Prices[PriceyModel] = new PriceOptions { OutputNanos = 1_000_000 };
         Silo = await Silo.StartAsync(options, logging => logging.SetMinimumLevel(LogLevel.Warning));
         Channel = GrpcChannel.ForAddress(Silo.Address);
         Admission = new AdmissionClient(Channel);

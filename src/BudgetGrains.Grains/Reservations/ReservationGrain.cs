@@ -52,6 +52,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         {
             if (!prices.TryPrice(usage, out amount))
                 return await FinishDeniedAsync(fingerprint, Denied(DenyReason.UnknownPrice, "", Remaining.Unlimited), []);
+            if (amount > Limits.MaxCallAmountNanos) return PricedTooHigh(amount);
             source = EstimateSource.PricedUsage;
         }
         else if (amount == 0)
@@ -146,6 +147,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         var actual = command.ActualNanos;
         if (command.Usage is { } usage && !prices.TryPrice(usage, out actual))
             return Failure.Precondition($"no price for model '{usage.Model}'; send actual_nanos instead");
+        if (actual > Limits.MaxCallAmountNanos) return PricedTooHigh(actual);
 
         var now = NowUnixMs();
         var closesHold = State.Status == ReservationStatus.Admitted;
@@ -283,6 +285,9 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
             logger.LogError(e, "Reservation {ReservationId}: a scope kept a released hold in memory", GrainKey);
         }
     }
+
+    private static Failure PricedTooHigh(long nanos) =>
+        Failure.Invalid($"the usage prices at {nanos} nanos, over the {Limits.MaxCallAmountNanos} a single call may cost");
 
     /// <summary>Feeds the feature's learned estimate. Not awaited: the commit is durable and answered already, and a lost
     /// sample only makes the estimate a little older.</summary>

@@ -97,7 +97,7 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         {
             _heldNanos += heldNanos;
             _openHolds++;
-            if (_calls > 0) _openReservations.Add(reservationId);
+            if (IsTask) _openReservations.Add(reservationId);
         }
         _spentNanos -= actualNanos;
         _commits--;
@@ -139,7 +139,7 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
 
     public Task TrackOpenHoldAsync(string reservationId)
     {
-        if (GrainKey.StartsWith(ScopeIds.Task + "/", StringComparison.Ordinal)) _openReservations.Add(reservationId);
+        if (IsTask) _openReservations.Add(reservationId);
         return Task.CompletedTask;
     }
 
@@ -210,6 +210,8 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         }
         return Status();
     }
+
+    private bool IsTask => GrainKey.StartsWith(ScopeIds.Task + "/", StringComparison.Ordinal);
 
     private void KeepAliveWhileHolding()
     {
