@@ -1,8 +1,11 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using BudgetGrains.Actors;
 using BudgetGrains.Client;
+using BudgetGrains.Contracts.V1;
+using Google.Protobuf;
 using BudgetGrains.Grains;
 using BudgetGrains.Grpc;
 using BudgetGrains.LoadGen;
@@ -16,6 +19,12 @@ if (options is null)
     if (error!.Length > 0) Console.Error.WriteLine(error);
     Console.Error.WriteLine(LoadOptions.Usage);
     return 2;
+}
+
+if (options.EmitCheckBody is { } bodyPath)
+{
+    await EmitCheckBodyAsync(options, bodyPath);
+    return 0;
 }
 
 // Bounded whatever happens: a run that hangs (a lost response, a stuck silo) ends the process.
@@ -123,6 +132,23 @@ finally
     foreach (var channel in channels) channel.Dispose();
     if (silo is not null) await silo.DisposeAsync();
     if (dataDir is not null) Directory.Delete(dataDir, recursive: true);
+}
+
+// h2load sends the same bytes on every request, so it gets the message already framed: a zero byte (not
+// compressed), the length as big-endian uint32, then the serialized CheckRequest.
+static async Task EmitCheckBodyAsync(LoadOptions options, string path)
+{
+    var chain = Chain.Create(options.BodyKey, 0);
+    if (options.Server is { } server)
+    {
+        using var channel = GrpcChannel.ForAddress(server);
+        await chain.CreateBudgetsAsync(new ManagementClient(channel), Chain.GenerousLimitNanos);
+    }
+    var message = new CheckRequest { Attribution = chain.Attribution, EstimateNanos = LoadRun.EstimateNanos }.ToByteArray();
+    var frame = new byte[5 + message.Length];
+    BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)message.Length);
+    message.CopyTo(frame, 5);
+    await File.WriteAllBytesAsync(path, frame);
 }
 
 static void PrintLatency(string name, LatencyHistogram h) =>
