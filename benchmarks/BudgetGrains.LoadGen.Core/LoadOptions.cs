@@ -3,7 +3,7 @@ using System.Net;
 
 namespace BudgetGrains.LoadGen;
 
-internal enum Scenario
+public enum Scenario
 {
     /// <summary>Reserve only: holds stay open until the end (bounded by the open-holds limit of a scope).</summary>
     Reserve,
@@ -15,7 +15,7 @@ internal enum Scenario
     Deny,
 }
 
-internal enum Topology
+public enum Topology
 {
     /// <summary>Every caller goes through the same chain, so each of its scopes serializes all traffic.</summary>
     HotRoot,
@@ -24,7 +24,7 @@ internal enum Topology
 }
 
 /// <summary>The command line of the load generator.</summary>
-internal sealed record LoadOptions
+public sealed record LoadOptions
 {
     public Scenario Scenario { get; init; } = Scenario.Reserve;
     public Topology Topology { get; init; } = Topology.HotRoot;
@@ -47,6 +47,12 @@ internal sealed record LoadOptions
     public string? EmitCheckBody { get; init; }
     /// <summary>The key of the 5-scope chain in that request.</summary>
     public string BodyKey { get; init; } = "h2load";
+
+    /// <summary>
+    /// The silo's open-holds limit per scope (Limits.MaxOpenHoldsPerScope), which reserve-only runs must stay under.
+    /// This library talks gRPC only and cannot see the silo's Limits; a host that references the silo sets it.
+    /// </summary>
+    public int MaxOpenHoldsPerScope { get; init; } = 100_000;
 
     public int EffectiveChainLength => ChainLength == 0 ? 5 : ChainLength;
 
