@@ -76,35 +76,24 @@ ROWS=()
 row() { ROWS+=("$1|$2|$3|$4|$5|$6"); }   # system | durability | ops/s | p99 ms | load | note
 
 # --- BudgetGrains: the silo in its own process, the load generator as the client --------------------------
-part_budgetgrains() {
-    BG_PORT=$(free_port)
-    dotnet "$SERVER" --listen "127.0.0.1:$BG_PORT" --data-dir "$WORK/silo" >"$WORK/silo.log" 2>&1 &
-    BG_PID=$!
-    PIDS+=("$BG_PID")
-    wait_for_port "$BG_PORT"
-    BG_URL="http://127.0.0.1:$BG_PORT"
-
-    # Runs the load generator and records its markdown row's ops/s and p99 (fields 7 and 11 when cut at '|').
-    loadgen() {
-        local label=$1 scenario=$2 l
-        l=$(load)
-        echo "== BudgetGrains $scenario (load $l)" >&2
-        dotnet "$LOADGEN" --server "$BG_URL" --server-pid "$BG_PID" --scenario "$scenario" --callers "$CALLERS" \
-            --duration "$SECONDS_PER_RUN" --warmup 2 >"$WORK/lg-$scenario.out" 2>&1 \
-            || { cat "$WORK/lg-$scenario.out" >&2; echo "load generator failed ($scenario)" >&2; exit 1; }
-        local last ops p99 invariants
-        last=$(grep '^| ' "$WORK/lg-$scenario.out" | tail -1)
-        ops=$(cut -d'|' -f7 <<<"$last" | tr -d ' ,')
-        p99=$(cut -d'|' -f11 <<<"$last" | tr -d ' ')
-        invariants=$(cut -d'|' -f18 <<<"$last" | tr -d ' ')
-        grep -E '^(measured|cpu:)' "$WORK/lg-$scenario.out" >&2
-        row "$label" "SQLite WAL, synchronous=FULL, group commit" "$ops" "$p99" "$l" "I1-I2 $invariants"
+# Runs the load generator and records its markdown row's ops/s and p99 (fields 7 and 11 when cut at '|').
+loadgen() {
+    local label=$1 scenario=$2 durability=$3 l
+    l=$(load)
+    echo "== BudgetGrains $scenario (load $l)" >&2
+    dotnet "$LOADGEN" --server "$BG_URL" --server-pid "$BG_PID" --scenario "$scenario" --callers "$CALLERS" \
+        --duration "$SECONDS_PER_RUN" --warmup 2 >"$WORK/lg-$scenario.out" 2>&1 \
+        || { cat "$WORK/lg-$scenario.out" >&2; echo "load generator failed ($scenario)" >&2; exit 1; }
+    local last ops p99 invariants
+    last=$(grep '^| ' "$WORK/lg-$scenario.out" | tail -1)
+    ops=$(cut -d'|' -f7 <<<"$last" | tr -d ' ,')
+    p99=$(cut -d'|' -f11 <<<"$last" | tr -d ' ')
+    invariants=$(cut -d'|' -f18 <<<"$last" | tr -d ' ')
+    grep -E '^(measured|cpu:)' "$WORK/lg-$scenario.out" >&2
+    row "$label" "$durability" "$ops" "$p99" "$l" "I1-I2 $invariants"
 }
-loadgen "BudgetGrains reserve (hold only)" reserve
-loadgen "BudgetGrains reserve+release (pairs/s)" reserve-release
-loadgen "BudgetGrains check (floor: no write)" check
 
-# h2load: one HTTP/2 connection per 16 streams, the same 64 requests in flight, a fixed pre-framed body.
+# h2load: 4 HTTP/2 connections of 16 streams, so 64 requests in flight, each the same pre-framed body.
 h2check() {
     local label=$1 body=$2 l
     l=$(load)
@@ -114,27 +103,44 @@ h2check() {
     h2load "${args[@]}" -D 2 "$BG_URL/budget.v1.Admission/Check" >/dev/null
     h2load "${args[@]}" -D "$SECONDS_PER_RUN" --log-file "$WORK/h2.log" \
         "$BG_URL/budget.v1.Admission/Check" >"$WORK/h2.out" 2>&1 || { cat "$WORK/h2.out" >&2; exit 1; }
-    grep -E '^(finished|requests|status codes)' "$WORK/h2.out" >&2
+    grep -E '^(finished|requests|status codes|traffic)' "$WORK/h2.out" >&2
+    # h2load cannot see grpc-status (a trailer), but a gRPC error is a trailers-only response with no data:
+    # so no failed request, and at least a 5-byte prefix and a message per request, means every call answered.
+    local done data
+    done=$(grep -oP '\d+(?= succeeded)' "$WORK/h2.out")
+    data=$(grep -oP '\((\d+)\)(?= data)' "$WORK/h2.out" | tr -d '()')
+    grep -qE 'requests: .* 0 failed, 0 errored' "$WORK/h2.out" && ((data >= 6 * done)) \
+        || { cat "$WORK/h2.out" >&2; echo "h2load: some calls were not answered with a message" >&2; exit 1; }
     local ops p99
     ops=$(awk '/^finished in/ { gsub(",", "", $4); printf "%.0f", $4 }' "$WORK/h2.out")
     p99=$(cut -f3 "$WORK/h2.log" | p99_us)
-    # A gRPC error is still HTTP 200: check the silo answered every request it was sent (no 4xx/5xx, no failure).
-    grep -qE 'requests: .* 0 failed, 0 errored' "$WORK/h2.out" || { cat "$WORK/h2.out" >&2; exit 1; }
     row "$label" "none (read only)" "$ops" "$p99" "$l" "no .NET client"
 }
-dotnet "$LOADGEN" --emit-check-body "$WORK/check-5.bin" --body-key h2load --server "$BG_URL"
-dotnet "$LOADGEN" --emit-check-body "$WORK/check-none.bin" --body-key h2load-no-budgets
-h2check "h2load Check, 5 budgeted scopes" "$WORK/check-5.bin"
-h2check "h2load Check, no budgets (floor: ~empty call)" "$WORK/check-none.bin"
-kill "$BG_PID"; wait "$BG_PID" 2>/dev/null || true
+
+part_budgetgrains() {
+    BG_PORT=$(free_port)
+    dotnet "$SERVER" --listen "127.0.0.1:$BG_PORT" --data-dir "$WORK/silo" >"$WORK/silo.log" 2>&1 &
+    BG_PID=$!
+    PIDS+=("$BG_PID")
+    wait_for_port "$BG_PORT"
+    BG_URL="http://127.0.0.1:$BG_PORT"
+    local durable="SQLite WAL, synchronous=FULL, group commit"
+    loadgen "BudgetGrains reserve (hold only)" reserve "$durable"
+    loadgen "BudgetGrains reserve+release (pairs/s)" reserve-release "$durable"
+    loadgen "BudgetGrains check (floor: no write)" check "none (read only)"
+    dotnet "$LOADGEN" --emit-check-body "$WORK/check-5.bin" --body-key h2load --server "$BG_URL"
+    dotnet "$LOADGEN" --emit-check-body "$WORK/check-none.bin" --body-key h2load-no-budgets
+    h2check "h2load Check, 5 budgeted scopes" "$WORK/check-5.bin"
+    h2check "h2load Check, no budgets (floor: ~empty call)" "$WORK/check-none.bin"
+    kill "$BG_PID"
+    wait "$BG_PID" 2>/dev/null || true
 }
 
 # --- Redis 7: one Lua script checks all five scopes, then holds on all five, atomically -------------------
-part_redis() {
-    # Like a reserve, it also records the reservation under its request id (idempotent: a repeated id changes
-    # nothing) with a TTL, the hold's expiry. redis-benchmark replaces __rand_int__ with a random number below
-    # 2e9 (its -r is an int), so a few dozen of 400,000 ids repeat and are answered as repeats, without a write.
-    cat >"$WORK/hold.lua" <<'LUA'
+# Like a reserve, it also records the reservation under its request id (idempotent: a repeated id changes
+# nothing) with a TTL, the hold's expiry. redis-benchmark replaces __rand_int__ with a random number below
+# 2e9 (its -r is an int), so a few dozen of 400,000 ids repeat and are answered as repeats, without a write.
+HOLD_LUA=$(cat <<'LUA'
 local amount = tonumber(ARGV[1])
 if redis.call('EXISTS', ARGV[2]) == 1 then return 2 end
 for i = 1, #KEYS do
@@ -145,40 +151,44 @@ for i = 1, #KEYS do redis.call('HINCRBY', KEYS[i], 'held', amount) end
 redis.call('SET', ARGV[2], amount, 'PX', 300000)
 return 1
 LUA
-    redis_run() {
-        local fsync=$1 requests=$2 port l
-        port=$(free_port)
-        mkdir -p "$WORK/redis-$fsync"
-        redis-server --port "$port" --bind 127.0.0.1 --dir "$WORK/redis-$fsync" --save '' \
-            --appendonly yes --appendfsync "$fsync" --daemonize no >"$WORK/redis-$fsync.log" 2>&1 &
-        local pid=$!
-        PIDS+=("$pid")
-        wait_for_port "$port"
-        local cli=(redis-cli -h 127.0.0.1 -p "$port")
-        for scope in tenant cost_center team feature agent; do
-            "${cli[@]}" HSET "budget:$scope" limit 1000000000000000000 spent 0 held 0 >/dev/null
-        done
-        local sha
-        sha=$("${cli[@]}" SCRIPT LOAD "$(cat "$WORK/hold.lua")")
-        l=$(load)
-        echo "== Redis appendfsync $fsync (load $l)" >&2
-        redis-benchmark -h 127.0.0.1 -p "$port" -c "$CALLERS" -n "$requests" -r 2000000000 --csv \
-            EVALSHA "$sha" 5 budget:agent budget:team budget:cost_center budget:feature budget:tenant 1 'res:__rand_int__' \
-            >"$WORK/redis.csv"
-        # Every hold was admitted and is on every scope (nothing denied, nothing lost).
-        local held
-        held=$("${cli[@]}" HGET budget:tenant held)
-        echo "redis: $(tail -1 "$WORK/redis.csv"); tenant held $held of $requests" >&2
-        local ops p99
-        # The last CSV line: "test","rps","avg","min","p50","p95","p99","max" (counted from the end: the test name has spaces).
-        ops=$(tail -1 "$WORK/redis.csv" | tr -d '"' | awk -F, '{ printf "%.0f", $(NF - 6) }')
-        p99=$(tail -1 "$WORK/redis.csv" | tr -d '"' | awk -F, '{ print $(NF - 1) }')
-        "${cli[@]}" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
-        wait "$pid" 2>/dev/null || true
-        row "Redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-) Lua script" "AOF, appendfsync $fsync" "$ops" "$p99" "$l" "$held holds on 5 keys"
+)
+
+redis_run() {
+    local fsync=$1 requests=$2 port l
+    port=$(free_port)
+    mkdir -p "$WORK/redis-$fsync"
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$WORK/redis-$fsync" --save '' \
+        --appendonly yes --appendfsync "$fsync" --daemonize no >"$WORK/redis-$fsync.log" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    wait_for_port "$port"
+    local cli=(redis-cli -h 127.0.0.1 -p "$port")
+    for scope in tenant cost_center team feature agent; do
+        "${cli[@]}" HSET "budget:$scope" limit 1000000000000000000 spent 0 held 0 >/dev/null
+    done
+    local sha
+    sha=$("${cli[@]}" SCRIPT LOAD "$HOLD_LUA")
+    l=$(load)
+    echo "== Redis appendfsync $fsync (load $l)" >&2
+    redis-benchmark -h 127.0.0.1 -p "$port" -c "$CALLERS" -n "$requests" -r 2000000000 --csv \
+        EVALSHA "$sha" 5 budget:agent budget:team budget:cost_center budget:feature budget:tenant 1 'res:__rand_int__' \
+        >"$WORK/redis.csv"
+    # Every hold was admitted and is on every scope (nothing denied, nothing lost).
+    local held
+    held=$("${cli[@]}" HGET budget:tenant held)
+    echo "redis: $(tail -1 "$WORK/redis.csv"); tenant held $held of $requests" >&2
+    local ops p99
+    # The last CSV line: "test","rps","avg","min","p50","p95","p99","max" (counted from the end: the test name has spaces).
+    ops=$(tail -1 "$WORK/redis.csv" | tr -d '"' | awk -F, '{ printf "%.0f", $(NF - 6) }')
+    p99=$(tail -1 "$WORK/redis.csv" | tr -d '"' | awk -F, '{ print $(NF - 1) }')
+    "${cli[@]}" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+    wait "$pid" 2>/dev/null || true
+    row "Redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-) Lua script" "AOF, appendfsync $fsync" "$ops" "$p99" "$l" "$held holds on 5 keys"
 }
-redis_run always 100000
-redis_run everysec 400000
+
+part_redis() {
+    redis_run always 100000
+    redis_run everysec 400000
 }
 
 # --- PostgreSQL 15: a transaction locking the five budget rows in a fixed order ---------------------------
@@ -196,6 +206,7 @@ pg_run() {
     held=$(psql -tAc 'SELECT held FROM budget WHERE id = 5')
     row "PostgreSQL $(pgbench --version | awk '{ print $3 }') row locks, fixed order, $label" "fsync=on, synchronous_commit=on" "$ops" "$p99" "$l" "$held holds on 5 rows so far"
 }
+
 part_postgres() {
     if [[ $(id -u) == 0 ]]; then PG_USER=postgres; fi
     PG_DATA="$WORK/pg"
