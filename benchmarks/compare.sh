@@ -22,7 +22,7 @@ SERVER=src/BudgetGrains.Server/bin/Release/net10.0/BudgetGrains.Server.dll
 
 missing=()
 for tool in redis-server:redis-server redis-benchmark:redis-tools redis-cli:redis-tools h2load:nghttp2-client \
-    pgbench:postgresql-contrib "$PG_BIN/initdb:postgresql-15" "$PG_BIN/pg_ctl:postgresql-15" dotnet:dotnet-sdk-10.0; do
+    pgbench:postgresql-client-15 psql:postgresql-client-15 "$PG_BIN/initdb:postgresql-15" "$PG_BIN/pg_ctl:postgresql-15" dotnet:dotnet-sdk-10.0; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
 if ((${#missing[@]})); then
