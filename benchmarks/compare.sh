@@ -69,6 +69,9 @@ wait_for_port() {
 # The 1-minute load average before a measurement (the previous measurement's own load is part of it).
 load() { cut -d' ' -f1 /proc/loadavg; }
 
+# CPU time of a process so far, in clock ticks (utime + stime, fields 14 and 15 of /proc/PID/stat).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 # p99 in ms of a column of latencies in microseconds.
 p99_us() { sort -n | awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; printf "%.2f", v[i] / 1000 }'; }
 
@@ -101,20 +104,25 @@ h2check() {
     local args=(-c 4 -m 16 -t 1 -d "$body" -H 'content-type: application/grpc' -H 'te: trailers')
     # A separate warm-up run: with --warm-up-time, h2load 1.52 counts the warm-up in its totals and its time.
     h2load "${args[@]}" -D 2 "$BG_URL/budget.v1.Admission/Check" >/dev/null
+    local ticks
+    ticks=$(cpu_ticks "$BG_PID")
     h2load "${args[@]}" -D "$SECONDS_PER_RUN" --log-file "$WORK/h2.log" \
         "$BG_URL/budget.v1.Admission/Check" >"$WORK/h2.out" 2>&1 || { cat "$WORK/h2.out" >&2; exit 1; }
+    ticks=$(($(cpu_ticks "$BG_PID") - ticks))
     grep -E '^(finished|requests|status codes|traffic)' "$WORK/h2.out" >&2
     # h2load cannot see grpc-status (a trailer), but a gRPC error is a trailers-only response with no data:
     # so no failed request, and at least a 5-byte prefix and a message per request, means every call answered.
-    local done data
-    done=$(grep -oP '\d+(?= succeeded)' "$WORK/h2.out")
+    local answered data
+    answered=$(grep -oP '\d+(?= succeeded)' "$WORK/h2.out")
     data=$(grep -oP '\((\d+)\)(?= data)' "$WORK/h2.out" | tr -d '()')
-    grep -qE 'requests: .* 0 failed, 0 errored' "$WORK/h2.out" && ((data >= 6 * done)) \
+    grep -qE 'requests: .* 0 failed, 0 errored' "$WORK/h2.out" && ((data >= 6 * answered)) \
         || { cat "$WORK/h2.out" >&2; echo "h2load: some calls were not answered with a message" >&2; exit 1; }
     local ops p99
     ops=$(awk '/^finished in/ { gsub(",", "", $4); printf "%.0f", $4 }' "$WORK/h2.out")
     p99=$(cut -f3 "$WORK/h2.log" | p99_us)
-    row "$label" "none (read only)" "$ops" "$p99" "$l" "no .NET client"
+    local silo_us
+    silo_us=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$answered" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
+    row "$label" "none (read only)" "$ops" "$p99" "$l" "no .NET client; silo $silo_us µs CPU per call"
 }
 
 part_budgetgrains() {
