@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
 using BudgetGrains.Actors;
 using BudgetGrains.Storage.Sqlite;
@@ -14,6 +15,8 @@ public class GroupCommitFlushBenchmarks
     private string _dataDir = "";
     private SqliteGrainStorage _storage = null!;
     private StateWrite[] _batch = [];
+    private byte[] _state = [];
+    private long _flushes;
 
     [Params(1, 10, 100, 1000)]
     public int BatchSize { get; set; }
@@ -25,10 +28,10 @@ public class GroupCommitFlushBenchmarks
         Directory.CreateDirectory(_dataDir);
         _storage = new SqliteGrainStorage(Path.Combine(_dataDir, "grains.db"), []);
         // About the size of a scope's JSON state; the same keys every flush, so rows are updated, not added.
-        var state = new byte[160];
-        Random.Shared.NextBytes(state);
+        _state = new byte[160];
+        Random.Shared.NextBytes(_state);
         _batch = Enumerable.Range(0, BatchSize)
-            .Select(i => new StateWrite(new GrainId("bench-flush", $"scope-{i}"), state, []))
+            .Select(i => new StateWrite(new GrainId("bench-flush", $"scope-{i}"), _state, []))
             .ToArray();
     }
 
@@ -41,6 +44,14 @@ public class GroupCommitFlushBenchmarks
         Directory.Delete(_dataDir, recursive: true);
     }
 
+    /// <remarks>
+    /// Every flush changes the state: SQLite writes nothing, and so syncs nothing, for a row updated to the bytes
+    /// it already holds (a batch of unchanged rows measured 29 µs, no fsync).
+    /// </remarks>
     [Benchmark]
-    public Task Flush() => _storage.WriteBatchAsync(_batch, CancellationToken.None);
+    public Task Flush()
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(_state, ++_flushes);
+        return _storage.WriteBatchAsync(_batch, CancellationToken.None);
+    }
 }
