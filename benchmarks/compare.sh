@@ -22,7 +22,7 @@ SERVER=src/BudgetGrains.Server/bin/Release/net10.0/BudgetGrains.Server.dll
 
 missing=()
 for tool in redis-server:redis-server redis-benchmark:redis-tools redis-cli:redis-tools h2load:nghttp2-client \
-    pgbench:postgresql-client-15 psql:postgresql-client-15 "$PG_BIN/initdb:postgresql-15" "$PG_BIN/pg_ctl:postgresql-15" dotnet:dotnet-sdk-10.0; do
+    pgbench:postgresql-client-15 psql:postgresql-client-15 "$PG_BIN/initdb:postgresql-15" "$PG_BIN/pg_ctl:postgresql-15" python3:python3 dotnet:dotnet-sdk-10.0; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
 if ((${#missing[@]})); then
@@ -59,7 +59,7 @@ as_pg() {
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 wait_for_port() {
-    local port=$1 tries=100
+    local port=$1 tries=300
     until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
         ((--tries)) || { echo "nothing listens on 127.0.0.1:$port" >&2; return 1; }
         sleep 0.1
@@ -178,7 +178,8 @@ redis_run() {
     sha=$("${cli[@]}" SCRIPT LOAD "$HOLD_LUA")
     l=$(load)
     echo "== Redis appendfsync $fsync (load $l)" >&2
-    redis-benchmark -h 127.0.0.1 -p "$port" -c "$CALLERS" -n "$requests" -r 2000000000 --csv \
+    # -n rather than a duration (redis-benchmark has none), so a time limit too in case Redis is far slower.
+    timeout 120 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CALLERS" -n "$requests" -r 2000000000 --csv \
         EVALSHA "$sha" 5 budget:agent budget:team budget:cost_center budget:feature budget:tenant 1 'res:__rand_int__' \
         >"$WORK/redis.csv"
     # Every hold was admitted and is on every scope (nothing denied, nothing lost).
