@@ -10,7 +10,8 @@ namespace BudgetGrains.Benchmarks;
 public class GrainCallBenchmarks
 {
     private const int ConcurrentWrites = 1000;
-    private const int WriteConcurrency = 64;
+    private const int ConcurrentCalls = 1000;
+    private const int Callers = 64;
 
     private string _dataDir = "";
     private SqliteGrainStorage _storage = null!;
@@ -31,7 +32,7 @@ public class GrainCallBenchmarks
         _services = new ServiceCollection().BuildServiceProvider();
         _runtime = new ActorRuntime(new ActorRuntimeOptions(), _storage, _services).AddGrain<ICounterGrain, CounterGrain>();
         _grain = _runtime.GetGrain<ICounterGrain>("single");
-        _grains = Enumerable.Range(0, WriteConcurrency).Select(i => _runtime.GetGrain<ICounterGrain>($"g{i}")).ToArray();
+        _grains = Enumerable.Range(0, Callers).Select(i => _runtime.GetGrain<ICounterGrain>($"g{i}")).ToArray();
         // Activate them all now, so the benchmarks measure calls into live activations.
         await _grain.PeekAsync();
         foreach (var grain in _grains) await grain.PeekAsync();
@@ -51,6 +52,20 @@ public class GrainCallBenchmarks
     /// <summary>One call into an idle, live activation: proxy, mailbox, turn, and the answer back.</summary>
     [Benchmark]
     public Task<long> Call() => _grain.PeekAsync();
+
+    /// <summary>
+    /// Calls from 64 callers at once into that one activation, so its mailbox is never empty: per call, what a
+    /// queued call costs (the turn after turn of a hot scope), against <see cref="Call"/> into an idle one.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = ConcurrentCalls)]
+    public async Task CallBusy()
+    {
+        var remaining = ConcurrentCalls;
+        await Task.WhenAll(Enumerable.Range(0, Callers).Select(async _ =>
+        {
+            while (Interlocked.Decrement(ref remaining) >= 0) await _grain.PeekAsync();
+        }));
+    }
 
     /// <summary>One durable state write, alone: a whole SQLite transaction and its fsync.</summary>
     [Benchmark]

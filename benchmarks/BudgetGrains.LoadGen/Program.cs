@@ -1,10 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
-using BudgetGrains.Actors;
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Grains;
-using BudgetGrains.Grpc;
+using BudgetGrains.Grains.Storage;
 using BudgetGrains.LoadGen;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Extensions.Logging;
@@ -17,6 +13,13 @@ if (options is null)
     Console.Error.WriteLine(LoadOptions.Usage);
     return 2;
 }
+options = options with { MaxOpenHoldsPerScope = Limits.MaxOpenHoldsPerScope };
+
+if (options.EmitCheckBody is { } bodyPath)
+{
+    await CheckBody.WriteAsync(bodyPath, options.BodyKey, options.Server);
+    return 0;
+}
 
 // Bounded whatever happens: a run that hangs (a lost response, a stuck silo) ends the process.
 var deadline = options.Warmup + options.Duration + TimeSpan.FromMinutes(3);
@@ -26,107 +29,37 @@ _ = Task.Delay(deadline).ContinueWith(_ =>
     Environment.Exit(3);
 }, TaskScheduler.Default);
 
-var runId = Guid.NewGuid().ToString("N")[..8];
-string? dataDir = null;
-Silo? silo = null;
-if (options.Server is null)
+if (options.Server is { } server)
 {
-    dataDir = Path.Combine(Path.GetTempPath(), $"budgetgrains-loadgen-{runId}");
-    silo = await Silo.StartAsync(new SiloOptions { Listen = "127.0.0.1:0", DataDir = dataDir },
-        logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+    var report = await LoadTest.RunAsync(options, server, new SiloView("external", ProcessId: options.ServerPid), Console.Out);
+    return report.Passed ? 0 : 1;
 }
-var address = options.Server ?? silo!.Address;
-var channels = Enumerable.Range(0, options.Channels).Select(_ => GrpcChannel.ForAddress(address)).ToArray();
+
+var dataDir = Path.Combine(Path.GetTempPath(), $"budgetgrains-loadgen-{Guid.NewGuid().ToString("N")[..8]}");
+var silo = await Silo.StartAsync(new SiloOptions { Listen = "127.0.0.1:0", DataDir = dataDir },
+    logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
 try
 {
-    var admission = channels.Select(c => new AdmissionClient(c)).ToArray();
-    var management = new ManagementClient(channels[0]);
-    var scenario = LoadOptions.Name(options.Scenario);
-    var topology = LoadOptions.Name(options.Topology);
-    var siloKind = silo is null ? "external" : "in-process";
-    Console.WriteLine($"BudgetGrains.LoadGen {scenario}, {topology}, chain {options.EffectiveChainLength}, {options.Callers} callers, " +
-        $"{options.Channels} channel(s), {options.Duration.TotalSeconds:F0} s after {options.Warmup.TotalSeconds:F0} s warm-up, " +
-        $"{siloKind} silo at {address} ({Environment.ProcessorCount} cores, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription})");
-
-    var chainCount = options.Topology == Topology.HotRoot ? 1 : options.Callers;
-    var chains = Enumerable.Range(0, chainCount)
-        .Select(i => Chain.Create(chainCount == 1 ? $"lg-{runId}" : $"lg-{runId}-{i}", options.ChainLength))
-        .ToArray();
-    long? limitedNanos = options.Scenario == Scenario.Deny ? options.DenyAdmits * LoadRun.EstimateNanos : null;
-    foreach (var chain in chains) await chain.CreateBudgetsAsync(management, limitedNanos ?? Chain.GenerousLimitNanos);
-
-    var run = new LoadRun(options, runId, admission, chains);
-    // Keep the busiest scope under its open-holds limit, with room for the calls already in flight.
-    if (options.Scenario == Scenario.Reserve) run.LimitOpenHolds(Limits.MaxOpenHoldsPerScope - options.Callers - 1_000);
-    RuntimeStatistics? statsAtStart = null, statsAtEnd = null;
-    var serverProcess = options.ServerPid is { } pid ? Process.GetProcessById(pid) : null;
-    TimeSpan serverCpuAtStart = default, serverCpu = default;
-    await run.RunAsync(starting =>
+    var view = new SiloView("in-process", new StoreCounters(silo.Store), () =>
     {
-        if (starting)
-        {
-            statsAtStart = silo?.Statistics;
-            serverCpuAtStart = serverProcess?.TotalProcessorTime ?? default;
-            return;
-        }
-        statsAtEnd = silo?.Statistics;
-        serverProcess?.Refresh();
-        serverCpu = (serverProcess?.TotalProcessorTime ?? default) - serverCpuAtStart;
-    }, CancellationToken.None);
-
-    var total = run.Total();
-    var seconds = run.Elapsed.TotalSeconds;
-    var cpuPercent = run.CpuTime.TotalSeconds / seconds * 100;
-    Console.WriteLine();
-    Console.WriteLine($"measured {seconds:F2} s (stopped by {run.StoppedBy}): {total.Operations:N0} operations = {total.Operations / seconds:N0} ops/s, " +
-        $"admitted {total.Admitted:N0} ({total.Admitted / seconds:N0}/s), denied {total.Denied:N0}, errors {total.Errors:N0}");
-    PrintLatency(options.Scenario == Scenario.Check ? "check" : "reserve", total.Reserve);
-    if (total.Settle.Count > 0) PrintLatency(options.Scenario == Scenario.ReserveRelease ? "release" : "commit", total.Settle);
-    Console.WriteLine($"cpu: this process {run.CpuTime.TotalSeconds:F2} s = {cpuPercent:F0}% of one core (of {Environment.ProcessorCount * 100}%), " +
-        $"{run.CpuTime.TotalMicroseconds / Math.Max(1, total.Operations):F0} µs per operation" +
-        (serverProcess is null ? "" : $"; server {serverCpu.TotalSeconds:F2} s = {serverCpu.TotalSeconds / seconds * 100:F0}%, " +
-            $"{serverCpu.TotalMicroseconds / Math.Max(1, total.Operations):F0} µs per operation"));
-    if (statsAtStart is not null && statsAtEnd is not null)
-    {
-        var batches = statsAtEnd.GroupCommitBatches - statsAtStart.GroupCommitBatches;
-        var writes = statsAtEnd.GroupCommitWrites - statsAtStart.GroupCommitWrites;
-        Console.WriteLine($"group commit: {batches:N0} transactions ({batches / seconds:N0}/s), {writes:N0} writes ({writes / seconds:N0}/s), " +
-            $"{(double)writes / Math.Max(1, batches):F1} writes per transaction; turns {(statsAtEnd.TurnsCompleted - statsAtStart.TurnsCompleted) / seconds:N0}/s; " +
-            $"activations {statsAtEnd.Activations:N0}");
-    }
-    foreach (var sample in run.ErrorSamples) Console.WriteLine($"  error: {sample}");
-
-    var invariants = new Invariants(management, admission[0], silo?.Store, chains);
-    await invariants.CheckCountersAsync(limitedNanos);
-    var releaseStarted = Stopwatch.GetTimestamp();
-    var released = await invariants.ReleaseAllAsync(options.Callers);
-    var releaseSeconds = Stopwatch.GetElapsedTime(releaseStarted).TotalSeconds;
-    await invariants.CheckCountersAsync(limitedNanos);
-    Console.WriteLine($"released the {released:N0} holds still open in {releaseSeconds:F1} s; " +
-        $"invariants ({(silo is null ? "live counters vs what callers were charged" : "live and durable counters, ledger sums")}): " +
-        $"{invariants.Checks - invariants.Failed}/{invariants.Checks} checks passed");
-    foreach (var failure in invariants.Failures) Console.WriteLine($"  FAILED: {failure}");
-
-    Console.WriteLine();
-    Console.WriteLine("| scenario | topology | chain | callers | silo | ops/s | admitted/s | p50 ms | p90 ms | p99 ms | p99.9 ms | settle p99 ms | admitted | denied | errors | cpu % | invariants |");
-    Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    Console.WriteLine($"| {scenario} | {topology} | {options.EffectiveChainLength} | {options.Callers} | {siloKind} | {total.Operations / seconds:N0} | {total.Admitted / seconds:N0} | " +
-        $"{Ms(total.Reserve.PercentileNanos(50))} | {Ms(total.Reserve.PercentileNanos(90))} | {Ms(total.Reserve.PercentileNanos(99))} | " +
-        $"{Ms(total.Reserve.PercentileNanos(99.9))} | {(total.Settle.Count > 0 ? Ms(total.Settle.PercentileNanos(99)) : "–")} | " +
-        $"{total.Admitted:N0} | {total.Denied:N0} | {total.Errors:N0} | " +
-        $"{cpuPercent:F0}{(serverProcess is null ? "" : $" + {serverCpu.TotalSeconds / seconds * 100:F0}")} / {Environment.ProcessorCount * 100} | " +
-        $"{(invariants.Failed == 0 ? "pass" : $"FAIL {invariants.Failed}")} |");
-    return invariants.Failed == 0 ? 0 : 1;
+        var s = silo.Statistics;
+        return new SiloSample(s.GroupCommitBatches, s.GroupCommitWrites, s.TurnsCompleted, s.Activations);
+    });
+    var report = await LoadTest.RunAsync(options, silo.Address, view, Console.Out);
+    return report.Passed ? 0 : 1;
 }
 finally
 {
-    foreach (var channel in channels) channel.Dispose();
-    if (silo is not null) await silo.DisposeAsync();
-    if (dataDir is not null) Directory.Delete(dataDir, recursive: true);
+    await silo.DisposeAsync();
+    Directory.Delete(dataDir, recursive: true);
 }
 
-static void PrintLatency(string name, LatencyHistogram h) =>
-    Console.WriteLine($"{name,-8} latency ms: p50 {Ms(h.PercentileNanos(50))}  p90 {Ms(h.PercentileNanos(90))}  p99 {Ms(h.PercentileNanos(99))}  " +
-        $"p99.9 {Ms(h.PercentileNanos(99.9))}  max {Ms(h.MaxNanos)}  ({h.Count:N0} calls)");
+/// <summary>The in-process silo's store, as the invariant checks read it.</summary>
+internal sealed class StoreCounters(IBudgetStore store) : IDurableCounters
+{
+    public async Task<IReadOnlyDictionary<string, DurableScope>> ReadAllCountersAsync() =>
+        (await store.ReadAllCountersAsync(CancellationToken.None))
+            .ToDictionary(kv => kv.Key, kv => new DurableScope(kv.Value.SpentNanos, kv.Value.HeldNanos, kv.Value.OpenHolds));
 
-static string Ms(long nanos) => (nanos / 1e6).ToString("F2", CultureInfo.InvariantCulture);
+    public Task<IReadOnlyDictionary<string, long>> SumLedgerByScopeAsync() => store.SumLedgerByScopeAsync(CancellationToken.None);
+}

@@ -1,14 +1,13 @@
 using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grains.Storage;
 
 namespace BudgetGrains.LoadGen;
 
 /// <summary>
 /// DESIGN.md §4 I1–I2 after the run, against the server's own view: every scope's live counters (GetBudget)
-/// and, with the in-process silo, its durable counters and ledger sums (IBudgetStore).
+/// and, with the in-process silo, its durable counters and ledger sums (<see cref="IDurableCounters"/>).
 /// </summary>
-internal sealed class Invariants(ManagementClient management, AdmissionClient admission, IBudgetStore? store, IReadOnlyList<Chain> chains)
+internal sealed class Invariants(ManagementClient management, AdmissionClient admission, IDurableCounters? store, IReadOnlyList<Chain> chains)
 {
     private readonly List<string> _failures = [];
     private int _checks;
@@ -24,8 +23,8 @@ internal sealed class Invariants(ManagementClient management, AdmissionClient ad
     /// <summary>Spent equals what the callers were charged (and the ledger); held equals the holds still open.</summary>
     public async Task CheckCountersAsync(long? deniedScopeLimit)
     {
-        var durable = store is null ? null : await store.ReadAllCountersAsync(CancellationToken.None);
-        var ledger = store is null ? null : await store.SumLedgerByScopeAsync(CancellationToken.None);
+        var durable = store is null ? null : await store.ReadAllCountersAsync();
+        var ledger = store is null ? null : await store.SumLedgerByScopeAsync();
         foreach (var chain in chains)
         {
             var open = chain.OpenHolds.Count;
@@ -37,7 +36,7 @@ internal sealed class Invariants(ManagementClient management, AdmissionClient ad
                 Expect(live.OpenHolds == open, $"{scope}: open_holds {live.OpenHolds} == {open}");
                 if (durable is not null && ledger is not null)
                 {
-                    var counters = durable.GetValueOrDefault(scope) ?? ScopeCounters.Zero;
+                    var counters = durable.GetValueOrDefault(scope) ?? DurableScope.Zero;
                     var sum = ledger.GetValueOrDefault(scope);
                     Expect(counters.SpentNanos == sum, $"{scope}: durable spent {counters.SpentNanos} == ledger sum {sum}");
                     Expect(counters.SpentNanos == live.SpentNanos, $"{scope}: durable spent {counters.SpentNanos} == live {live.SpentNanos}");

@@ -3,7 +3,7 @@ using System.Net;
 
 namespace BudgetGrains.LoadGen;
 
-internal enum Scenario
+public enum Scenario
 {
     /// <summary>Reserve only: holds stay open until the end (bounded by the open-holds limit of a scope).</summary>
     Reserve,
@@ -15,7 +15,7 @@ internal enum Scenario
     Deny,
 }
 
-internal enum Topology
+public enum Topology
 {
     /// <summary>Every caller goes through the same chain, so each of its scopes serializes all traffic.</summary>
     HotRoot,
@@ -24,7 +24,7 @@ internal enum Topology
 }
 
 /// <summary>The command line of the load generator.</summary>
-internal sealed record LoadOptions
+public sealed record LoadOptions
 {
     public Scenario Scenario { get; init; } = Scenario.Reserve;
     public Topology Topology { get; init; } = Topology.HotRoot;
@@ -43,6 +43,16 @@ internal sealed record LoadOptions
     public int Channels { get; init; } = 1;
     /// <summary>Deny scenario: how many reserves the exhausted scope admits in all.</summary>
     public int DenyAdmits { get; init; } = 1000;
+    /// <summary>Write a gRPC-framed CheckRequest to this file (for h2load) instead of running a load.</summary>
+    public string? EmitCheckBody { get; init; }
+    /// <summary>The key of the 5-scope chain in that request.</summary>
+    public string BodyKey { get; init; } = "h2load";
+
+    /// <summary>
+    /// The silo's open-holds limit per scope (Limits.MaxOpenHoldsPerScope), which reserve-only runs must stay under.
+    /// This library talks gRPC only and cannot see the silo's Limits; a host that references the silo sets it.
+    /// </summary>
+    public int MaxOpenHoldsPerScope { get; init; } = 100_000;
 
     public int EffectiveChainLength => ChainLength == 0 ? 5 : ChainLength;
 
@@ -62,6 +72,9 @@ internal sealed record LoadOptions
           --server-pid PID    with --server: the silo's process id, to report its CPU time too
           --channels N        gRPC channels the callers are spread over                    (1)
           --deny-admits N     deny scenario: reserves the exhausted scope admits           (1000)
+          --emit-check-body F write a gRPC-framed CheckRequest (5-scope chain of --body-key) to F for h2load,
+                              then exit; with --server, first create that chain's budgets (generous limits)
+          --body-key K        key of the chain in that request                              (h2load)
         """;
 
     /// <summary>Null with a message on bad input.</summary>
@@ -97,6 +110,8 @@ internal sealed record LoadOptions
                     "--server" => options with { Server = Loopback(value) },
                     "--server-pid" => options with { ServerPid = InRange(int.Parse(value, CultureInfo.InvariantCulture), 1, int.MaxValue) },
                     "--channels" => options with { Channels = InRange(int.Parse(value, CultureInfo.InvariantCulture), 1, 64) },
+                    "--emit-check-body" => options with { EmitCheckBody = value },
+                    "--body-key" => options with { BodyKey = value },
                     "--deny-admits" => options with { DenyAdmits = InRange(int.Parse(value, CultureInfo.InvariantCulture), 1, 1_000_000) },
                     _ => throw new FormatException("unknown option"),
                 };

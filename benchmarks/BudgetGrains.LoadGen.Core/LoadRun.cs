@@ -31,7 +31,7 @@ internal sealed class CallerStats
 /// N callers in closed loop (each sends its next request when the previous answered), first warming up,
 /// then measured until the duration, the count, or the open-holds budget runs out.
 /// </summary>
-internal sealed class LoadRun(LoadOptions options, string runId, IReadOnlyList<AdmissionClient> clients, IReadOnlyList<Chain> chains)
+internal sealed class LoadRun(LoadOptions options, TextWriter output, string runId, IReadOnlyList<AdmissionClient> clients, IReadOnlyList<Chain> chains)
 {
     /// <summary>The estimate of every reserve, also the actual of every commit ($0.001).</summary>
     public const long EstimateNanos = 1_000_000;
@@ -221,7 +221,7 @@ internal sealed class LoadRun(LoadOptions options, string runId, IReadOnlyList<A
                 process.Refresh();
                 var (ops, cpu, now) = (Interlocked.Read(ref _liveOperations), process.TotalProcessorTime, Stopwatch.GetTimestamp());
                 var seconds = Stopwatch.GetElapsedTime(lastAt, now).TotalSeconds;
-                Console.WriteLine(
+                output.WriteLine(
                     $"[{Stopwatch.GetElapsedTime(started, now).TotalSeconds,5:F1}s] {(ops - lastOps) / seconds,9:N0} ops/s  " +
                     $"admitted {Interlocked.Read(ref _liveAdmitted):N0}  denied {Interlocked.Read(ref _liveDenied):N0}  " +
                     $"errors {Interlocked.Read(ref _liveErrors):N0}  cpu {(cpu - lastCpu).TotalSeconds / seconds * 100:F0}%");
