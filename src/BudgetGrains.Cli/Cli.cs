@@ -34,6 +34,7 @@ public static class Cli
         var root = new RootCommand("budgetctl: manage BudgetGrains budgets and try admission from the command line.");
         globals.AddTo(root);
         root.Add(BudgetsCommand.Create(globals, terminal));
+        root.Add(TasksCommand.Create(globals, terminal));
         foreach (var command in AdmissionCommands.Create(globals, terminal)) root.Add(command);
         root.Add(BenchCommand.Create(globals, terminal));
 

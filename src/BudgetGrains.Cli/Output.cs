@@ -38,7 +38,37 @@ internal sealed class Output(Terminal terminal, bool json)
         Line("currency", currency);
         Line("denials", status.Denials.ToString(CultureInfo.InvariantCulture));
         Line("commits", status.Commits.ToString(CultureInfo.InvariantCulture));
+        if (status.RequestsPerMinute > 0) Line("rate", Plural(status.RequestsPerMinute, "reserve") + " per minute");
+        if (status.TokensPerMinute > 0) Line("token rate", Plural(status.TokensPerMinute, "token") + " per minute");
+        if (status.Calls > 0 || status.Ended)
+        {
+            Line("calls", status.Calls.ToString(CultureInfo.InvariantCulture));
+            Line("retries", status.Retries.ToString(CultureInfo.InvariantCulture));
+            Line("deepest call", status.DepthMaxSeen.ToString(CultureInfo.InvariantCulture));
+            if (status.Ended) MarkupLine("ended", "[red]yes: every further call is denied[/]");
+        }
     }
+
+    public void Policy(TaskPolicyStatus status)
+    {
+        if (Json(status)) return;
+        var p = status.Policy ?? new TaskPolicy();
+        Line("scope", status.Scope);
+        Line("max depth", LimitText(p.MaxDepth, v => v.ToString(CultureInfo.InvariantCulture)));
+        Line("max retries", LimitText(p.MaxRetries, v => v.ToString(CultureInfo.InvariantCulture)));
+        Line("max calls", LimitText(p.MaxCalls, v => v.ToString(CultureInfo.InvariantCulture)));
+        Line("max spend", LimitText(p.MaxSpendNanos, v => Money.Format(v)));
+    }
+
+    public void TaskEnded(string task, EndTaskResponse response)
+    {
+        if (Json(response)) return;
+        Console.MarkupLine("[green]ENDED[/]");
+        Line("task", task);
+        Line("released", Plural(response.ReleasedHolds, "open hold"));
+    }
+
+    private static string LimitText(Limit? limit, Func<long, string> format) => limit is null ? "not set" : format(limit.Value);
 
     /// <summary>Starts a listing: with --json each budget is printed as it arrives, else they are collected into one table.</summary>
     public Action<BudgetStatus> BudgetRows(List<BudgetStatus> collected) =>
@@ -92,6 +122,7 @@ internal sealed class Output(Terminal terminal, bool json)
             Denied(response.Decision, response.Reason, response.DeniedScope);
             Line("request id", requestId);
             Line("remaining", Remaining(response.RemainingNanos));
+            RetryAfter(response.RetryAfterMs);
         }
     }
 
@@ -101,6 +132,7 @@ internal sealed class Output(Terminal terminal, bool json)
         if (response.Decision == Decision.Admitted) Console.MarkupLine("[green]WOULD BE ADMITTED[/]");
         else Denied(response.Decision, response.Reason, response.DeniedScope);
         Line("remaining", Remaining(response.RemainingNanos));
+        RetryAfter(response.RetryAfterMs);
     }
 
     public void Committed(string reservationId, CommitResponse response)
@@ -134,6 +166,11 @@ internal sealed class Output(Terminal terminal, bool json)
         Console.MarkupLine($"[red bold]{what}[/]");
         MarkupLine("reason", $"[red]{Markup.Escape(Words(reason))}[/]");
         Line("scope", scope.Length == 0 ? "-" : scope);
+    }
+
+    private void RetryAfter(long ms)
+    {
+        if (ms > 0) Line("retry after", $"{ms / 1000.0:0.###} s");
     }
 
     private void Line(string label, string value) => MarkupLine(label, Markup.Escape(value));

@@ -23,11 +23,13 @@ internal static class BudgetsCommand
         var frozen = new Option<bool>("--frozen") { Description = "Kill switch: deny every reserve through this scope" };
         var currency = new Option<string>("--currency") { Description = "ISO 4217 code [default: USD]", HelpName = "code" };
         var period = new Option<Period>("--period") { Description = "Accounting period; counters reset at UTC calendar boundaries [default: none]" };
+        var rpm = new Option<long>("--rpm") { Description = "Reserves per minute through this scope (rate limit) [default: none]", HelpName = "n" };
+        var tpm = new Option<long>("--tpm") { Description = "Estimated tokens per minute through this scope (rate limit) [default: none]", HelpName = "n" };
         period.AcceptOnlyFromAmong("none", "hour", "day", "week", "month");
 
         var command = new Command("set", "Create or replace a scope's budget (spend already counted is kept); prints its status")
         {
-            scope, limit, limitNanos, parent, thresholds, frozen, currency, period,
+            scope, limit, limitNanos, parent, thresholds, frozen, currency, period, rpm, tpm,
         };
         command.Validators.Add(result =>
         {
@@ -46,6 +48,8 @@ internal static class BudgetsCommand
                 Frozen = parse.GetValue(frozen),
                 Currency = parse.GetValue(currency) ?? "",
                 Period = parse.GetValue(period),
+                RequestsPerMinute = parse.GetValue(rpm),
+                TokensPerMinute = parse.GetValue(tpm),
             };
             request.ThresholdPercents.AddRange(parse.GetValue(thresholds) ?? []);
             using var session = globals.Open(parse, terminal);

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using BudgetGrains.Contracts.V1;
+
+namespace BudgetGrains.Cli.Commands;
+
+/// <summary><c>budgetctl tasks policy set|get</c> and <c>tasks end</c>: guardrails for agent tasks.</summary>
+internal static class TasksCommand
+{
+    public static Command Create(GlobalOptions globals, Terminal terminal) => new("tasks", "Guardrails for agent tasks: depth, retries, calls, spend")
+    {
+        new Command("policy", "The guardrails of a feature or agent (inherited by its tasks) or of one task")
+        {
+            SetPolicy(globals, terminal),
+            GetPolicy(globals, terminal),
+        },
+        End(globals, terminal),
+    };
+
+    private static Command SetPolicy(GlobalOptions globals, Terminal terminal)
+    {
+        var scope = new Argument<string>("scope") { Description = "feature/x or agent/x (their tasks inherit; the stricter wins), or task/tenant/run (overrides)" };
+        var maxDepth = Limit("--max-depth", "Deepest call allowed in a task");
+        var maxRetries = Limit("--max-retries", "Retries allowed per task (0 = none)");
+        var maxCalls = Limit("--max-calls", "Calls admitted per task, retries included");
+        var maxSpend = Options.Amount("--max-spend", "Spend per task in dollars, e.g. 2.50");
+        var command = new Command("set", "Replace the scope's guardrails; limits not given are not set")
+        {
+            scope, maxDepth, maxRetries, maxCalls, maxSpend,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var policy = new TaskPolicy
+            {
+                MaxDepth = ToLimit(parse.GetResult(maxDepth) is null ? null : parse.GetValue(maxDepth)),
+                MaxRetries = ToLimit(parse.GetResult(maxRetries) is null ? null : parse.GetValue(maxRetries)),
+                MaxCalls = ToLimit(parse.GetResult(maxCalls) is null ? null : parse.GetValue(maxCalls)),
+                MaxSpendNanos = ToLimit(parse.GetResult(maxSpend) is null ? null : parse.GetValue(maxSpend)),
+            };
+            using var session = globals.Open(parse, terminal);
+            var request = new SetTaskPolicyRequest { Scope = parse.GetRequiredValue(scope), Policy = policy };
+            session.Output.Policy(await session.Management.SetTaskPolicyAsync(request, session.Call(cancellationToken)));
+            return Cli.Ok;
+        });
+        return command;
+    }
+
+    private static Command GetPolicy(GlobalOptions globals, Terminal terminal)
+    {
+        var scope = new Argument<string>("scope") { Description = "feature/x, agent/x or task/tenant/run" };
+        var command = new Command("get", "Show the guardrails set on a scope") { scope };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var session = globals.Open(parse, terminal);
+            var request = new GetTaskPolicyRequest { Scope = parse.GetRequiredValue(scope) };
+            session.Output.Policy(await session.Management.GetTaskPolicyAsync(request, session.Call(cancellationToken)));
+            return Cli.Ok;
+        });
+        return command;
+    }
+
+    private static Command End(GlobalOptions globals, Terminal terminal)
+    {
+        var scope = new Argument<string>("task") { Description = "The task scope, task/<tenant>/<task>" };
+        var command = new Command("end", "End an agent task: release its open holds and deny every later call") { scope };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var session = globals.Open(parse, terminal);
+            var task = parse.GetRequiredValue(scope);
+            session.Output.TaskEnded(task, await session.Management.EndTaskAsync(new EndTaskRequest { Scope = task }, session.Call(cancellationToken)));
+            return Cli.Ok;
+        });
+        return command;
+    }
+
+    private static Option<long> Limit(string name, string description) => new(name) { Description = description, HelpName = "n" };
+
+    private static Limit? ToLimit(long? value) => value is { } v ? new Limit { Value = v } : null;
+}
