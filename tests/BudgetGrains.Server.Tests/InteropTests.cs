@@ -14,7 +14,7 @@ public sealed class InteropTests(SiloFixture silo)
         var script = Path.Combine(AppContext.BaseDirectory, "Interop", "admission_interop.py");
         var address = $"{silo.Silo.Address.Host}:{silo.Silo.Address.Port}";
 
-        var (exitCode, output) = Components.Run(python, [script, address, RepositoryProtosDirectory(), key], TimeSpan.FromSeconds(60));
+        var (exitCode, output) = Components.Run(python, [script, address, Path.Combine(Components.RepositoryRoot, "protos"), key], TimeSpan.FromSeconds(60));
 
         Assert.True(exitCode == 0, output);
         var seen = JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
@@ -32,12 +32,5 @@ public sealed class InteropTests(SiloFixture silo)
         Assert.Equal("INVALID_ARGUMENT", seen.GetProperty("empty_request_id").GetProperty("code").GetString());
         Assert.Equal("request_id is required", seen.GetProperty("empty_request_id").GetProperty("details").GetString());
         Assert.Equal("NOT_FOUND", seen.GetProperty("unknown_reservation").GetProperty("code").GetString());
-    }
-
-    private static string RepositoryProtosDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (Directory.Exists(Path.Combine(dir.FullName, "protos", "budget", "v1"))) return Path.Combine(dir.FullName, "protos");
-        throw new DirectoryNotFoundException("protos/budget/v1 not found above " + AppContext.BaseDirectory);
     }
 }

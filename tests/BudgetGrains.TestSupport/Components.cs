@@ -1,12 +1,13 @@
 using System.Diagnostics;
+using Xunit;
 
-namespace BudgetGrains.Client.Tests;
+namespace BudgetGrains.TestSupport;
 
 /// <summary>
 /// System components the example tests need (python3-grpcio, node, the Node example's node_modules). Missing ones skip
 /// the test with a message naming the component, except under CI=true, where a missing component fails the run.
 /// </summary>
-internal static class Components
+public static class Components
 {
     private static readonly Lazy<string?> PythonWithGrpc = new(() => FindWorking(["/usr/bin/python3", "python3"], ["-c", "import grpc, grpc_tools"]));
     private static readonly Lazy<string?> Node = new(() => FindWorking(["node", "/usr/bin/node"], ["--version"]));
