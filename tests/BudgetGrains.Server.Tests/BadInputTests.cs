@@ -84,6 +84,27 @@ public sealed class BadInputTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task AChainLongerThanSixteenScopesIsResourceExhaustedAndHoldsNothing()
+    {
+        // 6 named kinds + 8 named budgets = 14 scopes; three parents above the first budget make 17.
+        var key = Build.UniqueKey("long");
+        var budgets = Enumerable.Range(0, 8).Select(i => $"{key}-b{i}").ToList();
+        await silo.Management.SetBudgetAsync($"budget/{key}-p3", 0);
+        await silo.Management.SetBudgetAsync($"budget/{key}-p2", 0, parent: $"budget/{key}-p3");
+        await silo.Management.SetBudgetAsync($"budget/{key}-p1", 0, parent: $"budget/{key}-p2");
+        await silo.Management.SetBudgetAsync($"budget/{budgets[0]}", 0, parent: $"budget/{key}-p1");
+        var attribution = new Attribution { Tenant = key, Feature = key, Agent = key, Task = key, Team = key, CostCenter = key };
+        attribution.Budgets.AddRange(budgets);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(Build.Reserve(attribution, 10)));
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains("longer than 16 scopes", error.Detail);
+        foreach (var scope in (string[])[$"tenant/{key}", $"budget/{budgets[0]}", $"budget/{key}-p2"])
+            Assert.Equal((0L, 0), ((await silo.Management.StatusAsync(scope)).HeldNanos, (await silo.Management.StatusAsync(scope)).OpenHolds));
+    }
+
+    [Fact]
     public async Task GarbageProtobufBodyIsInvalidArgument()
     {
         var (status, message) = await SendRawAsync("/budget.v1.Admission/Reserve", Frame([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
