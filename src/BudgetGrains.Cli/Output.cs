@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using BudgetGrains.Contracts.V1;
+using Money = BudgetGrains.Client.Money;
 using Google.Protobuf;
 using Spectre.Console;
 

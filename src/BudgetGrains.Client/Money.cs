@@ -32,11 +32,14 @@ public static class Money
     /// <summary>Converts nanos to dollars exactly.</summary>
     public static decimal ToDollars(long nanos) => (decimal)nanos / NanosPerDollar;
 
-    /// <summary>Formats nanos as dollars with at least two and at most nine decimals, e.g. <c>$0.042</c>, <c>$5.00</c>.</summary>
-    public static string Format(long nanos)
+    /// <summary>
+    /// Formats nanos with at least two and at most nine decimals: <c>$0.042</c>, <c>$5.00</c> for USD, <c>12.50 EUR</c>
+    /// for other currencies, with a leading "-" for negative amounts.
+    /// </summary>
+    public static string Format(long nanos, string currency = "USD")
     {
-        var dollars = ToDollars(nanos);
-        var sign = dollars < 0 ? "-" : "";
-        return sign + "$" + Math.Abs(dollars).ToString("0.00#######", System.Globalization.CultureInfo.InvariantCulture);
+        var number = Math.Abs(ToDollars(nanos)).ToString("0.00#######", System.Globalization.CultureInfo.InvariantCulture);
+        var sign = nanos < 0 ? "-" : "";
+        return currency is "" or "USD" ? $"{sign}${number}" : $"{sign}{number} {currency}";
     }
 }

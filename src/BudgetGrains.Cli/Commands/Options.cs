@@ -15,7 +15,7 @@ internal static class Options
         Required = required,
         CustomParser = result =>
         {
-            if (Money.TryParseNanos(result.Tokens[0].Value, out var nanos, out var error)) return nanos;
+            if (MoneyInput.TryParseNanos(result.Tokens[0].Value, out var nanos, out var error)) return nanos;
             result.AddError($"{name}: {error}");
             return 0; // never used: the parse error stops the command before it runs
         },

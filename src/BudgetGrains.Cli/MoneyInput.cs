@@ -1,19 +1,19 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
+using Money = BudgetGrains.Client.Money;
+
 namespace BudgetGrains.Cli;
 
 /// <summary>
-/// Converts between what people type and show ("25", "$0.042") and the int64 nanos the API counts in
-/// (1 unit of currency = 1,000,000,000 nanos). Decimal arithmetic only: a float would turn $0.1 into 99,999,999 nanos.
+/// Reads amounts as people type them ("25", "$0.042") into the int64 nanos the API counts in, with messages a
+/// user can act on; showing amounts is <see cref="Money.Format"/>. Decimal arithmetic only: a float would turn
+/// $0.1 into 99,999,999 nanos.
 /// </summary>
-public static class Money
+public static class MoneyInput
 {
-    /// <summary>Nanos in one unit of currency (one dollar).</summary>
-    public const long NanosPerUnit = 1_000_000_000;
-
     private const int MaxDecimals = 9;
-    private const decimal NanosPerUnitDecimal = NanosPerUnit;
+    private const decimal NanosPerUnitDecimal = Money.NanosPerDollar;
 
     /// <summary>
     /// Parses a non-negative amount in dollars, optionally prefixed with "$", with at most 9 decimals,
@@ -49,31 +49,19 @@ public static class Money
         if (!decimal.TryParse(whole.Length == 0 ? "0" : whole, NumberStyles.None, CultureInfo.InvariantCulture, out var dollars)
             || dollars > long.MaxValue / NanosPerUnitDecimal)
         {
-            error = $"'{text}' is too large: at most {Format(long.MaxValue)}";
+            error = $"'{text}' is too large: at most {Money.Format(long.MaxValue)}";
             return false;
         }
 
         var total = dollars * NanosPerUnitDecimal + long.Parse(fraction.PadRight(MaxDecimals, '0'), NumberStyles.None, CultureInfo.InvariantCulture);
         if (total > long.MaxValue)
         {
-            error = $"'{text}' is too large: at most {Format(long.MaxValue)}";
+            error = $"'{text}' is too large: at most {Money.Format(long.MaxValue)}";
             return false;
         }
 
         nanos = (long)total;
         error = null;
         return true;
-    }
-
-    /// <summary>
-    /// Shows nanos as money: "$12.345678" for USD (trailing zeros trimmed, at least 2 decimals),
-    /// "12.50 EUR" for other currencies, a leading "-" for negative amounts.
-    /// </summary>
-    public static string Format(long nanos, string currency = "USD")
-    {
-        var amount = Math.Abs((decimal)nanos / NanosPerUnitDecimal);
-        var number = amount.ToString("0.00#######", CultureInfo.InvariantCulture);
-        var sign = nanos < 0 ? "-" : "";
-        return currency is "" or "USD" ? $"{sign}${number}" : $"{sign}{number} {currency}";
     }
 }
