@@ -35,9 +35,8 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices)
         var walk = await AdmissionChain.WalkAsync(grains, command.Attribution, scope => scope.CheckAsync(amount, tokens));
         if (walk.Failure is not null) return walk.Failure;
         if (walk.DeniedAt is { } denied) return new CheckAnswer(false, denied.Reason, walk.DeniedScope, denied.RemainingNanos, denied.RetryAfterMs);
-        if (command.Attribution.Task.Length > 0)
+        if (command.Attribution.TaskScope is { Length: > 0 } taskScope)
         {
-            var taskScope = ScopeIds.OfTask(command.Attribution.Tenant, command.Attribution.Task);
             var call = new TaskCall("", command.Task.Depth, command.Task.IsRetry, walk.InheritedTaskPolicy(command.Attribution), amount, AlreadyHeld: false);
             var verdict = await grains.GetGrain<IScopeGrain>(taskScope).CheckTaskCallAsync(call);
             if (!verdict.Admitted) return new CheckAnswer(false, verdict.Reason, taskScope, verdict.RemainingNanos);

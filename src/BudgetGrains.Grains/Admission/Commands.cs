@@ -17,6 +17,9 @@ public sealed record Attribution(
     public IReadOnlyDictionary<string, string> LabelMap => Labels ?? EmptyLabels;
     private static readonly Dictionary<string, string> EmptyLabels = [];
 
+    /// <summary>The task's scope ("task/tenant/task"), or "" when no task is named.</summary>
+    public string TaskScope => Task.Length == 0 ? "" : ScopeIds.OfTask(Tenant, Task);
+
     /// <summary>
     /// The scopes the attribution names, leaf first: task, agent, feature, tenant, named budgets,
     /// team, cost center. The admission chain follows each with its ancestors.
@@ -24,7 +27,7 @@ public sealed record Attribution(
     public List<string> NamedScopes()
     {
         var scopes = new List<string>(6 + NamedBudgets.Count);
-        if (Task.Length > 0) scopes.Add(ScopeIds.OfTask(Tenant, Task));
+        if (Task.Length > 0) scopes.Add(TaskScope);
         if (Agent.Length > 0) scopes.Add(ScopeIds.Of(ScopeIds.Agent, Agent));
         if (Feature.Length > 0) scopes.Add(ScopeIds.Of(ScopeIds.Feature, Feature));
         if (Tenant.Length > 0) scopes.Add(ScopeIds.Of(ScopeIds.Tenant, Tenant));

@@ -73,7 +73,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
             return await FinishDeniedAsync(fingerprint, denied, [new ScopeCounterDelta(walk.DeniedScope, Denials: 1)]);
         }
 
-        var (taskScope, taskCall) = (command.Attribution.Task.Length == 0 ? "" : ScopeIds.OfTask(command.Attribution.Tenant, command.Attribution.Task), (TaskCall?)null);
+        var (taskScope, taskCall) = (command.Attribution.TaskScope, (TaskCall?)null);
         if (taskScope.Length > 0)
         {
             taskCall = new TaskCall(GrainKey, command.Task.Depth, command.Task.IsRetry, walk.InheritedTaskPolicy(command.Attribution), amount, AlreadyHeld: true);
