@@ -22,6 +22,41 @@ public sealed class AdmissionSemanticsTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task EachCommitAppendsALedgerEntryWithChainLabelsAmountsTokensAndOutcome()
+    {
+        var chain = Chain.Unique("ledger");
+        await chain.CreateAsync(silo.Management, generous: 1_000_000_000);
+        var attribution = chain.Attribution.Clone();
+        attribution.Labels["model"] = SiloFixture.PricedModel;
+        attribution.Labels["environment"] = "prod";
+        var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var reserve = await silo.Admission.ReserveAsync(Build.Reserve(attribution, 500_000));
+        await silo.Admission.CommitAsync(new CommitRequest
+        {
+            ReservationId = reserve.ReservationId,
+            Usage = new TokenUsage { Model = SiloFixture.PricedModel, InputTokens = 100, OutputTokens = 50 },
+            Outcome = "resolved",
+        });
+
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(silo.DataDir, "budgetgrains.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var query = connection.CreateCommand();
+        query.CommandText = "SELECT chain, labels, estimate_nanos, actual_nanos, model, input_tokens, output_tokens, outcome, late, overage, " +
+            "reserved_at_ms, committed_at_ms FROM ledger WHERE reservation_id = $id";
+        query.Parameters.AddWithValue("$id", reserve.ReservationId);
+        using var row = query.ExecuteReader();
+
+        Assert.True(row.Read(), "no ledger entry for the commit");
+        Assert.Equal(chain.Scopes.Order(), System.Text.Json.JsonSerializer.Deserialize<string[]>(row.GetString(0))!.Order());
+        Assert.Equal(new Dictionary<string, string> { ["model"] = SiloFixture.PricedModel, ["environment"] = "prod" },
+            System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(row.GetString(1)));
+        Assert.Equal((500_000L, 100 * 1_000 + 50 * 4_000L, SiloFixture.PricedModel, 100L, 50L, "resolved", 0L, 0L),
+            (row.GetInt64(2), row.GetInt64(3), row.GetString(4), row.GetInt64(5), row.GetInt64(6), row.GetString(7), row.GetInt64(8), row.GetInt64(9)));
+        Assert.InRange(row.GetInt64(10), before, row.GetInt64(11));
+        Assert.False(row.Read(), "one commit wrote more than one ledger entry");
+    }
+
+    [Fact]
     public async Task CommitBelowEstimateReturnsTheRestAtOnce()
     {
         var chain = Chain.Unique("under");

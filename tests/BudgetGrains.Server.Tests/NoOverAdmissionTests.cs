@@ -44,7 +44,9 @@ public sealed class NoOverAdmissionTests(SiloFixture silo)
             Assert.Equal((Estimate * AllowedHolds, AllowedHolds), (status.HeldNanos, status.OpenHolds));
             Assert.True(status.SpentNanos + status.HeldNanos <= status.LimitNanos);
         }
-        Assert.Equal(0, (await silo.Management.StatusAsync(tightScope)).LimitNanos - Estimate * AllowedHolds);
+        // The tight scope is exactly full: nothing left for one more call.
+        var check = await silo.Admission.CheckAsync(new CheckRequest { Attribution = chain.Attribution, EstimateNanos = 1 });
+        Assert.Equal((Decision.Denied, tightScope, 0L), (check.Decision, check.DeniedScope, check.RemainingNanos));
     }
 
     [Fact]
