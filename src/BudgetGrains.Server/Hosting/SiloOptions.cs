@@ -26,7 +26,7 @@ public sealed class SiloOptions
     public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>How long an idle scope stays in memory.</summary>
-    public TimeSpan ScopeIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
+    public TimeSpan ScopeIdleTimeout { get; set; } = Grains.BudgetGrainsSetup.ScopeIdleTimeout;
 
     /// <summary>How often the silo logs its runtime statistics (activations, turns/s, p99 turn, writes/s); 0 = never.</summary>
     public TimeSpan StatisticsInterval { get; set; } = TimeSpan.FromMinutes(1);
