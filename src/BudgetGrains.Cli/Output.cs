@@ -59,7 +59,15 @@ internal sealed class Output(Terminal terminal, bool json)
         Line("max retries", LimitText(p.MaxRetries, v => v.ToString(CultureInfo.InvariantCulture)));
         Line("max calls", LimitText(p.MaxCalls, v => v.ToString(CultureInfo.InvariantCulture)));
         Line("max spend", LimitText(p.MaxSpendNanos, v => Money.Format(v)));
+        Line("hold ttl", LimitText(p.HoldTtlMs, DurationText));
     }
+
+    /// <summary>Milliseconds in the largest unit that divides them: "30s", "5m", "1h", "1500ms".</summary>
+    private static string DurationText(long ms) =>
+        ms % 3_600_000 == 0 ? $"{ms / 3_600_000}h"
+        : ms % 60_000 == 0 ? $"{ms / 60_000}m"
+        : ms % 1_000 == 0 ? $"{ms / 1_000}s"
+        : $"{ms}ms";
 
     public void TaskEnded(string task, EndTaskResponse response)
     {

@@ -21,6 +21,32 @@ internal static class Options
         },
     };
 
+    /// <summary>A duration such as "30s", "5m", "1h" or "1500ms", parsed to milliseconds.</summary>
+    public static Option<long> Duration(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "duration",
+        CustomParser = result =>
+        {
+            if (TryParseMilliseconds(result.Tokens[0].Value, out var ms)) return ms;
+            result.AddError($"{name}: '{result.Tokens[0].Value}' is not a duration (write e.g. 30s, 5m, 1h or 1500ms)");
+            return 0; // never used: the parse error stops the command before it runs
+        },
+    };
+
+    /// <summary>Milliseconds of "&lt;whole number&gt;&lt;unit&gt;", unit one of ms, s, m, h.</summary>
+    public static bool TryParseMilliseconds(string text, out long milliseconds)
+    {
+        milliseconds = 0;
+        var digits = text.AsSpan().IndexOfAnyExcept("0123456789");
+        if (digits <= 0) return false;
+        long unit = text[digits..] switch { "ms" => 1, "s" => 1_000, "m" => 60_000, "h" => 3_600_000, _ => 0 };
+        if (unit == 0 || !long.TryParse(text.AsSpan(0, digits), NumberStyles.None, CultureInfo.InvariantCulture, out var count)) return false;
+        if (count > long.MaxValue / unit) return false;
+        milliseconds = count * unit;
+        return true;
+    }
+
     /// <summary>Comma-separated whole numbers, e.g. "50,80,100".</summary>
     public static Option<int[]> IntList(string name, string description, string helpName) => new(name)
     {

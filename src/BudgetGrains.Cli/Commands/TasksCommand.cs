@@ -6,7 +6,7 @@ namespace BudgetGrains.Cli.Commands;
 /// <summary><c>budgetctl tasks policy set|get</c> and <c>tasks end</c>: guardrails for agent tasks.</summary>
 internal static class TasksCommand
 {
-    public static Command Create(GlobalOptions globals, Terminal terminal) => new("tasks", "Guardrails for agent tasks: depth, retries, calls, spend")
+    public static Command Create(GlobalOptions globals, Terminal terminal) => new("tasks", "Guardrails for agent tasks: depth, retries, calls, spend, hold TTL")
     {
         new Command("policy", "The guardrails of a feature or agent (inherited by its tasks) or of one task")
         {
@@ -23,9 +23,11 @@ internal static class TasksCommand
         var maxRetries = Limit("--max-retries", "Retries allowed per task (0 = none)");
         var maxCalls = Limit("--max-calls", "Calls admitted per task, retries included");
         var maxSpend = Options.Amount("--max-spend", "Spend per task in dollars, e.g. 2.50");
+        var holdTtl = Options.Duration("--hold-ttl",
+            "Lifetime of a hold when a reserve gives none, and the longest one may ask for (1s to 1h); applies to every reserve through a feature or agent, with or without a task");
         var command = new Command("set", "Replace the scope's guardrails; limits not given are not set")
         {
-            scope, maxDepth, maxRetries, maxCalls, maxSpend,
+            scope, maxDepth, maxRetries, maxCalls, maxSpend, holdTtl,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -35,6 +37,7 @@ internal static class TasksCommand
                 MaxRetries = ToLimit(parse.GetResult(maxRetries) is null ? null : parse.GetValue(maxRetries)),
                 MaxCalls = ToLimit(parse.GetResult(maxCalls) is null ? null : parse.GetValue(maxCalls)),
                 MaxSpendNanos = ToLimit(parse.GetResult(maxSpend) is null ? null : parse.GetValue(maxSpend)),
+                HoldTtlMs = ToLimit(parse.GetResult(holdTtl) is null ? null : parse.GetValue(holdTtl)),
             };
             using var session = globals.Open(parse, terminal);
             var request = new SetTaskPolicyRequest { Scope = parse.GetRequiredValue(scope), Policy = policy };

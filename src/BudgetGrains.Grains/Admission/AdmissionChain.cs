@@ -25,6 +25,18 @@ internal sealed record ChainWalk(
         if (Policies.TryGetValue(ScopeIds.Of(ScopeIds.Feature, attribution.Feature), out var feature)) policy = TaskPolicy.Stricter(policy, feature);
         return policy;
     }
+
+    /// <summary>
+    /// The policy a call of this attribution runs under: the task's own limits over the inherited ones; without a
+    /// task, the feature's and agent's (their hold TTL applies to every call through them).
+    /// </summary>
+    public TaskPolicy EffectivePolicy(Attribution attribution)
+    {
+        var inherited = InheritedTaskPolicy(attribution);
+        return Policies is not null && attribution.TaskScope is { Length: > 0 } task && Policies.TryGetValue(task, out var own)
+            ? own.Over(inherited)
+            : inherited;
+    }
 }
 
 /// <summary>

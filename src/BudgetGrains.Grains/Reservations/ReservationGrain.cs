@@ -96,7 +96,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         }
 
         var now = NowUnixMs();
-        var expiresAt = now + (command.HoldTtlMs == 0 ? Limits.DefaultHoldTtlMs : command.HoldTtlMs);
+        var expiresAt = now + walk.EffectivePolicy(command.Attribution).EffectiveHoldTtlMs(command.HoldTtlMs);
         var answer = new ReserveAnswer(true, GrainKey, DenyReason.None, "", walk.RemainingNanos, expiresAt,
             walk.CrossedThresholds.Count == 0 ? None : walk.CrossedThresholds.ToArray(), amount, EstimateSource: source);
         var journal = new List<IJournalRecord>(walk.Passed.Count + 1);

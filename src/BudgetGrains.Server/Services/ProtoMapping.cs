@@ -81,7 +81,7 @@ internal static class ProtoMapping
 
     public static TaskPolicy ToPolicy(V1.TaskPolicy? p) => p is null
         ? TaskPolicy.None
-        : new TaskPolicy(p.MaxDepth?.Value, p.MaxRetries?.Value, p.MaxCalls?.Value, p.MaxSpendNanos?.Value);
+        : new TaskPolicy(p.MaxDepth?.Value, p.MaxRetries?.Value, p.MaxCalls?.Value, p.MaxSpendNanos?.Value, p.HoldTtlMs?.Value);
 
     public static V1.TaskPolicyStatus ToPolicyStatus(string scope, TaskPolicy p) => new()
     {
@@ -92,6 +92,7 @@ internal static class ProtoMapping
             MaxRetries = ToLimit(p.MaxRetries),
             MaxCalls = ToLimit(p.MaxCalls),
             MaxSpendNanos = ToLimit(p.MaxSpendNanos),
+            HoldTtlMs = ToLimit(p.HoldTtlMs),
         },
     };
 

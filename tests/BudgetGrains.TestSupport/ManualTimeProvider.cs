@@ -1,4 +1,4 @@
-namespace BudgetGrains.Actors.Tests;
+namespace BudgetGrains.TestSupport;
 
 /// <summary>A clock the test moves by hand. Timer callbacks run on the thread that calls Advance, outside the lock,
 /// so a callback may create or change timers.</summary>
