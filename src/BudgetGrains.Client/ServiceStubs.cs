@@ -12,6 +12,7 @@ public sealed class AdmissionClient(GrpcChannel channel)
     private static readonly GrpcMethod<CommitRequest, CommitResponse> CommitMethod = GrpcMethod<CommitRequest, CommitResponse>.From(Service, "Commit");
     private static readonly GrpcMethod<ReleaseRequest, ReleaseResponse> ReleaseMethod = GrpcMethod<ReleaseRequest, ReleaseResponse>.From(Service, "Release");
     private static readonly GrpcMethod<CheckRequest, CheckResponse> CheckMethod = GrpcMethod<CheckRequest, CheckResponse>.From(Service, "Check");
+    private static readonly GrpcMethod<WatchBudgetsRequest, BudgetWatchUpdate> WatchMethod = GrpcMethod<WatchBudgetsRequest, BudgetWatchUpdate>.From(Service, "WatchBudgets");
 
     /// <summary>Before a model call: hold the estimate on the chain, or be denied.</summary>
     public Task<ReserveResponse> ReserveAsync(ReserveRequest request, CallOptions options = default) => channel.UnaryAsync(ReserveMethod, request, options);
@@ -24,6 +25,10 @@ public sealed class AdmissionClient(GrpcChannel channel)
 
     /// <summary>Would a reserve be admitted? No side effects.</summary>
     public Task<CheckResponse> CheckAsync(CheckRequest request, CallOptions options = default) => channel.UnaryAsync(CheckMethod, request, options);
+
+    /// <summary>The budget status of a chain as it changes, until the call is cancelled; starts when enumerated.</summary>
+    public IAsyncEnumerable<BudgetWatchUpdate> WatchBudgets(WatchBudgetsRequest request, CallOptions options = default) =>
+        channel.ServerStreamingAsync(WatchMethod, request, options);
 }
 
 /// <summary>Stubs of budget.v1.Management.</summary>

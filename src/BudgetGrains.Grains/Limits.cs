@@ -58,6 +58,12 @@ public static class Limits
     public const int LearnedWindow = 256;
     public const int MinLearnedSamples = 8;
 
+    /// <summary>Most scopes one WatchBudgets stream watches, named scopes and their ancestors together.</summary>
+    public const int MaxWatchScopes = 32;
+
+    /// <summary>WatchBudgets streams open at once on one silo (default; SiloOptions.MaxBudgetWatchStreams).</summary>
+    public const int MaxWatchStreams = 1_000;
+
     /// <summary>Page sizes of list calls.</summary>
     public const int DefaultPageSize = 100;
     public const int MaxPageSize = 1_000;

@@ -35,6 +35,18 @@ public static class RequestValidation
 
     public static Failure? Release(string reservationId) => RequestId(reservationId, "reservation_id");
 
+    /// <summary>A WatchBudgets request: an attribution (as for Check), named scopes, or both.</summary>
+    public static Failure? Watch(Attribution attribution, IReadOnlyList<string> scopes)
+    {
+        var named = attribution.NamedScopes().Count + scopes.Count;
+        if (named > Limits.MaxWatchScopes)
+            return Failure.Invalid($"the request names {named} scopes (attribution and scopes); the limit is {Limits.MaxWatchScopes}");
+        foreach (var scope in scopes)
+            if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
+        if (attribution.NamedScopes().Count > 0 || attribution.LabelMap.Count > 0) return Attribution(attribution);
+        return scopes.Count == 0 ? Failure.Invalid("name an attribution or scopes to watch") : null;
+    }
+
     private static Failure? RequestId(string id, string field)
     {
         if (id.Length == 0) return Failure.Invalid($"{field} is required");

@@ -23,12 +23,13 @@ public sealed class Silo : IAsyncDisposable
     private readonly ActorRuntime _runtime;
     private readonly SqliteGrainStorage _storage;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly BudgetWatchHub _watch;
     private Task _statisticsLog = Task.CompletedTask;
     private int _disposed;
 
-    private Silo(WebApplication app, ActorRuntime runtime, SqliteGrainStorage storage, IBudgetStore store, Uri address)
+    private Silo(WebApplication app, ActorRuntime runtime, SqliteGrainStorage storage, IBudgetStore store, BudgetWatchHub watch, Uri address)
     {
-        (_app, _runtime, _storage, Store, Address) = (app, runtime, storage, store, address);
+        (_app, _runtime, _storage, Store, _watch, Address) = (app, runtime, storage, store, watch, address);
     }
 
     /// <summary>Where clients reach the silo, e.g. http://127.0.0.1:5080.</summary>
@@ -74,13 +75,17 @@ public sealed class Silo : IAsyncDisposable
             app.Services.GetRequiredService<ILoggerFactory>()).AddBudgetGrains();
 
         var grpcOptions = new GrpcServerOptions { MaxReceiveMessageBytes = options.MaxMessageBytes, MaxSendMessageBytes = options.MaxMessageBytes };
+        var watch = new BudgetWatchHub(runtime, options.BudgetWatchInterval, options.BudgetWatchHeartbeat, options.MaxBudgetWatchStreams,
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<BudgetWatchHub>());
+        // Open watch streams end when the host stops; otherwise it would wait for them until its shutdown timeout.
+        app.Lifetime.ApplicationStopping.Register(watch.Stop);
         app.UseGrpcServices(grpcOptions,
-            GrpcServices.Admission(new AdmissionApi(runtime, options.PriceCatalog())),
+            GrpcServices.Admission(new AdmissionApi(runtime, options.PriceCatalog()), watch),
             GrpcServices.Management(new BudgetAdministration(runtime, store)));
 
         await app.StartAsync(cancellationToken);
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var silo = new Silo(app, runtime, storage, store, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
+        var silo = new Silo(app, runtime, storage, store, watch, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
 
         var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(runtime, store, cancellationToken);
         app.Logger.LogInformation("BudgetGrains silo ready on {Address} (store {Database}, {Open} open holds restored)",
@@ -124,6 +129,7 @@ public sealed class Silo : IAsyncDisposable
         _stopping.Cancel();
         await _statisticsLog;
         await _app.StopAsync();
+        await _watch.DisposeAsync();
         await _runtime.StopAsync(CancellationToken.None);
         await _runtime.DisposeAsync();
         await _storage.DisposeAsync();

@@ -31,6 +31,16 @@ public sealed class SiloOptions
     /// <summary>How often the silo logs its runtime statistics (activations, turns/s, p99 turn, writes/s); 0 = never.</summary>
     public TimeSpan StatisticsInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How often WatchBudgets streams read the status of the scopes they watch.</summary>
+    public TimeSpan BudgetWatchInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Longest time between two updates of a WatchBudgets stream: an update without changes says the statuses
+    /// are still current, so that a client can tell a quiet stream from a stuck one.</summary>
+    public TimeSpan BudgetWatchHeartbeat { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>WatchBudgets streams served at once; more are refused with RESOURCE_EXHAUSTED.</summary>
+    public int MaxBudgetWatchStreams { get; set; } = Grains.Limits.MaxWatchStreams;
+
     /// <summary>Prices by model name, in nanos per token.</summary>
     public Dictionary<string, PriceOptions> Prices { get; set; } = new(StringComparer.Ordinal);
 

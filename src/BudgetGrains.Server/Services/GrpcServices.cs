@@ -9,7 +9,7 @@ namespace BudgetGrains.Server.Services;
 /// <summary>The budget.v1 services, bound method by method to the descriptors generated from protos/.</summary>
 internal static class GrpcServices
 {
-    public static GrpcService Admission(AdmissionApi admission) =>
+    public static GrpcService Admission(AdmissionApi admission, BudgetWatchHub watch) =>
         GrpcServiceBuilder.For(V1.AdmissionReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("Admission"))
             .Unary<V1.ReserveRequest, V1.ReserveResponse>("Reserve",
                 async (request, _) => ToResponse(Unwrap(await admission.ReserveAsync(ToCommand(request)))))
@@ -19,6 +19,7 @@ internal static class GrpcServices
                 async (request, _) => new V1.ReleaseResponse { Released = Unwrap(await admission.ReleaseAsync(request.ReservationId)).Released })
             .Unary<V1.CheckRequest, V1.CheckResponse>("Check",
                 async (request, _) => ToResponse(Unwrap(await admission.CheckAsync(ToCommand(request)))))
+            .WithBudgetWatch(watch)
             .Build();
 
     public static GrpcService Management(BudgetAdministration budgets) =>

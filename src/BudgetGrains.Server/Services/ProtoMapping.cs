@@ -31,13 +31,15 @@ internal static class ProtoMapping
             HeldNanos = a.HeldNanos,
             RetryAfterMs = a.RetryAfterMs,
             EstimateSource = a.Admitted ? (V1.EstimateSource)a.EstimateSource : V1.EstimateSource.Unspecified,
+            // Taken now, after the grain answered: the hold is on every scope of the chain (see BudgetWatch).
+            StatusMark = a.Admitted ? StatusMarks.Now() : 0,
         };
         response.CrossedThresholds.AddRange(a.CrossedThresholds);
         return response;
     }
 
     public static V1.CommitResponse ToResponse(CommitAnswer a) =>
-        new() { ChargedNanos = a.ChargedNanos, Late = a.Late, Overage = a.Overage };
+        new() { ChargedNanos = a.ChargedNanos, Late = a.Late, Overage = a.Overage, StatusMark = StatusMarks.Now() };
 
     public static V1.CheckResponse ToResponse(CheckAnswer a) => new()
     {
@@ -113,7 +115,7 @@ internal static class ProtoMapping
         _ => StatusCode.Unknown,
     };
 
-    private static Attribution ToAttribution(V1.Attribution? a) => a is null
+    public static Attribution ToAttribution(V1.Attribution? a) => a is null
         ? new Attribution()
         : new Attribution(a.Tenant, a.Feature, a.Agent, a.Task, a.Team, a.CostCenter, a.Budgets, a.Labels);
 
