@@ -18,12 +18,15 @@ namespace BudgetGrains.Client;
 /// with the same reservation id and values, so a retry after a lost answer never charges twice.
 /// Errors are thrown as <see cref="BudgetException"/> (<see cref="BudgetTimeoutException"/> for the deadline);
 /// a deny is a result, never an exception.
+/// A local pre-check (<see cref="PreCheck"/>), enabled per chain with <see cref="EnablePreCheck"/>, answers "would the
+/// budgets hold this?" without a round trip, from a status stream and this client's own calls.
 /// </remarks>
 public sealed class BudgetClient : IAsyncDisposable, IDisposable
 {
     private readonly BudgetClientOptions _options;
     private readonly GrpcChannel _channel;
     private readonly AdmissionClient _admission;
+    private readonly PreCheckCache _preChecks;
     private int _disposed;
 
     /// <summary>Creates a client for the silo at <see cref="BudgetClientOptions.Address"/>.</summary>
@@ -43,10 +46,13 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
             InitialBackoff = options.InitialBackoff,
             MaxBackoff = options.MaxBackoff,
             DefaultHoldTtl = options.DefaultHoldTtl,
+            PreCheckStaleAfter = options.PreCheckStaleAfter,
+            MaxPreCheckChains = options.MaxPreCheckChains,
         };
         Logger = logger ?? NullLogger.Instance;
         _channel = GrpcChannel.ForAddress(_options.Address);
         _admission = new AdmissionClient(_channel);
+        _preChecks = new PreCheckCache(_admission, _options, Logger);
     }
 
     /// <summary>The silo this client calls.</summary>
@@ -70,7 +76,8 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     {
         var request = NewReserve(attribution, options);
         request.EstimateNanos = estimateNanos;
-        return ReserveCoreAsync(request, cancellationToken);
+        // 0 = the server's learned estimate: the amount is known only from the answer.
+        return ReserveCoreAsync(request, PreCheckCache.KeyOf(attribution), estimateNanos > 0 ? estimateNanos : null, cancellationToken);
     }
 
     /// <summary>Before a model call: holds the server's price of <paramref name="estimateUsage"/> on the chain, or is denied.</summary>
@@ -85,7 +92,7 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(estimateUsage);
         var request = NewReserve(attribution, options);
         request.EstimateUsage = ToProto(estimateUsage);
-        return ReserveCoreAsync(request, cancellationToken);
+        return ReserveCoreAsync(request, PreCheckCache.KeyOf(attribution), amount: null, cancellationToken);
     }
 
     /// <summary>After a model call: records what it really cost, replacing the hold on every scope of its chain.</summary>
@@ -96,7 +103,7 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     /// <exception cref="BudgetException">E.g. <see cref="BudgetErrorCode.NotFound"/> for an unknown reservation,
     /// <see cref="BudgetErrorCode.FailedPrecondition"/> after a release or with other values than an earlier commit.</exception>
     public Task<CommitResult> CommitAsync(string reservationId, long actualNanos, string? outcome = null, CancellationToken cancellationToken = default) =>
-        CommitCoreAsync(new V1.CommitRequest { ReservationId = reservationId, ActualNanos = actualNanos, Outcome = outcome ?? "" }, cancellationToken);
+        CommitAsync(reservationId, actualNanos, outcome, hold: null, cancellationToken);
 
     /// <summary>After a model call: records its token usage, priced by the server.</summary>
     /// <param name="reservationId">The reservation (<see cref="BudgetHold.ReservationId"/>).</param>
@@ -108,8 +115,95 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     public Task<CommitResult> CommitAsync(string reservationId, TokenUsage usage, string? outcome = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(usage);
-        return CommitCoreAsync(new V1.CommitRequest { ReservationId = reservationId, Usage = ToProto(usage), Outcome = outcome ?? "" }, cancellationToken);
+        return CommitAsync(reservationId, usage, outcome, hold: null, cancellationToken);
     }
+
+    /// <summary>
+    /// Turns on the local pre-check cache for the attribution's chain: a status stream (Admission.WatchBudgets) keeps the
+    /// budgets of the chain fresh so that <see cref="PreCheck"/> answers without a round trip. It reconnects by itself
+    /// until <see cref="DisablePreCheck"/> or disposal. Calling it again for the same chain does nothing.
+    /// </summary>
+    /// <param name="attribution">The chain is that of the scopes it names (tenant, feature, agent, task, team, cost center,
+    /// budgets) and their ancestors; labels play no part.</param>
+    /// <exception cref="InvalidOperationException">The cache is enabled for <see cref="BudgetClientOptions.MaxPreCheckChains"/> chains already.</exception>
+    public void EnablePreCheck(Attribution attribution)
+    {
+        ArgumentNullException.ThrowIfNull(attribution);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        _preChecks.Enable(PreCheckCache.KeyOf(attribution), ToProto(attribution));
+    }
+
+    /// <summary>Turns the pre-check cache off for the attribution's chain and closes its stream.</summary>
+    /// <param name="attribution">As given to <see cref="EnablePreCheck"/>.</param>
+    public void DisablePreCheck(Attribution attribution)
+    {
+        ArgumentNullException.ThrowIfNull(attribution);
+        _preChecks.Disable(PreCheckCache.KeyOf(attribution));
+    }
+
+    /// <summary>
+    /// Would the budgets of the attribution's chain hold <paramref name="estimateNanos"/> more? Answered from the local
+    /// cache, without a round trip, or <see cref="PreCheckVerdict.Unknown"/> when the cache cannot answer soundly.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// <b>Guarantee.</b> For every scope of the chain (as the silo last reported it), the remaining this pre-check
+    /// uses, and so <see cref="PreCheckResult.RemainingNanos"/>, is at most the scope's remaining (limit − spent − held) in
+    /// the last status the silo sent for it, less every amount this client's own reserves and commits may have taken from
+    /// the scope that this status may not include: a reserve's estimate from the moment it is sent, and a commit's
+    /// overage (its whole actual while in flight), until the status stream confirms them (its mark passes their answer's
+    /// status mark, or the stream was reopened after they finished). A reserve or commit that failed without an answer
+    /// counts the same way until a later call's answer is confirmed. Releases, expiries and commits under the estimate
+    /// are never counted until the stream reports them. So, when no other client spends, the pre-check never reports
+    /// more remaining than the silo has at that moment; it may report less.
+    /// </para>
+    /// <para>
+    /// Other clients' spending is seen only through the stream, so it can make the silo's remaining smaller than this
+    /// answer by what they spent since the statuses were read: at most <see cref="PreCheckResult.Age"/> ago, an upper
+    /// bound (from the silo's monotonic clock and the moment this client opened the stream, assuming both clocks run at the
+    /// same rate). The pre-check answers only while the stream is connected and synced and
+    /// <see cref="PreCheckResult.Age"/> is at most <see cref="BudgetClientOptions.PreCheckStaleAfter"/>; otherwise it is
+    /// <see cref="PreCheckVerdict.Unknown"/>, and so it is when an own call the statuses may not include has an amount not
+    /// known yet (priced by the server). It checks frozen scopes, budgets and ended tasks; not rate limits or task
+    /// guardrails: <see cref="PreCheckVerdict.Fits"/> is not a promise that a reserve will be admitted, and the reserve
+    /// remains the only admission.
+    /// </para>
+    /// </remarks>
+    /// <param name="attribution">Who the call would be attributed to; the cache must be enabled for its chain.</param>
+    /// <param name="estimateNanos">The estimate in nanos (0 or more).</param>
+    /// <returns>Fits, denied (budget exhausted, frozen or task ended, with the first scope that would deny), or unknown and why.</returns>
+    public PreCheckResult PreCheck(Attribution attribution, long estimateNanos)
+    {
+        ArgumentNullException.ThrowIfNull(attribution);
+        ArgumentOutOfRangeException.ThrowIfNegative(estimateNanos);
+        return _preChecks.Evaluate(PreCheckCache.KeyOf(attribution), estimateNanos);
+    }
+
+    /// <summary>
+    /// <see cref="PreCheck"/>, and when the cache cannot answer, a <see cref="CheckAsync(Attribution, long, TaskContext?, CancellationToken)"/>
+    /// round trip (the answer then has <see cref="PreCheckResult.FromServer"/> set and covers rate limits and guardrails too).
+    /// </summary>
+    /// <param name="attribution">Who the call would be attributed to.</param>
+    /// <param name="estimateNanos">The estimate in nanos (0 or more).</param>
+    /// <param name="task">Where the call would sit inside its agent task, for the server's check; optional.</param>
+    /// <param name="cancellationToken">Cancels the server's check (and its retries).</param>
+    /// <exception cref="BudgetException">The cache could not answer and the server refused the check or could not be reached in time.</exception>
+    public async Task<PreCheckResult> PreCheckAsync(Attribution attribution, long estimateNanos, TaskContext? task = null, CancellationToken cancellationToken = default)
+    {
+        var cached = PreCheck(attribution, estimateNanos);
+        if (cached.IsKnown) return cached;
+        var check = await CheckAsync(attribution, estimateNanos, task, cancellationToken).ConfigureAwait(false);
+        return new PreCheckResult(check.Admitted ? PreCheckVerdict.Fits : PreCheckVerdict.Denied, check.Reason, check.DeniedScope,
+            check.RemainingNanos, TimeSpan.Zero, FromServer: true);
+    }
+
+    /// <summary>A commit by amount; <paramref name="hold"/> (when the commit comes from one) tells the pre-check cache its chain and estimate.</summary>
+    internal Task<CommitResult> CommitAsync(string reservationId, long actualNanos, string? outcome, BudgetHold? hold, CancellationToken cancellationToken) =>
+        CommitCoreAsync(new V1.CommitRequest { ReservationId = reservationId, ActualNanos = actualNanos, Outcome = outcome ?? "" }, hold, actualNanos, cancellationToken);
+
+    /// <summary>A commit by usage (priced by the server: its amount is known from the answer only).</summary>
+    internal Task<CommitResult> CommitAsync(string reservationId, TokenUsage usage, string? outcome, BudgetHold? hold, CancellationToken cancellationToken) =>
+        CommitCoreAsync(new V1.CommitRequest { ReservationId = reservationId, Usage = ToProto(usage), Outcome = outcome ?? "" }, hold, actual: null, cancellationToken);
 
     /// <summary>The reserved call did not happen: removes the hold, spends nothing.</summary>
     /// <param name="reservationId">The reservation (<see cref="BudgetHold.ReservationId"/>).</param>
@@ -153,6 +247,7 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            _preChecks.Dispose();
             _channel.Dispose();
         }
     }
@@ -177,24 +272,57 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
         };
     }
 
-    private async Task<BudgetHold> ReserveCoreAsync(V1.ReserveRequest request, CancellationToken cancellationToken)
+    private async Task<BudgetHold> ReserveCoreAsync(V1.ReserveRequest request, string chainKey, long? amount, CancellationToken cancellationToken)
     {
-        var response = await InvokeAsync("Reserve", o => _admission.ReserveAsync(request, o), cancellationToken).ConfigureAwait(false);
+        var own = _preChecks.Begin(chainKey, amount);
+        var response = await TrackAsync(own, InvokeAsync("Reserve", o => _admission.ReserveAsync(request, o), cancellationToken)).ConfigureAwait(false);
+        if (response.Decision == V1.Decision.Admitted) _preChecks.Applied(own, response.HeldNanos, response.StatusMark);
+        else _preChecks.NoEffect(own);
         return response.Decision switch
         {
             V1.Decision.Admitted => BudgetHold.ForAdmitted(this, request.RequestId, response.ReservationId, response.HeldNanos, RemainingOf(response.RemainingNanos),
                 response.ExpiresAtUnixMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(response.ExpiresAtUnixMs) : null,
-                response.CrossedThresholds.Select(ParseThreshold).ToArray()),
+                response.CrossedThresholds.Select(ParseThreshold).ToArray(), chainKey),
             V1.Decision.Denied => BudgetHold.ForDenied(this, request.RequestId, ToReason(response.Reason), response.DeniedScope, RemainingOf(response.RemainingNanos),
                 RetryAfterOf(response.RetryAfterMs)),
             _ => throw new BudgetException(BudgetErrorCode.Internal, $"the server answered Reserve without a decision ({response.Decision})", 1, null),
         };
     }
 
-    private async Task<CommitResult> CommitCoreAsync(V1.CommitRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// While in flight, a commit may take its whole actual from the chain (its hold may have expired already); answered,
+    /// it took its overage, or its whole actual when late. Without the hold, neither its chain nor its estimate is known.
+    /// </summary>
+    private async Task<CommitResult> CommitCoreAsync(V1.CommitRequest request, BudgetHold? hold, long? actual, CancellationToken cancellationToken)
     {
-        var response = await InvokeAsync("Commit", o => _admission.CommitAsync(request, o), cancellationToken).ConfigureAwait(false);
+        var own = _preChecks.Begin(hold?.ChainKey, actual);
+        var response = await TrackAsync(own, InvokeAsync("Commit", o => _admission.CommitAsync(request, o), cancellationToken)).ConfigureAwait(false);
+        var taken = response.Late || hold is null ? response.ChargedNanos : Math.Max(0, response.ChargedNanos - hold.HeldNanos);
+        _preChecks.Applied(own, taken, response.StatusMark);
         return new CommitResult(response.ChargedNanos, response.Late, response.Overage);
+    }
+
+    /// <summary>
+    /// Tells the pre-check cache how an own call ended when it ended without an answer: refused by the server (bad input,
+    /// unknown reservation, a precondition), it changed nothing; otherwise (unreachable, deadline, cancelled) it may
+    /// have taken effect.
+    /// </summary>
+    private async Task<T> TrackAsync<T>(PreCheckCache.OwnCall own, Task<T> call)
+    {
+        try
+        {
+            return await call.ConfigureAwait(false);
+        }
+        catch (BudgetException e) when (e.Code is BudgetErrorCode.InvalidArgument or BudgetErrorCode.NotFound or BudgetErrorCode.FailedPrecondition)
+        {
+            _preChecks.NoEffect(own);
+            throw;
+        }
+        catch (Exception)
+        {
+            _preChecks.Failed(own);
+            throw;
+        }
     }
 
     private async Task<CheckResult> CheckCoreAsync(V1.CheckRequest request, CancellationToken cancellationToken)

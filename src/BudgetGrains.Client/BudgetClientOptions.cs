@@ -27,6 +27,17 @@ public sealed class BudgetClientOptions
     /// <summary>Hold lifetime when a reserve does not give one; null = the server's default (5 min).</summary>
     public TimeSpan? DefaultHoldTtl { get; set; }
 
+    /// <summary>
+    /// How old the statuses behind a <see cref="BudgetClient.PreCheck"/> may be (an upper bound, see
+    /// <see cref="PreCheckResult.Age"/>); older, the pre-check is <see cref="PreCheckVerdict.Unknown"/>. A status stream that
+    /// sends nothing for this long is reopened. Keep it above the silo's heartbeat (<c>BudgetWatchHeartbeat</c>, 1 s).
+    /// Default 3 s.
+    /// </summary>
+    public TimeSpan PreCheckStaleAfter { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Chains the pre-check cache may be enabled for at once (one status stream each). Default 64.</summary>
+    public int MaxPreCheckChains { get; set; } = 64;
+
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(Address);
@@ -35,5 +46,7 @@ public sealed class BudgetClientOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxAttempts, 1, nameof(MaxAttempts));
         ArgumentOutOfRangeException.ThrowIfLessThan(InitialBackoff, TimeSpan.Zero, nameof(InitialBackoff));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxBackoff, InitialBackoff, nameof(MaxBackoff));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(PreCheckStaleAfter, TimeSpan.Zero, nameof(PreCheckStaleAfter));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPreCheckChains, 1, nameof(MaxPreCheckChains));
     }
 }

@@ -65,7 +65,7 @@ public sealed class BudgetHold : IAsyncDisposable
     /// <exception cref="BudgetException">The server refused the commit or could not be reached in time; calling again with
     /// the same values is safe (a commit is idempotent).</exception>
     public Task<CommitResult> CommitAsync(long actualNanos, string? outcome = null, CancellationToken cancellationToken = default) =>
-        _client.CommitAsync(BeginCommit(), actualNanos, outcome, cancellationToken);
+        _client.CommitAsync(BeginCommit(), actualNanos, outcome, this, cancellationToken);
 
     /// <summary>Records the call's token usage, priced by the server; the rest of the hold is returned at once.</summary>
     /// <param name="usage">The tokens the call really used.</param>
@@ -74,7 +74,7 @@ public sealed class BudgetHold : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The reserve was denied, or the hold was released.</exception>
     /// <exception cref="BudgetException">The server refused the commit or could not be reached in time.</exception>
     public Task<CommitResult> CommitAsync(TokenUsage usage, string? outcome = null, CancellationToken cancellationToken = default) =>
-        _client.CommitAsync(BeginCommit(), usage, outcome, cancellationToken);
+        _client.CommitAsync(BeginCommit(), usage, outcome, this, cancellationToken);
 
     /// <summary>The call did not happen: removes the hold, spends nothing.</summary>
     /// <param name="cancellationToken">Cancels the call (and its retries).</param>
@@ -116,10 +116,14 @@ public sealed class BudgetHold : IAsyncDisposable
         }
     }
 
+    /// <summary>The pre-check cache's key of the reserve's chain.</summary>
+    internal string? ChainKey { get; private init; }
+
     internal static BudgetHold ForAdmitted(BudgetClient client, string requestId, string reservationId, long heldNanos, long? remainingNanos,
-        DateTimeOffset? expiresAt, IReadOnlyList<ThresholdCrossing> crossedThresholds) =>
+        DateTimeOffset? expiresAt, IReadOnlyList<ThresholdCrossing> crossedThresholds, string chainKey) =>
         new(client, HoldState.Open, requestId)
         {
+            ChainKey = chainKey,
             ReservationId = reservationId,
             HeldNanos = heldNanos,
             RemainingNanos = remainingNanos,

@@ -7,6 +7,7 @@ namespace BudgetGrains.Client.Tests;
 /// A TCP proxy on loopback in front of the silo that can lose a response: once armed, it closes the connection when the
 /// server starts answering a call (the first HTTP/2 HEADERS or DATA frame on a stream), so the request has reached the
 /// server and been acted on, but the client never hears the answer. That is the case where a retry could double-charge.
+/// It can also stall: hold back everything the server sends, keeping the connections open, as a stuck network does.
 /// </summary>
 internal sealed class DroppingProxy : IAsyncDisposable
 {
@@ -22,6 +23,7 @@ internal sealed class DroppingProxy : IAsyncDisposable
     private int _armed;
     private int _connections;
     private int _dropped;
+    private TaskCompletionSource? _stalled;
 
     public DroppingProxy(Uri target)
     {
@@ -41,6 +43,12 @@ internal sealed class DroppingProxy : IAsyncDisposable
 
     /// <summary>Loses the next response the server sends, by closing its connection.</summary>
     public void DropNextResponse() => Volatile.Write(ref _armed, 1);
+
+    /// <summary>From now on, holds back every frame the server sends (connections stay open) until <see cref="Resume"/>.</summary>
+    public void Stall() => Interlocked.CompareExchange(ref _stalled, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+
+    /// <summary>Delivers what was held back, and everything after.</summary>
+    public void Resume() => Interlocked.Exchange(ref _stalled, null)?.TrySetResult();
 
     public async ValueTask DisposeAsync()
     {
@@ -116,6 +124,7 @@ internal sealed class DroppingProxy : IAsyncDisposable
                 return;
             }
 
+            if (Volatile.Read(ref _stalled) is { } stalled) await stalled.Task.WaitAsync(_stop.Token);
             await to.WriteAsync(header, _stop.Token);
             await to.WriteAsync(payload, _stop.Token);
         }
