@@ -147,26 +147,27 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     /// </summary>
     /// <remarks>
     /// <para>
-    /// <b>Guarantee.</b> For every scope of the chain (as the silo last reported it), the remaining this pre-check
-    /// uses, and so <see cref="PreCheckResult.RemainingNanos"/>, is at most the scope's remaining (limit − spent − held) in
-    /// the last status the silo sent for it, less every amount this client's own reserves and commits may have taken from
-    /// the scope that this status may not include: a reserve's estimate from the moment it is sent, and a commit's
-    /// overage (its whole actual while in flight), until the status stream confirms them (its mark passes their answer's
-    /// status mark, or the stream was reopened after they finished). A reserve or commit that failed without an answer
-    /// counts the same way until a later call's answer is confirmed. Releases, expiries and commits under the estimate
-    /// are never counted until the stream reports them. So, when no other client spends, the pre-check never reports
-    /// more remaining than the silo has at that moment; it may report less.
+    /// <b>Guarantee.</b> For every scope of the chain as the silo last reported it, the remaining this pre-check uses (and
+    /// so <see cref="PreCheckResult.RemainingNanos"/> and the verdict) is at most R + D, where R is limit − spent − held in
+    /// the last status the silo sent for the scope, and D the net change this client's own calls made to the scope after
+    /// the silo read that status. To keep that, each own reserve and commit counts at once, with the most it may take
+    /// (a reserve its estimate; a commit its overage over the hold, or its whole actual while in flight, when late, or
+    /// when committed by reservation id), until the status stream confirms it (the stream's mark passes the status mark
+    /// of its answer, or the stream was opened after it finished); a call that failed without an answer counts until a
+    /// call sent after it is confirmed; money given back (releases, expiries, commits under the estimate) counts only
+    /// once the stream reports it. So, when no other client spends, a pre-check never reports more remaining than the
+    /// silo has at that moment; it may report less.
     /// </para>
     /// <para>
-    /// Other clients' spending is seen only through the stream, so it can make the silo's remaining smaller than this
-    /// answer by what they spent since the statuses were read: at most <see cref="PreCheckResult.Age"/> ago, an upper
-    /// bound (from the silo's monotonic clock and the moment this client opened the stream, assuming both clocks run at the
-    /// same rate). The pre-check answers only while the stream is connected and synced and
-    /// <see cref="PreCheckResult.Age"/> is at most <see cref="BudgetClientOptions.PreCheckStaleAfter"/>; otherwise it is
-    /// <see cref="PreCheckVerdict.Unknown"/>, and so it is when an own call the statuses may not include has an amount not
-    /// known yet (priced by the server). It checks frozen scopes, budgets and ended tasks; not rate limits or task
-    /// guardrails: <see cref="PreCheckVerdict.Fits"/> is not a promise that a reserve will be admitted, and the reserve
-    /// remains the only admission.
+    /// Other clients' spending is seen only through the stream: the silo may have less than this answer by what they
+    /// took since the statuses were read, at most <see cref="PreCheckResult.Age"/> ago (an upper bound, from the silo's
+    /// monotonic clock and the moment this client opened the stream; it assumes both clocks run at the same rate). The
+    /// pre-check answers only while the stream is connected and synced and <see cref="PreCheckResult.Age"/> is at most
+    /// <see cref="BudgetClientOptions.PreCheckStaleAfter"/>, and while every unconfirmed own call touching the chain has a
+    /// known amount (a reserve or commit priced by the server has none until answered); otherwise it is
+    /// <see cref="PreCheckVerdict.Unknown"/>. It checks frozen scopes, budgets and ended tasks, not rate limits or task
+    /// guardrails: <see cref="PreCheckVerdict.Fits"/> is advice, and the reserve remains the only admission
+    /// (docs/decisions/0012-precheck-cache.md).
     /// </para>
     /// </remarks>
     /// <param name="attribution">Who the call would be attributed to; the cache must be enabled for its chain.</param>

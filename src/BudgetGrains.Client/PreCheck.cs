@@ -45,7 +45,8 @@ public enum PreCheckUnknownReason
 /// has a limit, or when unknown. From the cache it is never more than the remaining the silo last reported for each scope
 /// less this client's own calls the report may not include (see <see cref="BudgetClient.PreCheck"/>).
 /// </param>
-/// <param name="Age">From the cache: an upper bound of how old the oldest status used is. Zero from the server; null when unknown.</param>
+/// <param name="Age">From the cache: an upper bound of how old the oldest status used is (also set when that made the
+/// answer <see cref="PreCheckUnknownReason.Stale"/>). Zero from the server; otherwise null when unknown.</param>
 /// <param name="UnknownReason">Why the verdict is unknown; <see cref="PreCheckUnknownReason.None"/> otherwise.</param>
 /// <param name="FromServer">True when <see cref="BudgetClient.PreCheckAsync"/> asked the server (the cache could not answer):
 /// the verdict then covers everything a reserve checks (rate limits and task guardrails too).</param>

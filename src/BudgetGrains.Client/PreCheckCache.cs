@@ -50,7 +50,8 @@ internal sealed class PreCheckCache : IDisposable
                     $"the pre-check cache is enabled for {_chains.Count} chains, the most BudgetClientOptions.MaxPreCheckChains allows; disable one first");
             _chains[key] = watch = new ChainWatch(attribution);
         }
-        watch.Loop = Task.Run(() => WatchAsync(watch));
+        // Runs until the chain is disabled or the client disposed; it handles its own failures.
+        _ = Task.Run(() => WatchAsync(watch));
     }
 
     public void Disable(string key)
@@ -261,8 +262,6 @@ internal sealed class PreCheckCache : IDisposable
         public V1.Attribution Attribution { get; } = attribution;
 
         public CancellationTokenSource Stop { get; } = new();
-
-        public Task? Loop { get; set; }
 
         /// <summary>Sequence number of the current stream's opening; long.MaxValue while none is open (the next one will
         /// be opened after every call finished so far).</summary>
