@@ -71,6 +71,13 @@ internal sealed class RestMirror
             return;
         }
 
+        if (IsCrossOrigin(context.Request))
+        {
+            await RestErrors.WriteAsync(context.Response, StatusCodes.Status403Forbidden, StatusCode.PermissionDenied,
+                "cross-origin requests are refused: the REST API answers pages of its own origin only");
+            return;
+        }
+
         BoundRoute? chosen = null;
         string? value = null;
         var allowed = new List<string>();
@@ -166,6 +173,18 @@ internal sealed class RestMirror
 
     private RestError TooLarge(long bytes) => new(StatusCodes.Status413PayloadTooLarge, StatusCode.ResourceExhausted,
         $"request body larger than max ({bytes} vs. {_maxBodyBytes} bytes)");
+
+    /// <summary>
+    /// A browser sends Origin with cross-origin calls, and some (a form POST to :freeze) need no CORS preflight: without
+    /// authentication, any web page could otherwise drive a silo on the user's loopback.
+    /// </summary>
+    private static bool IsCrossOrigin(HttpRequest request)
+    {
+        var origin = request.Headers.Origin.ToString();
+        if (origin.Length == 0) return false;
+        return !Uri.TryCreate(origin, UriKind.Absolute, out var uri)
+            || !string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
+    }
 
     private static bool IsJson(string? contentType)
     {

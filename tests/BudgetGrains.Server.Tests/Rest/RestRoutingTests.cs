@@ -89,6 +89,36 @@ public sealed class RestRoutingTests(SiloFixture silo) : IDisposable
     }
 
     [Fact]
+    public async Task CallsFromAnotherOriginAreRefusedAndChangeNothing()
+    {
+        var team = "team/" + Build.UniqueKey("rest-origin");
+        var own = silo.Silo.HttpAddress!.GetLeftPart(UriPartial.Authority);
+
+        using var fromElsewhere = await SendWithOriginAsync(team, "http://evil.example");
+        using var fromSandbox = await SendWithOriginAsync(team, "null");
+        Assert.Contains("cross-origin", await RestCalls.AssertErrorAsync(fromElsewhere, 403, "PERMISSION_DENIED"));
+        await RestCalls.AssertErrorAsync(fromSandbox, 403, "PERMISSION_DENIED");
+        Assert.Equal(0, (await silo.Management.StatusAsync(team)).LimitNanos);
+
+        using var fromItself = await SendWithOriginAsync(team, own);
+        Assert.Equal(HttpStatusCode.OK, fromItself.StatusCode);
+        Assert.Equal(5, (await silo.Management.StatusAsync(team)).LimitNanos);
+    }
+
+    private async Task<HttpResponseMessage> SendWithOriginAsync(string scope, string origin)
+    {
+        using var http = new HttpClient { BaseAddress = silo.Silo.HttpAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Put, "api/v1/budgets/" + scope)
+        {
+            Content = new StringContent("""{"limitNanos": 5}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Origin", origin);
+        var response = await http.SendAsync(request);
+        await response.Content.LoadIntoBufferAsync();
+        return response;
+    }
+
+    [Fact]
     public async Task PathsOutsideTheApiAreLeftToTheRestOfTheServer()
     {
         using var other = await _rest.SendAsync(HttpMethod.Get, "metrics");
