@@ -2,12 +2,14 @@ using System.Security.Cryptography.X509Certificates;
 using BudgetGrains.Actors;
 using BudgetGrains.Grains;
 using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Grpc;
 using BudgetGrains.Server.Rest;
 using BudgetGrains.Server.Services;
 using BudgetGrains.Storage.Sqlite;
+using BudgetGrains.Storage.Sqlite.Alerts;
 using BudgetGrains.Storage.Sqlite.Budget;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -51,7 +53,7 @@ public sealed class Silo : IAsyncDisposable
         TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
-        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal()]);
+        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal()]);
         var store = new SqliteBudgetStore(storage.OpenReadConnection);
 
         // The empty builder reads no appsettings and so watches no files: a default host watches its content root,
@@ -61,6 +63,7 @@ public sealed class Silo : IAsyncDisposable
         builder.Logging.ClearProviders();
         (configureLogging ?? ConsoleLogging)(builder.Logging);
         builder.Services.AddSingleton<IBudgetStore>(store);
+        builder.Services.AddSingleton(new AlertSignal());
         builder.Services.AddSingleton(options.PriceCatalog());
         var certificate = options.TlsCertificatePath is { } path
             ? X509CertificateLoader.LoadPkcs12FromFile(path, options.TlsCertificatePassword)
