@@ -19,7 +19,7 @@ public sealed class RestBudgetTests(SiloFixture silo) : IDisposable
         await silo.Management.SetBudgetAsync("cost_center/" + Build.UniqueKey("rest-cc"), 1);
 
         var put = await _rest.CallAsync<BudgetStatus>(HttpMethod.Put, "api/v1/budgets/" + team,
-            """{"limit_nanos": "25000000000", "thresholdPercents": [50, 90], "currency": "EUR", "requestsPerMinute": 600}""");
+            """{"limit_nanos": "25000000000", "thresholdPercents": [50, 90], "currency": "EUR", "requestsPerMinute": 600, "period": "MONTH"}""");
         var viaGrpc = await silo.Management.StatusAsync(team);
         using var get = await _rest.SendAsync(HttpMethod.Get, "api/v1/budgets/" + team);
         var json = JsonDocument.Parse(await get.Content.ReadAsStringAsync()).RootElement;
@@ -29,7 +29,8 @@ public sealed class RestBudgetTests(SiloFixture silo) : IDisposable
         Assert.Equal(put, viaGrpc);
         // proto3 JSON: int64 as strings, enums by name, camelCase names, default values written too.
         Assert.Equal("25000000000", json.GetProperty("limitNanos").GetString());
-        Assert.Equal("NONE", json.GetProperty("period").GetString());
+        Assert.Equal("MONTH", json.GetProperty("period").GetString());
+        Assert.Equal(put.PeriodEndUnixMs.ToString(System.Globalization.CultureInfo.InvariantCulture), json.GetProperty("periodEndUnixMs").GetString());
         Assert.False(json.GetProperty("frozen").GetBoolean());
         Assert.Equal("0", json.GetProperty("spentNanos").GetString());
     }
@@ -99,12 +100,12 @@ public sealed class RestBudgetTests(SiloFixture silo) : IDisposable
         var invalidScope = await _rest.ErrorAsync(HttpMethod.Get, "api/v1/budgets/nonsense", 400, "INVALID_ARGUMENT");
         var negative = await _rest.ErrorAsync(HttpMethod.Put, "api/v1/budgets/" + team, 400, "INVALID_ARGUMENT", """{"limitNanos": -1}""");
         var selfParent = await _rest.ErrorAsync(HttpMethod.Put, "api/v1/budgets/" + team, 400, "INVALID_ARGUMENT", $$"""{"parent": "{{team}}"}""");
-        var period = await _rest.ErrorAsync(HttpMethod.Put, "api/v1/budgets/" + team, 501, "UNIMPLEMENTED", """{"period": "MONTH"}""");
+        var threshold = await _rest.ErrorAsync(HttpMethod.Put, "api/v1/budgets/" + team, 400, "INVALID_ARGUMENT", """{"thresholdPercents": [0]}""");
 
         Assert.Equal("scope 'nonsense' is not of the form kind/key (e.g. team/search)", invalidScope);
         Assert.Contains("limit_nanos must be between 0", negative);
         Assert.Contains("cannot be its own parent", selfParent);
-        Assert.Contains("periods other than NONE", period);
+        Assert.Contains("threshold", threshold);
         Assert.Equal(500, (await silo.Management.StatusAsync(team)).LimitNanos);
     }
 

@@ -70,12 +70,6 @@ public sealed class RestRoutingTests(SiloFixture silo) : IDisposable
     /// Each leaves this list for a behavioural test once its handler exists.
     /// </summary>
     [Theory]
-    [InlineData("DELETE", "api/v1/budgets/team/search", "DeleteBudget")]
-    [InlineData("POST", "api/v1/budgets/team/search:freeze", "FreezeBudget")]
-    [InlineData("POST", "api/v1/budgets/team/search:unfreeze", "UnfreezeBudget")]
-    [InlineData("POST", "api/v1/budgets/team/search:reset", "ResetBudget")]
-    [InlineData("GET", "api/v1/periods/team/search?page_size=10", "ListPeriods")]
-    [InlineData("GET", "api/v1/usage/team/search?group_by=model&period_start_unix_ms=0", "GetUsage")]
     [InlineData("GET", "api/v1/alerts?unacknowledged_only=true", "ListAlerts")]
     [InlineData("POST", "api/v1/alerts/42:ack", "AckAlert")]
     [InlineData("GET", "api/v1/prices?model_prefix=gpt", "ListPrices")]
@@ -170,5 +164,25 @@ public sealed class HttpEndpointOptionTests
             await silo.DisposeAsync();
             Directory.Delete(dataDir, recursive: true);
         }
+    }
+}
+
+/// <summary>Error codes are spelled as in the gRPC spec, and every status has an HTTP status of its class.</summary>
+public sealed class RestErrorMappingTests
+{
+    [Fact]
+    public void EveryStatusHasItsCanonicalNameAndAnErrorHttpStatus()
+    {
+        string[] canonical =
+        [
+            "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+            "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+            "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+        ];
+        var codes = Enum.GetValues<BudgetGrains.Grpc.StatusCode>();
+
+        Assert.Equal(canonical, codes.Select(RestErrors.NameOf));
+        Assert.All(codes.Skip(1), c => Assert.InRange(RestErrors.HttpStatusOf(c), 400, 599));
+        Assert.Equal(409, RestErrors.HttpStatusOf(BudgetGrains.Grpc.StatusCode.FailedPrecondition));
     }
 }
