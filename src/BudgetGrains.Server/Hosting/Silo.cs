@@ -2,14 +2,18 @@ using System.Security.Cryptography.X509Certificates;
 using BudgetGrains.Actors;
 using BudgetGrains.Grains;
 using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Grpc;
+using BudgetGrains.Server.Rest;
 using BudgetGrains.Server.Services;
 using BudgetGrains.Storage.Sqlite;
+using BudgetGrains.Storage.Sqlite.Alerts;
 using BudgetGrains.Storage.Sqlite.Budget;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace BudgetGrains.Server.Hosting;
 
@@ -35,6 +39,9 @@ public sealed class Silo : IAsyncDisposable
     /// <summary>Where clients reach the silo, e.g. http://127.0.0.1:5080.</summary>
     public Uri Address { get; }
 
+    /// <summary>The HTTP/1.1 endpoint serving REST under /api/v1/, e.g. http://127.0.0.1:5081; null when turned off.</summary>
+    public Uri? HttpAddress { get; private init; }
+
     /// <summary>The store's read side (counters, ledger sums), for operators and tests.</summary>
     public IBudgetStore Store { get; }
 
@@ -47,7 +54,7 @@ public sealed class Silo : IAsyncDisposable
         TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
-        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal()]);
+        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal()]);
         var store = new SqliteBudgetStore(storage.OpenReadConnection);
 
         // The empty builder reads no appsettings and so watches no files: a default host watches its content root,
@@ -57,14 +64,18 @@ public sealed class Silo : IAsyncDisposable
         builder.Logging.ClearProviders();
         (configureLogging ?? ConsoleLogging)(builder.Logging);
         builder.Services.AddSingleton<IBudgetStore>(store);
+        builder.Services.AddSingleton(new AlertSignal());
         builder.Services.AddSingleton(options.PriceCatalog());
         var certificate = options.TlsCertificatePath is { } path
             ? X509CertificateLoader.LoadPkcs12FromFile(path, options.TlsCertificatePassword)
             : null;
+        var httpEndPoint = options.HttpEndPoint;
+        ListenOptions? http = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.ListenGrpc(options.ListenEndPoint, certificate);
+            if (httpEndPoint is not null) http = kestrel.ListenHttp(httpEndPoint, certificate);
         });
         var app = builder.Build();
 
@@ -79,13 +90,19 @@ public sealed class Silo : IAsyncDisposable
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<BudgetWatchHub>());
         // Open watch streams end when the host stops; otherwise it would wait for them until its shutdown timeout.
         app.Lifetime.ApplicationStopping.Register(watch.Stop);
+        var management = GrpcServices.Management(new BudgetAdministration(runtime, store));
         app.UseGrpcServices(grpcOptions,
             GrpcServices.Admission(new AdmissionApi(runtime, options.PriceCatalog()), watch),
-            GrpcServices.Management(new BudgetAdministration(runtime, store)));
+            management);
+        app.UseRestMirror(management, options.MaxMessageBytes);
 
         await app.StartAsync(cancellationToken);
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var silo = new Silo(app, runtime, storage, store, watch, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
+        var silo = new Silo(app, runtime, storage, store, watch, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)))
+        {
+            HttpAddress = http is null ? null : RestHosting.AddressOf(http, tls: certificate is not null),
+        };
+        if (silo.HttpAddress is { } httpAddress) app.Logger.LogInformation("REST API on {Address}api/v1/", httpAddress);
 
         var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(runtime, store, cancellationToken);
         app.Logger.LogInformation("BudgetGrains silo ready on {Address} (store {Database}, {Open} open holds restored)",
