@@ -276,8 +276,8 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     private async Task<BudgetHold> ReserveCoreAsync(V1.ReserveRequest request, string chainKey, long? amount, CancellationToken cancellationToken)
     {
         var own = _preChecks.Begin(chainKey, amount);
-        var response = await TrackAsync(own, InvokeAsync("Reserve", o => _admission.ReserveAsync(request, o), cancellationToken)).ConfigureAwait(false);
-        if (response.Decision == V1.Decision.Admitted) _preChecks.Applied(own, response.HeldNanos, response.StatusMark);
+        var (response, mark) = await TrackAsync(own, InvokeAsync("Reserve", o => _admission.ReserveWithStatusMarkAsync(request, o), cancellationToken)).ConfigureAwait(false);
+        if (response.Decision == V1.Decision.Admitted) _preChecks.Applied(own, response.HeldNanos, mark);
         else _preChecks.NoEffect(own);
         return response.Decision switch
         {
@@ -297,9 +297,9 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     private async Task<CommitResult> CommitCoreAsync(V1.CommitRequest request, BudgetHold? hold, long? actual, CancellationToken cancellationToken)
     {
         var own = _preChecks.Begin(hold?.ChainKey, actual);
-        var response = await TrackAsync(own, InvokeAsync("Commit", o => _admission.CommitAsync(request, o), cancellationToken)).ConfigureAwait(false);
+        var (response, mark) = await TrackAsync(own, InvokeAsync("Commit", o => _admission.CommitWithStatusMarkAsync(request, o), cancellationToken)).ConfigureAwait(false);
         var taken = response.Late || hold is null ? response.ChargedNanos : Math.Max(0, response.ChargedNanos - hold.HeldNanos);
-        _preChecks.Applied(own, taken, response.StatusMark);
+        _preChecks.Applied(own, taken, mark);
         return new CommitResult(response.ChargedNanos, response.Late, response.Overage);
     }
 

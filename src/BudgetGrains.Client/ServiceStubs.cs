@@ -26,9 +26,29 @@ public sealed class AdmissionClient(GrpcChannel channel)
     /// <summary>Would a reserve be admitted? No side effects.</summary>
     public Task<CheckResponse> CheckAsync(CheckRequest request, CallOptions options = default) => channel.UnaryAsync(CheckMethod, request, options);
 
+    /// <summary>Reserve, with the answer's status mark (the <c>budget-status-mark</c> trailer; 0 when the silo sent none).</summary>
+    public async Task<(ReserveResponse Response, long StatusMark)> ReserveWithStatusMarkAsync(ReserveRequest request, CallOptions options = default)
+    {
+        var answer = await channel.UnaryWithTrailersAsync(ReserveMethod, request, options).ConfigureAwait(false);
+        return (answer.Message, StatusMarkOf(answer.Trailers));
+    }
+
+    /// <summary>Commit, with the answer's status mark (the <c>budget-status-mark</c> trailer; 0 when the silo sent none).</summary>
+    public async Task<(CommitResponse Response, long StatusMark)> CommitWithStatusMarkAsync(CommitRequest request, CallOptions options = default)
+    {
+        var answer = await channel.UnaryWithTrailersAsync(CommitMethod, request, options).ConfigureAwait(false);
+        return (answer.Message, StatusMarkOf(answer.Trailers));
+    }
+
     /// <summary>The budget status of a chain as it changes, until the call is cancelled; starts when enumerated.</summary>
     public IAsyncEnumerable<BudgetWatchUpdate> WatchBudgets(WatchBudgetsRequest request, CallOptions options = default) =>
         channel.ServerStreamingAsync(WatchMethod, request, options);
+
+    private static long StatusMarkOf(IReadOnlyDictionary<string, string> trailers) =>
+        trailers.TryGetValue("budget-status-mark", out var text)
+        && long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var mark)
+            ? mark
+            : 0;
 }
 
 /// <summary>Stubs of budget.v1.Management.</summary>

@@ -60,6 +60,13 @@ public sealed class GrpcChannel : IDisposable
     /// <exception cref="RpcException">The call ended with a non-OK status (remote, transport, deadline or cancellation).</exception>
     public async Task<TResponse> UnaryAsync<TRequest, TResponse>(GrpcMethod<TRequest, TResponse> method, TRequest request, CallOptions options = default)
         where TRequest : IMessage<TRequest>, new()
+        where TResponse : IMessage<TResponse>, new() =>
+        (await UnaryWithTrailersAsync(method, request, options).ConfigureAwait(false)).Message;
+
+    /// <summary>Makes a unary call and returns the response message with the response trailers (trailing metadata).</summary>
+    /// <exception cref="RpcException">The call ended with a non-OK status (remote, transport, deadline or cancellation).</exception>
+    public async Task<UnaryResponse<TResponse>> UnaryWithTrailersAsync<TRequest, TResponse>(GrpcMethod<TRequest, TResponse> method, TRequest request, CallOptions options = default)
+        where TRequest : IMessage<TRequest>, new()
         where TResponse : IMessage<TResponse>, new()
     {
         ArgumentNullException.ThrowIfNull(method);
@@ -86,7 +93,7 @@ public sealed class GrpcChannel : IDisposable
             throw new RpcException(StatusCode.Internal, "server returned more than one response message for a unary call");
         }
 
-        return response;
+        return new UnaryResponse<TResponse>(response, call.ResponseTrailers());
     }
 
     /// <summary>

@@ -55,14 +55,28 @@ public sealed class BudgetWatchTests : IAsyncLifetime
         Assert.Equal(first.Chain.Order(), first.Budgets.Select(b => b.Scope).Order());
         Assert.All(first.Budgets, b => Assert.Equal(1_000_000, b.LimitNanos));
 
-        var reserve = await _admission.ReserveAsync(Build.Reserve(new Attribution { Tenant = chain.Tenant }, 250));
+        var (_, reserveMark) = await _admission.ReserveWithStatusMarkAsync(Build.Reserve(new Attribution { Tenant = chain.Tenant }, 250));
         var change = await watch.NextAsync(u => u.Budgets.Count > 0);
-        await watch.NextAsync(u => u.CurrentAsOfMark > reserve.StatusMark);
+        await watch.NextAsync(u => u.CurrentAsOfMark > reserveMark);
 
         Assert.Equal((chain.TenantScope, 250L, 1), (change.Budgets.Single().Scope, change.Budgets.Single().HeldNanos, change.Budgets.Single().OpenHolds));
         Assert.Empty(change.Chain);
         // Sent in the first update and once more when it changed: later updates (heartbeats) do not repeat it.
         Assert.Equal(2, watch.Received.Count(u => u.Budgets.Any(b => b.Scope == chain.TenantScope)));
+    }
+
+    [Fact]
+    public async Task ReserveAndCommitAnswersCarryAStatusMarkAndARepeatGetsTheSameMessageWithALaterMark()
+    {
+        var request = Build.Reserve(new Attribution { Tenant = Build.UniqueKey("mark") }, 100);
+
+        var (first, firstMark) = await _admission.ReserveWithStatusMarkAsync(request);
+        var (again, againMark) = await _admission.ReserveWithStatusMarkAsync(request);
+        var (commit, commitMark) = await _admission.CommitWithStatusMarkAsync(new CommitRequest { ReservationId = first.ReservationId, ActualNanos = 80 });
+
+        Assert.Equal(first, again);
+        Assert.Equal(80, commit.ChargedNanos);
+        Assert.True(firstMark > 0 && firstMark < againMark && againMark < commitMark, $"{firstMark} {againMark} {commitMark}");
     }
 
     [Fact]
@@ -96,11 +110,11 @@ public sealed class BudgetWatchTests : IAsyncLifetime
         {
             for (var i = 0; i < 25; i++)
             {
-                var reserve = await _admission.ReserveAsync(Build.Reserve(new Attribution { Tenant = tenant }, 100));
-                reserveMarks.Add(reserve.StatusMark);
+                var (reserve, reserveMark) = await _admission.ReserveWithStatusMarkAsync(Build.Reserve(new Attribution { Tenant = tenant }, 100));
+                reserveMarks.Add(reserveMark);
                 if (i % 2 == 0) continue;
-                var commit = await _admission.CommitAsync(new CommitRequest { ReservationId = reserve.ReservationId, ActualNanos = worker + i });
-                commits.Add((commit.StatusMark, commit.ChargedNanos));
+                var (commit, commitMark) = await _admission.CommitWithStatusMarkAsync(new CommitRequest { ReservationId = reserve.ReservationId, ActualNanos = worker + i });
+                commits.Add((commitMark, commit.ChargedNanos));
             }
         })));
         var last = Math.Max(reserveMarks.Max(), commits.Max(c => c.Mark));

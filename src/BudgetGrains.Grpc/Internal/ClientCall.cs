@@ -144,6 +144,19 @@ internal sealed class ClientCall<TResponse> : IDisposable
         }
     }
 
+    /// <summary>The response trailers other than the protocol's own (grpc-*). Call after the body was read to its end.</summary>
+    public IReadOnlyDictionary<string, string> ResponseTrailers()
+    {
+        var response = _response!;
+        var trailers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, values) in (_trailersOnly ? response.Headers : response.TrailingHeaders).NonValidated)
+        {
+            if (!name.StartsWith("grpc-", StringComparison.OrdinalIgnoreCase)) trailers[name] = values.ToString();
+        }
+
+        return trailers;
+    }
+
     public void Dispose()
     {
         // Disposing a response whose body was not read to the end resets the stream, which cancels the call on the server.

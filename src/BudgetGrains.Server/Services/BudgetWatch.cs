@@ -16,7 +16,17 @@ namespace BudgetGrains.Server.Services;
 /// </summary>
 internal static class StatusMarks
 {
+    /// <summary>The response trailer of Reserve and Commit answers that carries their mark.</summary>
+    public const string Trailer = "budget-status-mark";
+
     private static readonly bool NanosecondTicks = Stopwatch.Frequency == 1_000_000_000;
+
+    /// <summary>Adds the mark trailer to a Reserve or Commit answer; call once the grain has answered.</summary>
+    public static T Stamp<T>(ServerCallContext context, T response)
+    {
+        context.AddResponseTrailer(Trailer, Now().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return response;
+    }
 
     public static long Now()
     {

@@ -12,9 +12,9 @@ internal static class GrpcServices
     public static GrpcService Admission(AdmissionApi admission, BudgetWatchHub watch) =>
         GrpcServiceBuilder.For(V1.AdmissionReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("Admission"))
             .Unary<V1.ReserveRequest, V1.ReserveResponse>("Reserve",
-                async (request, _) => ToResponse(Unwrap(await admission.ReserveAsync(ToCommand(request)))))
+                async (request, context) => StatusMarks.Stamp(context, ToResponse(Unwrap(await admission.ReserveAsync(ToCommand(request))))))
             .Unary<V1.CommitRequest, V1.CommitResponse>("Commit",
-                async (request, _) => ToResponse(Unwrap(await admission.CommitAsync(ToCommand(request)))))
+                async (request, context) => StatusMarks.Stamp(context, ToResponse(Unwrap(await admission.CommitAsync(ToCommand(request))))))
             .Unary<V1.ReleaseRequest, V1.ReleaseResponse>("Release",
                 async (request, _) => new V1.ReleaseResponse { Released = Unwrap(await admission.ReleaseAsync(request.ReservationId)).Released })
             .Unary<V1.CheckRequest, V1.CheckResponse>("Check",

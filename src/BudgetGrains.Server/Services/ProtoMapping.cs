@@ -31,15 +31,13 @@ internal static class ProtoMapping
             HeldNanos = a.HeldNanos,
             RetryAfterMs = a.RetryAfterMs,
             EstimateSource = a.Admitted ? (V1.EstimateSource)a.EstimateSource : V1.EstimateSource.Unspecified,
-            // Taken now, after the grain answered: the hold is on every scope of the chain (see BudgetWatch).
-            StatusMark = a.Admitted ? StatusMarks.Now() : 0,
         };
         response.CrossedThresholds.AddRange(a.CrossedThresholds);
         return response;
     }
 
     public static V1.CommitResponse ToResponse(CommitAnswer a) =>
-        new() { ChargedNanos = a.ChargedNanos, Late = a.Late, Overage = a.Overage, StatusMark = StatusMarks.Now() };
+        new() { ChargedNanos = a.ChargedNanos, Late = a.Late, Overage = a.Overage };
 
     public static V1.CheckResponse ToResponse(CheckAnswer a) => new()
     {
