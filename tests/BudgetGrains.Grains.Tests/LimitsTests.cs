@@ -16,6 +16,10 @@ public sealed class LimitsTests
         Assert.True(6 + Limits.MaxNamedBudgets <= Limits.MaxChainLength, "task, agent, feature, tenant, team, cost center + named budgets");
 
     [Fact]
+    public void EveryAdmissionChainFitsInOneWatchStream() =>
+        Assert.True(Limits.MaxChainLength <= Limits.MaxWatchScopes, "a pre-check cache watches an attribution's whole chain");
+
+    [Fact]
     public void DefaultsLieWithinTheirBounds()
     {
         Assert.InRange(Limits.DefaultHoldTtlMs, Limits.MinHoldTtlMs, Limits.MaxHoldTtlMs);

@@ -211,6 +211,26 @@ public sealed class BudgetWatchTests : IAsyncLifetime
         Directory.Delete(dataDir, recursive: true);
     }
 
+    [Theory]
+    [InlineData(0, 1_000, "BudgetWatchInterval")]
+    [InlineData(500, 100, "BudgetWatchHeartbeat")]
+    public async Task BadWatchSettingsStopTheSiloFromStartingWithAMessageNamingThem(int intervalMs, int heartbeatMs, string setting)
+    {
+        var dataDir = _dataDir + "-bad";
+        var options = new SiloOptions
+        {
+            Listen = "127.0.0.1:0",
+            DataDir = dataDir,
+            BudgetWatchInterval = TimeSpan.FromMilliseconds(intervalMs),
+            BudgetWatchHeartbeat = TimeSpan.FromMilliseconds(heartbeatMs),
+        };
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Silo.StartAsync(options));
+
+        Assert.Contains(setting, error.Message);
+        Assert.False(Directory.Exists(dataDir));
+    }
+
     private async Task<RpcException> FirstErrorAsync(WatchBudgetsRequest request)
     {
         await using var watch = Watch.Start(_admission, request);

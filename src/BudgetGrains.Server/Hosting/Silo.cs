@@ -53,6 +53,7 @@ public sealed class Silo : IAsyncDisposable
     public static async Task<Silo> StartAsync(SiloOptions options, Action<ILoggingBuilder>? configureLogging = null,
         TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
+        BudgetWatchHub.ValidateSettings(options.BudgetWatchInterval, options.BudgetWatchHeartbeat, options.MaxBudgetWatchStreams);
         Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
         var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal()]);
         var store = new SqliteBudgetStore(storage.OpenReadConnection);

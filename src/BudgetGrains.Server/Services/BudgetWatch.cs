@@ -59,10 +59,18 @@ internal sealed class BudgetWatchHub : IAsyncDisposable
 
     public BudgetWatchHub(IGrainFactory grains, TimeSpan interval, TimeSpan heartbeat, int maxStreams, ILogger logger)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero, nameof(interval));
-        ArgumentOutOfRangeException.ThrowIfLessThan(heartbeat, interval, nameof(heartbeat));
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxStreams, 1, nameof(maxStreams));
+        ValidateSettings(interval, heartbeat, maxStreams);
         (_grains, _interval, Heartbeat, MaxStreams, _logger) = (grains, interval, heartbeat, maxStreams, logger);
+    }
+
+    /// <summary>Called before the silo opens anything. The errors name the settings: the executable prints them as one line.</summary>
+    public static void ValidateSettings(TimeSpan interval, TimeSpan heartbeat, int maxStreams)
+    {
+        if (interval <= TimeSpan.Zero || interval > TimeSpan.FromDays(1))
+            throw new InvalidOperationException($"BudgetGrains:BudgetWatchInterval is {interval}; it must be more than 0 and at most 1 day");
+        if (heartbeat < interval || heartbeat > TimeSpan.FromDays(1))
+            throw new InvalidOperationException($"BudgetGrains:BudgetWatchHeartbeat is {heartbeat}; it must be at least BudgetWatchInterval ({interval}) and at most 1 day");
+        if (maxStreams < 1) throw new InvalidOperationException($"BudgetGrains:MaxBudgetWatchStreams is {maxStreams}; it must be at least 1");
     }
 
     public TimeSpan Heartbeat { get; }
