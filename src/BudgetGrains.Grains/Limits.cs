@@ -58,6 +58,31 @@ public static class Limits
     public const int LearnedWindow = 256;
     public const int MinLearnedSamples = 8;
 
+    /// <summary>Longest scope id: a task scope namespaced by its tenant, "task/tenant/key".</summary>
+    public const int MaxScopeIdLength = 5 + MaxScopeKeyLength + 1 + MaxScopeKeyLength;
+
+    /// <summary>Alert sinks (webhooks and the log) one silo delivers to.</summary>
+    public const int MaxAlertSinks = 16;
+
+    /// <summary>The alerts queue of one sink: deliveries pending (retrying) at once. Past it, newer alerts stay in the
+    /// alert table until the queue drains (nothing is dropped; a warning is logged).</summary>
+    public const int MaxPendingDeliveriesPerSink = 10_000;
+
+    /// <summary>Alerts a sink queues, and deliveries it attempts, per pass; WatchAlerts reads as many per query.</summary>
+    public const int MaxAlertsPerDeliveryBatch = 100;
+
+    /// <summary>Longest delivery error kept with a delivery (longer ones are cut).</summary>
+    public const int MaxDeliveryErrorLength = 512;
+
+    /// <summary>Attempts a delivery may be configured to make before it is given up.</summary>
+    public const int MaxDeliveryAttempts = 1_000;
+
+    /// <summary>WatchAlerts streams open at once on one silo.</summary>
+    public const int MaxAlertWatchers = 256;
+
+    /// <summary>Longest "acknowledged by".</summary>
+    public const int MaxAcknowledgedByLength = 256;
+
     /// <summary>Page sizes of list calls.</summary>
     public const int DefaultPageSize = 100;
     public const int MaxPageSize = 1_000;

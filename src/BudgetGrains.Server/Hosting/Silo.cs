@@ -6,6 +6,7 @@ using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Grpc;
+using BudgetGrains.Server.Alerts;
 using BudgetGrains.Server.Services;
 using BudgetGrains.Storage.Sqlite;
 using BudgetGrains.Storage.Sqlite.Alerts;
@@ -24,13 +25,14 @@ public sealed class Silo : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ActorRuntime _runtime;
     private readonly SqliteGrainStorage _storage;
+    private readonly AlertDispatcher _alerts;
     private readonly CancellationTokenSource _stopping = new();
     private Task _statisticsLog = Task.CompletedTask;
     private int _disposed;
 
-    private Silo(WebApplication app, ActorRuntime runtime, SqliteGrainStorage storage, IBudgetStore store, Uri address)
+    private Silo(WebApplication app, ActorRuntime runtime, SqliteGrainStorage storage, IBudgetStore store, AlertDispatcher alerts, Uri address)
     {
-        (_app, _runtime, _storage, Store, Address) = (app, runtime, storage, store, address);
+        (_app, _runtime, _storage, Store, _alerts, Address) = (app, runtime, storage, store, alerts, address);
     }
 
     /// <summary>Where clients reach the silo, e.g. http://127.0.0.1:5080.</summary>
@@ -47,9 +49,11 @@ public sealed class Silo : IAsyncDisposable
     public static async Task<Silo> StartAsync(SiloOptions options, Action<ILoggingBuilder>? configureLogging = null,
         TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
+        options.Alerts.Validate();
         Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
         var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal()]);
         var store = new SqliteBudgetStore(storage.OpenReadConnection);
+        var alertStore = new SqliteAlertStore(storage.OpenReadConnection);
 
         // The empty builder reads no appsettings and so watches no files: a default host watches its content root,
         // and every write of the store under ./data would wake that watcher.
@@ -59,6 +63,8 @@ public sealed class Silo : IAsyncDisposable
         (configureLogging ?? ConsoleLogging)(builder.Logging);
         builder.Services.AddSingleton<IBudgetStore>(store);
         builder.Services.AddSingleton(new AlertSignal());
+        builder.Services.AddSingleton<IAlertStore>(alertStore);
+        builder.Services.AddSingleton(services => AlertSinkFactory.Create(options.Alerts, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(options.PriceCatalog());
         var certificate = options.TlsCertificatePath is { } path
             ? X509CertificateLoader.LoadPkcs12FromFile(path, options.TlsCertificatePassword)
@@ -72,18 +78,25 @@ public sealed class Silo : IAsyncDisposable
 
         var runtimeOptions = new ActorRuntimeOptions();
         BudgetGrainsSetup.Configure(runtimeOptions);
+        AlertGrainsSetup.Configure(runtimeOptions);
         runtimeOptions.IdleTimeoutByGrainType[GrainTypes.Scope] = options.ScopeIdleTimeout;
         var runtime = new ActorRuntime(runtimeOptions, storage, app.Services, clock ?? TimeProvider.System,
-            app.Services.GetRequiredService<ILoggerFactory>()).AddBudgetGrains();
+            app.Services.GetRequiredService<ILoggerFactory>()).AddBudgetGrains().AddAlertGrains();
+        var (signal, sinks) = (app.Services.GetRequiredService<AlertSignal>(), app.Services.GetRequiredService<AlertSinks>());
 
         var grpcOptions = new GrpcServerOptions { MaxReceiveMessageBytes = options.MaxMessageBytes, MaxSendMessageBytes = options.MaxMessageBytes };
         app.UseGrpcServices(grpcOptions,
             GrpcServices.Admission(new AdmissionApi(runtime, options.PriceCatalog())),
-            GrpcServices.Management(new BudgetAdministration(runtime, store)));
+            GrpcServices.Management(new BudgetAdministration(runtime, store), new AlertAdministration(runtime, alertStore)),
+            new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping).Build());
+
+        var alerts = new AlertDispatcher(runtime, sinks, signal, clock ?? TimeProvider.System, options.Alerts.PollInterval,
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(AlertSinkFactory.LogCategory));
+        await alerts.StartAsync();
 
         await app.StartAsync(cancellationToken);
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var silo = new Silo(app, runtime, storage, store, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
+        var silo = new Silo(app, runtime, storage, store, alerts, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
 
         var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(runtime, store, cancellationToken);
         app.Logger.LogInformation("BudgetGrains silo ready on {Address} (store {Database}, {Open} open holds restored)",
@@ -126,6 +139,7 @@ public sealed class Silo : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _stopping.Cancel();
         await _statisticsLog;
+        await _alerts.DisposeAsync();
         await _app.StopAsync();
         await _runtime.StopAsync(CancellationToken.None);
         await _runtime.DisposeAsync();

@@ -37,6 +37,9 @@ public sealed class SiloOptions
     /// <summary>Price of models not in <see cref="Prices"/>; none = such calls are denied UNKNOWN_PRICE.</summary>
     public PriceOptions? FallbackPrice { get; set; }
 
+    /// <summary>Alert delivery: the log, webhooks, retries.</summary>
+    public AlertOptions Alerts { get; set; } = new();
+
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDir), "budgetgrains.db");
 
     public IPEndPoint ListenEndPoint =>
