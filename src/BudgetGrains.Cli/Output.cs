@@ -11,7 +11,7 @@ namespace BudgetGrains.Cli;
 /// Every result the CLI prints, in one place: labelled lines and tables for people, or with <c>--json</c> the
 /// proto message as one JSON object per line (default values included, so scripts always find every field).
 /// </summary>
-internal sealed class Output(Terminal terminal, bool json)
+internal sealed partial class Output(Terminal terminal, bool json)
 {
     private const int LabelWidth = 13;
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
@@ -186,7 +186,7 @@ internal sealed class Output(Terminal terminal, bool json)
 
     private static string PeriodText(BudgetStatus status) => status.Period is Period.Unspecified or Period.None
         ? "none"
-        : $"{status.Period.ToString().ToLowerInvariant()} (since {Timestamp(status.PeriodStartUnixMs)})";
+        : $"{PeriodName(status.Period)} (since {Since(status.PeriodStartUnixMs)}, resets {Timestamp(status.PeriodEndUnixMs)})";
 
     private static string Expiry(long unixMs)
     {

@@ -56,18 +56,12 @@ public sealed class SqliteAlertJournal : ISqliteJournalHandler
     private SqliteCommand _acknowledge = null!;
     private SqliteCommand _delivery = null!;
 
-    public void CreateSchema(SqliteConnection connection)
-    {
-        var version = SchemaVersions.Get(connection, Component);
-        if (version == SchemaVersion) return;
-        if (version > SchemaVersion)
-            throw new InvalidOperationException($"The data directory has alerts schema version {version}, newer than this silo's {SchemaVersion}: upgrade the silo.");
-        using var transaction = connection.BeginTransaction();
-        if (version < 1) SchemaVersions.Execute(connection, AlertsTable, transaction);
-        if (version < 2) SchemaVersions.Execute(connection, DeliveriesTable, transaction);
-        SchemaVersions.Set(connection, transaction, Component, SchemaVersion);
-        transaction.Commit();
-    }
+    public void CreateSchema(SqliteConnection connection) =>
+        SchemaVersions.Upgrade(connection, Component, SchemaVersion, (transaction, found) =>
+        {
+            if (found < 1) SchemaVersions.Execute(connection, AlertsTable, transaction);
+            if (found < 2) SchemaVersions.Execute(connection, DeliveriesTable, transaction);
+        });
 
     public bool CanHandle(IJournalRecord record) => record is AlertRaised or AlertAcknowledged or AlertDeliveryRecorded;
 
