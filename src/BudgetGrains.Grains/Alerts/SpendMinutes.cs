@@ -32,6 +32,15 @@ internal sealed class SpendMinutes(long firstMinute)
         return sum;
     }
 
+    /// <summary>How many minutes from <paramref name="from"/> to <paramref name="to"/> (inclusive) had spend.</summary>
+    public int ActiveMinutes(long from, long to)
+    {
+        var active = 0;
+        for (var minute = Math.Max(from, _lastMinute - Span + 1); minute <= Math.Min(to, _lastMinute); minute++)
+            if (_nanos[Slot(minute)] > 0) active++;
+        return active;
+    }
+
     /// <summary>Zeroes the minutes that passed since the last one seen, so the ring never shows spend older than an hour.</summary>
     private void MoveTo(long minute)
     {

@@ -83,8 +83,8 @@ internal sealed class SpendWatch
         return alerts;
     }
 
-    /// <summary>VELOCITY: the recent rate is at least <see cref="AnomalyRules.VelocityFactor"/> times the baseline rate and
-    /// above the floor, with enough baseline watched. Rates compare as cross products, so no division rounds.</summary>
+    /// <summary>VELOCITY: the recent rate is at least <see cref="AnomalyRules.VelocityFactor"/> times the baseline rate,
+    /// above the floor and sustained, with enough baseline watched. Rates compare as cross products, so no division rounds.</summary>
     internal static AlertCandidate? Velocity(in SpendChange change, SpendMinutes minutes, long minute)
     {
         var baselineTo = minute - AnomalyRules.RecentMinutes;
@@ -94,6 +94,7 @@ internal sealed class SpendWatch
         var recent = minutes.Sum(baselineTo + 1, minute);
         var baseline = minutes.Sum(baselineFrom, baselineTo);
         if (recent < (Int128)AnomalyRules.VelocityFloorNanosPerMinute * AnomalyRules.RecentMinutes) return null;
+        if (minutes.ActiveMinutes(baselineTo + 1, minute) < AnomalyRules.MinActiveRecentMinutes) return null;
         if (recent * baselineMinutes < baseline * AnomalyRules.RecentMinutes * AnomalyRules.VelocityFactor) return null;
         return change.Alert(AlertKind.Velocity) with
         {
