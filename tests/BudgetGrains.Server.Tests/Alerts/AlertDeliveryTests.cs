@@ -1,4 +1,6 @@
+using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
+using BudgetGrains.Grpc;
 using BudgetGrains.Server.Hosting;
 
 namespace BudgetGrains.Server.Tests.Alerts;
@@ -202,4 +204,40 @@ public sealed class AlertDeliveryTests
 
     private static Func<Alert, bool> Delivered(string sink) =>
         alert => alert.Deliveries.Any(d => d.Sink == sink && d.State == DeliveryState.Delivered);
+}
+
+/// <summary>The silo process is killed with SIGKILL right after a commit raised an alert that no webhook has taken yet;
+/// after the restart the alert is delivered: it was persisted with the commit, before any delivery.</summary>
+public sealed class AlertDeliveryKillTests : IDisposable
+{
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "budgetgrains-alert-kill-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task AlertRaisedBeforeAKillDashNineIsDeliveredAfterTheRestart()
+    {
+        var port = await WebhookReceiver.UnusedPortAsync();
+        string[] settings = [$"--BudgetGrains:Alerts:Webhooks:0:Url=http://127.0.0.1:{port}/hook", "--BudgetGrains:Alerts:Webhooks:0:Name=pager",
+            "--BudgetGrains:Alerts:RetryInitialDelay=00:00:00.050", "--BudgetGrains:Alerts:RetryMaxDelay=00:00:00.200"];
+        var team = Build.UniqueKey("kill");
+        using (var first = await ServerProcess.StartAsync(_dataDir, settings))
+        using (var channel = GrpcChannel.ForAddress(first.Address))
+        {
+            await new ManagementClient(channel).SetBudgetAsync("team/" + team, 100, thresholds: [50]);
+            await new AdmissionClient(channel).SpendAsync("team/" + team, 60);
+            first.KillHard();
+        }
+
+        await using var receiver = await WebhookReceiver.StartAsync(port);
+        using var second = await ServerProcess.StartAsync(_dataDir, settings);
+
+        var post = await receiver.WaitForAsync(p => p.Body.GetProperty("scope").GetString() == "team/" + team, TimeSpan.FromSeconds(60));
+        Assert.NotNull(post);
+        Assert.Equal(50, post.Body.GetProperty("thresholdPercent").GetInt32());
+        Assert.Equal("60", post.Body.GetProperty("spentNanos").GetString());
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dataDir)) Directory.Delete(_dataDir, recursive: true);
+    }
 }
