@@ -44,8 +44,7 @@ internal sealed partial class Output
         Line("message", a.Message);
         Line("fired", Timestamp(a.FiredAtUnixMs));
         MarkupLine("acknowledged", a.Acknowledged ? Markup.Escape(Acknowledgement(a)) : "[yellow]no[/]");
-        foreach (var d in a.Deliveries)
-            MarkupLine("delivery", DeliveryMarkup(d) + (d.LastError.Length > 0 ? $" [grey]last error: {Markup.Escape(d.LastError)}[/]" : ""));
+        foreach (var d in a.Deliveries) MarkupLine("delivery", DeliveryMarkup(d));
     }
 
     /// <summary>"#42 2031-05-02 12:00:00 UTC threshold 50% team/search spent $50.00 of $100.00 (50%) this month".</summary>
@@ -67,16 +66,17 @@ internal sealed partial class Output
     private static string Acknowledgement(Alert a) =>
         $"{(a.AcknowledgedBy.Length == 0 ? "yes" : "by " + a.AcknowledgedBy)} at {Timestamp(a.AcknowledgedAtUnixMs)}";
 
-    /// <summary>"ops: delivered", "ops: retrying (3 attempts)", "ops: FAILED after 50 attempts".</summary>
+    /// <summary>"ops: delivered", "ops: retrying (3 attempts)", "ops: FAILED after 50 attempts", with the last error.</summary>
     private static string DeliveryMarkup(AlertDelivery d)
     {
         var sink = Markup.Escape(d.Sink);
-        return d.State switch
+        var state = d.State switch
         {
             DeliveryState.Delivered => $"{sink}: [green]delivered[/]",
             DeliveryState.Failed => $"{sink}: [red]FAILED after {Plural(d.Attempts, "attempt")}[/]",
             _ when d.Attempts == 0 => $"{sink}: [grey]queued[/]",
             _ => $"{sink}: [yellow]retrying ({Plural(d.Attempts, "attempt")})[/]",
         };
+        return d.LastError.Length == 0 || d.State == DeliveryState.Delivered ? state : $"{state} [grey]({Markup.Escape(d.LastError)})[/]";
     }
 }

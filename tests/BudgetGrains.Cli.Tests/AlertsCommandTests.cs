@@ -140,3 +140,47 @@ public sealed class AlertsCommandTests(SiloFixture silo)
         Assert.Equal([10, 20, 30], run.JsonLines().Select(a => a.GetProperty("thresholdPercent").GetInt32()));
     }
 }
+
+/// <summary>alerts list on a silo whose webhook is down: the failed delivery and its error are shown.</summary>
+public sealed class AlertsDeliveryDisplayTests
+{
+    [Fact]
+    public async Task ListShowsAFailedDeliveryWithItsLastError()
+    {
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop(); // nothing listens there now: the webhook is down
+        var options = new BudgetGrains.Server.Hosting.SiloOptions
+        {
+            Listen = "127.0.0.1:0",
+            DataDir = Path.Combine(Path.GetTempPath(), "budgetctl-alerts-" + Guid.NewGuid().ToString("N")),
+        };
+        options.Alerts.MaxAttempts = 1;
+        options.Alerts.Webhooks.Add(new BudgetGrains.Server.Hosting.WebhookOptions { Name = "pager", Url = $"http://127.0.0.1:{port}/hook" });
+        var silo = await BudgetGrains.Server.Hosting.Silo.StartAsync(options, logging => { });
+        try
+        {
+            var server = silo.Address.ToString();
+            var tenant = "tenant/" + SiloFixture.UniqueKey("down");
+            Assert.Equal(0, (await SiloFixture.RunAgainstAsync(server, "budgets", "set", tenant, "--limit", "10", "--thresholds", "50")).ExitCode);
+            Assert.Equal(0, (await SiloFixture.RunAgainstAsync(server, "reserve", "--tenant", tenant["tenant/".Length..], "--estimate", "5", "--request-id", "r1")).ExitCode);
+            Assert.Equal(0, (await SiloFixture.RunAgainstAsync(server, "commit", "r1", "--actual", "5")).ExitCode);
+
+            CliRun run = null!;
+            for (var deadline = DateTime.UtcNow.AddSeconds(60); DateTime.UtcNow < deadline; await Task.Delay(100))
+            {
+                run = await SiloFixture.RunAgainstAsync(server, "alerts", "list", "--scope", tenant);
+                if (run.Stdout.Contains("FAILED", StringComparison.Ordinal)) break;
+            }
+
+            Assert.Contains($"pager: FAILED after 1 attempt (Connection refused (127.0.0.1:{port}))", run.Stdout);
+            Assert.Contains("log: delivered", run.Stdout);
+        }
+        finally
+        {
+            await silo.DisposeAsync();
+            Directory.Delete(options.DataDir, recursive: true);
+        }
+    }
+}

@@ -13,11 +13,12 @@ internal sealed class AlertDispatcher(IGrainFactory grains, AlertSinks sinks, Al
 {
     private readonly List<Task> _loops = [];
 
-    /// <summary>Opens every outbox (a new sink's starts at the newest alert, so call this before the silo takes traffic),
-    /// then starts the loops.</summary>
-    public async Task StartAsync()
+    /// <summary>Opens every outbox: a new sink's starts at the newest alert, so this comes before the silo takes traffic.</summary>
+    public Task OpenAsync() => Task.WhenAll(sinks.All.Select(sink => grains.GetGrain<IAlertSinkGrain>(sink.Name).OpenAsync()));
+
+    /// <summary>Starts one delivery loop per sink.</summary>
+    public void Start()
     {
-        await Task.WhenAll(sinks.All.Select(sink => grains.GetGrain<IAlertSinkGrain>(sink.Name).OpenAsync()));
         foreach (var sink in sinks.All) _loops.Add(Task.Run(() => RunAsync(sink.Name)));
     }
 

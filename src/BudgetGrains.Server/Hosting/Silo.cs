@@ -91,10 +91,11 @@ public sealed class Silo : IAsyncDisposable
             new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping).Build());
 
         var alerts = new AlertDispatcher(runtime, sinks, signal, clock ?? TimeProvider.System, options.Alerts.PollInterval,
-            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(AlertSinkFactory.LogCategory));
-        await alerts.StartAsync();
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<AlertDispatcher>());
+        await alerts.OpenAsync();
 
         await app.StartAsync(cancellationToken);
+        alerts.Start();
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var silo = new Silo(app, runtime, storage, store, alerts, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
 

@@ -202,6 +202,21 @@ public sealed class AlertDeliveryTests
         Assert.Equal([$"Alert {alerts[0].Id} (threshold 80%): team/{team} spent $80.00 of $100.00 (80%)"], lines);
     }
 
+    [Theory]
+    [InlineData("ftp://example.com/hook", null, "BudgetGrains:Alerts:Webhooks:0:Url must be an absolute http:// or https:// URL")]
+    [InlineData("hooks.example.com", null, "BudgetGrains:Alerts:Webhooks:0:Url must be an absolute http:// or https:// URL")]
+    [InlineData("http://127.0.0.1:9/hook", "log", "BudgetGrains:Alerts:Webhooks:0:Name 'log' is taken (\"log\" and every other sink's name)")]
+    [InlineData("http://127.0.0.1:9/hook", "a b", "BudgetGrains:Alerts:Webhooks:0:Name: name 'a b' has ' '; keys are made of A-Z a-z 0-9 . _ : -")]
+    public async Task AWebhookThatCannotWorkStopsTheSiloFromStartingWithTheSettingNamed(string url, string? name, string error)
+    {
+        var options = AlertTestSilo.FastRetryOptions(new WebhookOptions { Url = url, Name = name });
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => AlertTestSilo.StartAsync(options));
+
+        Assert.Equal(error, e.Message);
+        Assert.False(Directory.Exists(options.DataDir), "nothing was created");
+    }
+
     private static Func<Alert, bool> Delivered(string sink) =>
         alert => alert.Deliveries.Any(d => d.Sink == sink && d.State == DeliveryState.Delivered);
 }
