@@ -11,7 +11,7 @@ namespace BudgetGrains.Cli;
 /// Every result the CLI prints, in one place: labelled lines and tables for people, or with <c>--json</c> the
 /// proto message as one JSON object per line (default values included, so scripts always find every field).
 /// </summary>
-internal sealed class Output(Terminal terminal, bool json)
+internal sealed partial class Output(Terminal terminal, bool json)
 {
     private const int LabelWidth = 13;
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));

@@ -2,12 +2,14 @@ using System.Security.Cryptography.X509Certificates;
 using BudgetGrains.Actors;
 using BudgetGrains.Grains;
 using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Grpc;
 using BudgetGrains.Server.Services;
 using BudgetGrains.Storage.Sqlite;
 using BudgetGrains.Storage.Sqlite.Budget;
+using BudgetGrains.Storage.Sqlite.Prices;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -45,8 +47,10 @@ public sealed class Silo : IAsyncDisposable
     public static async Task<Silo> StartAsync(SiloOptions options, Action<ILoggingBuilder>? configureLogging = null,
         TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
+        var prices = options.PriceCatalog();
+        var defaultPrices = PriceFile.ReadDefaults(options.DefaultPricesFile.Length == 0 ? "" : Path.GetFullPath(options.DefaultPricesFile));
         Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
-        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal()]);
+        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal(), new SqlitePriceJournal()]);
         var store = new SqliteBudgetStore(storage.OpenReadConnection);
 
         // The empty builder reads no appsettings and so watches no files: a default host watches its content root,
@@ -56,7 +60,8 @@ public sealed class Silo : IAsyncDisposable
         builder.Logging.ClearProviders();
         (configureLogging ?? ConsoleLogging)(builder.Logging);
         builder.Services.AddSingleton<IBudgetStore>(store);
-        builder.Services.AddSingleton(options.PriceCatalog());
+        builder.Services.AddSingleton(prices);
+        builder.Services.AddSingleton<IPriceStore>(new SqlitePriceStore(storage.OpenReadConnection));
         var certificate = options.TlsCertificatePath is { } path
             ? X509CertificateLoader.LoadPkcs12FromFile(path, options.TlsCertificatePassword)
             : null;
@@ -73,10 +78,11 @@ public sealed class Silo : IAsyncDisposable
         var runtime = new ActorRuntime(runtimeOptions, storage, app.Services, clock ?? TimeProvider.System,
             app.Services.GetRequiredService<ILoggerFactory>()).AddBudgetGrains();
 
+        await PriceStartup.LoadAsync(runtime, defaultPrices, app.Logger);
         var grpcOptions = new GrpcServerOptions { MaxReceiveMessageBytes = options.MaxMessageBytes, MaxSendMessageBytes = options.MaxMessageBytes };
         app.UseGrpcServices(grpcOptions,
-            GrpcServices.Admission(new AdmissionApi(runtime, options.PriceCatalog())),
-            GrpcServices.Management(new BudgetAdministration(runtime, store)));
+            GrpcServices.Admission(new AdmissionApi(runtime, prices)),
+            GrpcServices.Management(new BudgetAdministration(runtime, store), new PriceAdministration(runtime, prices)));
 
         await app.StartAsync(cancellationToken);
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -1,4 +1,5 @@
 using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grpc;
 using V1 = BudgetGrains.Contracts.V1;
@@ -21,7 +22,7 @@ internal static class GrpcServices
                 async (request, _) => ToResponse(Unwrap(await admission.CheckAsync(ToCommand(request)))))
             .Build();
 
-    public static GrpcService Management(BudgetAdministration budgets) =>
+    public static GrpcService Management(BudgetAdministration budgets, PriceAdministration prices) =>
         GrpcServiceBuilder.For(V1.ManagementReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("Management"))
             .Unary<V1.UpsertBudgetRequest, V1.BudgetStatus>("UpsertBudget",
                 async (request, _) => ToStatus(Unwrap(await budgets.UpsertAsync(ToSettings(request)))))
@@ -40,5 +41,6 @@ internal static class GrpcServices
                 async (request, _) => ToPolicyStatus(request.Scope, Unwrap(await budgets.GetTaskPolicyAsync(request.Scope))))
             .Unary<V1.EndTaskRequest, V1.EndTaskResponse>("EndTask",
                 async (request, _) => new V1.EndTaskResponse { ReleasedHolds = Unwrap(await budgets.EndTaskAsync(request.Scope)).ReleasedHolds })
+            .WithPrices(prices)
             .Build();
 }
