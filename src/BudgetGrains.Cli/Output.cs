@@ -186,7 +186,7 @@ internal sealed partial class Output(Terminal terminal, bool json)
 
     private static string PeriodText(BudgetStatus status) => status.Period is Period.Unspecified or Period.None
         ? "none"
-        : $"{status.Period.ToString().ToLowerInvariant()} (since {Timestamp(status.PeriodStartUnixMs)})";
+        : $"{PeriodName(status.Period)} (since {Since(status.PeriodStartUnixMs)}, resets {Timestamp(status.PeriodEndUnixMs)})";
 
     private static string Expiry(long unixMs)
     {

@@ -54,4 +54,38 @@ public sealed partial class ManagementClient(GrpcChannel channel)
 
     /// <summary>End an agent task: its open holds are released, further calls denied.</summary>
     public Task<EndTaskResponse> EndTaskAsync(EndTaskRequest request, CallOptions options = default) => channel.UnaryAsync(EndTaskMethod, request, options);
+
+    /// <summary>Remove a scope's budget; its counters and history stay.</summary>
+    public Task<DeleteBudgetResponse> DeleteBudgetAsync(DeleteBudgetRequest request, CallOptions options = default) =>
+        channel.UnaryAsync(Method<DeleteBudgetRequest, DeleteBudgetResponse>.Of("DeleteBudget"), request, options);
+
+    /// <summary>Kill switch on.</summary>
+    public Task<BudgetStatus> FreezeBudgetAsync(FreezeBudgetRequest request, CallOptions options = default) =>
+        channel.UnaryAsync(Method<FreezeBudgetRequest, BudgetStatus>.Of("FreezeBudget"), request, options);
+
+    /// <summary>Kill switch off.</summary>
+    public Task<BudgetStatus> UnfreezeBudgetAsync(FreezeBudgetRequest request, CallOptions options = default) =>
+        channel.UnaryAsync(Method<FreezeBudgetRequest, BudgetStatus>.Of("UnfreezeBudget"), request, options);
+
+    /// <summary>Close the current period now.</summary>
+    public Task<BudgetStatus> ResetBudgetAsync(ResetBudgetRequest request, CallOptions options = default) =>
+        channel.UnaryAsync(Method<ResetBudgetRequest, BudgetStatus>.Of("ResetBudget"), request, options);
+
+    /// <summary>A page of a scope's closed periods.</summary>
+    public Task<ListPeriodsResponse> ListPeriodsAsync(ListPeriodsRequest request, CallOptions options = default) =>
+        channel.UnaryAsync(Method<ListPeriodsRequest, ListPeriodsResponse>.Of("ListPeriods"), request, options);
+
+    /// <summary>A scope's usage in one period.</summary>
+    public Task<UsageReport> GetUsageAsync(GetUsageRequest request, CallOptions options = default) =>
+        channel.UnaryAsync(Method<GetUsageRequest, UsageReport>.Of("GetUsage"), request, options);
+
+    /// <summary>The method descriptors of the service, resolved once per method.</summary>
+    private static class Method<TRequest, TResponse>
+        where TRequest : Google.Protobuf.IMessage<TRequest>, new()
+        where TResponse : Google.Protobuf.IMessage<TResponse>, new()
+    {
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, GrpcMethod<TRequest, TResponse>> Methods = new();
+
+        public static GrpcMethod<TRequest, TResponse> Of(string name) => Methods.GetOrAdd(name, n => GrpcMethod<TRequest, TResponse>.From(Service, n));
+    }
 }

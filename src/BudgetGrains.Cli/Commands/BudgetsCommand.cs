@@ -3,15 +3,54 @@ using BudgetGrains.Contracts.V1;
 
 namespace BudgetGrains.Cli.Commands;
 
-/// <summary><c>budgetctl budgets set|get|list</c>: the control plane.</summary>
+/// <summary><c>budgetctl budgets set|get|list|freeze|unfreeze|reset|delete|tree|usage|periods</c>: the control plane.</summary>
 internal static class BudgetsCommand
 {
-    public static Command Create(GlobalOptions globals, Terminal terminal) => new("budgets", "Create, inspect and list budgets")
+    public static Command Create(GlobalOptions globals, Terminal terminal) => new("budgets", "Create, inspect, list and report on budgets")
     {
         Set(globals, terminal),
         Get(globals, terminal),
         List(globals, terminal),
+        OnScope(globals, terminal, "freeze", "Kill switch: deny every reserve whose chain contains the scope (a scope without a budget gets one)",
+            (session, scope, call) => session.Management.FreezeBudgetAsync(new FreezeBudgetRequest { Scope = scope }, call)),
+        OnScope(globals, terminal, "unfreeze", "Lift the kill switch",
+            (session, scope, call) => session.Management.UnfreezeBudgetAsync(new FreezeBudgetRequest { Scope = scope }, call)),
+        OnScope(globals, terminal, "reset", "Close the current period now: its totals become history, spent starts from zero, open holds stay",
+            (session, scope, call) => session.Management.ResetBudgetAsync(new ResetBudgetRequest { Scope = scope }, call)),
+        Delete(globals, terminal),
+        BudgetReports.Tree(globals, terminal),
+        BudgetReports.Usage(globals, terminal),
+        BudgetReports.Periods(globals, terminal),
     };
+
+    /// <summary>A command that changes one scope and prints its status.</summary>
+    private static Command OnScope(GlobalOptions globals, Terminal terminal, string name, string description,
+        Func<Session, string, BudgetGrains.Grpc.CallOptions, Task<BudgetStatus>> change)
+    {
+        var scope = new Argument<string>("scope") { Description = "The scope, e.g. team/search" };
+        var command = new Command(name, description) { scope };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var session = globals.Open(parse, terminal);
+            session.Output.Budget(await change(session, parse.GetRequiredValue(scope), session.Call(cancellationToken)));
+            return Cli.Ok;
+        });
+        return command;
+    }
+
+    private static Command Delete(GlobalOptions globals, Terminal terminal)
+    {
+        var scope = new Argument<string>("scope") { Description = "The scope, e.g. team/search" };
+        var command = new Command("delete", "Remove a scope's budget (limit, period, thresholds, parent); its spend and history stay") { scope };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var session = globals.Open(parse, terminal);
+            var request = new DeleteBudgetRequest { Scope = parse.GetRequiredValue(scope) };
+            session.Output.Deleted(request.Scope, await session.Management.DeleteBudgetAsync(request, session.Call(cancellationToken)));
+            return Cli.Ok;
+        });
+        return command;
+    }
 
     private static Command Set(GlobalOptions globals, Terminal terminal)
     {
@@ -83,18 +122,25 @@ internal static class BudgetsCommand
             using var session = globals.Open(parse, terminal);
             var budgets = new List<BudgetStatus>();
             var row = session.Output.BudgetRows(budgets);
-            var request = new ListBudgetsRequest { ScopePrefix = parse.GetValue(prefix) ?? "", PageSize = parse.GetValue(pageSize) };
-            do
-            {
-                var page = await session.Management.ListBudgetsAsync(request, session.Call(cancellationToken));
-                foreach (var status in page.Budgets) row(status);
-                request.PageToken = page.NextPageToken;
-            }
-            while (request.PageToken.Length > 0);
+            await foreach (var status in AllBudgets(session, parse.GetValue(prefix) ?? "", parse.GetValue(pageSize), cancellationToken)) row(status);
 
             session.Output.BudgetTable(budgets);
             return Cli.Ok;
         });
         return command;
+    }
+
+    /// <summary>Every budget under a prefix, following the pages.</summary>
+    public static async IAsyncEnumerable<BudgetStatus> AllBudgets(Session session, string prefix, int pageSize,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var request = new ListBudgetsRequest { ScopePrefix = prefix, PageSize = pageSize };
+        do
+        {
+            var page = await session.Management.ListBudgetsAsync(request, session.Call(cancellationToken));
+            foreach (var status in page.Budgets) yield return status;
+            request.PageToken = page.NextPageToken;
+        }
+        while (request.PageToken.Length > 0);
     }
 }

@@ -5,10 +5,12 @@ namespace BudgetGrains.Grains.Admission;
 
 /// <summary>How a walk along the admission chain ended.</summary>
 /// <param name="Passed">Scopes that admitted, in walk order (for a reserve: the scopes now holding).</param>
+/// <param name="Parents">The parent link of each passed scope ("" for none), as the scope answered.</param>
 /// <param name="DeniedAt">The first scope that denied, with its answer; null when every scope admitted.</param>
 /// <param name="RemainingNanos">Smallest remaining over the scopes that answered.</param>
 internal sealed record ChainWalk(
     List<string> Passed,
+    List<string> Parents,
     string DeniedScope,
     ScopeAnswer? DeniedAt,
     long RemainingNanos,
@@ -38,6 +40,7 @@ internal static class AdmissionChain
         IGrainFactory grains, Attribution attribution, Func<IScopeGrain, Task<ScopeAnswer>> visit)
     {
         var passed = new List<string>(8);
+        var parents = new List<string>(8);
         var crossed = new List<string>();
         var remaining = Remaining.Unlimited;
         Dictionary<string, TaskPolicy>? policies = null;
@@ -63,15 +66,16 @@ internal static class AdmissionChain
                 }
                 if (answer.Failure is not null) return Stop(answer.Failure);
                 remaining = Math.Min(remaining, answer.RemainingNanos);
-                if (!answer.Admitted) return new ChainWalk(passed, scope, answer, remaining, crossed, null);
+                if (!answer.Admitted) return new ChainWalk(passed, parents, scope, answer, remaining, crossed, null);
                 passed.Add(scope);
+                parents.Add(answer.Parent);
                 crossed.AddRange(answer.CrossedThresholds);
                 if (answer.Policy is not null) (policies ??= new(StringComparer.Ordinal))[scope] = answer.Policy;
                 scope = answer.Parent;
             }
         }
-        return new ChainWalk(passed, "", null, remaining, crossed, null, policies);
+        return new ChainWalk(passed, parents, "", null, remaining, crossed, null, policies);
 
-        ChainWalk Stop(Failure failure) => new(passed, "", null, remaining, crossed, failure);
+        ChainWalk Stop(Failure failure) => new(passed, parents, "", null, remaining, crossed, failure);
     }
 }

@@ -41,6 +41,9 @@ public sealed record Attribution(
 /// <summary>Token counts of a call, priced by the <see cref="PriceCatalog"/>.</summary>
 public sealed record TokenCounts(string Model, long InputTokens, long CachedInputTokens, long OutputTokens, long ReasoningTokens)
 {
+    /// <summary>No tokens (a call given in nanos only).</summary>
+    public static readonly TokenCounts None = new("", 0, 0, 0, 0);
+
     /// <summary>What a tokens-per-minute limit counts: every token of the call.</summary>
     public long Total => InputTokens + CachedInputTokens + OutputTokens + ReasoningTokens;
 }

@@ -1,5 +1,6 @@
 using BudgetGrains.Actors;
 using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Estimates;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
@@ -14,7 +15,7 @@ namespace BudgetGrains.Grains.Reservations;
 /// release and expiry write first, then change the scopes.
 /// </summary>
 [GrainType(GrainTypes.Reservation)]
-internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationGrain> logger)
+internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSignal, ILogger<ReservationGrain> logger)
     : Grain<ReservationState>, IReservationGrain
 {
     /// <summary>When an expiry could not be written, try again after this long.</summary>
@@ -51,7 +52,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         if (command.EstimateUsage is { } usage)
         {
             if (!prices.TryPrice(usage, out amount))
-                return await FinishDeniedAsync(fingerprint, Denied(DenyReason.UnknownPrice, "", Remaining.Unlimited), []);
+                return await FinishDeniedAsync(fingerprint, Denied(DenyReason.UnknownPrice, "", Remaining.Unlimited), denial: null);
             if (amount > Limits.MaxCallAmountNanos) return PricedTooHigh(amount);
             source = EstimateSource.PricedUsage;
         }
@@ -70,10 +71,10 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
             await UndoHoldsAsync(walk.Passed, amount, tokens);
             if (walk.Failure is not null) return walk.Failure;
             var denied = Denied(walk.DeniedAt!.Reason, walk.DeniedScope, walk.DeniedAt.RemainingNanos) with { RetryAfterMs = walk.DeniedAt.RetryAfterMs };
-            return await FinishDeniedAsync(fingerprint, denied, [new ScopeCounterDelta(walk.DeniedScope, Denials: 1)]);
+            return await FinishDeniedAsync(fingerprint, denied, new ScopeCounterDelta(walk.DeniedScope, walk.DeniedAt.PeriodStartUnixMs, Denials: 1));
         }
 
-        var (taskScope, taskCall) = (command.Attribution.TaskScope, (TaskCall?)null);
+        var (taskScope, taskCall, taskPeriod) = (command.Attribution.TaskScope, (TaskCall?)null, 0L);
         if (taskScope.Length > 0)
         {
             taskCall = new TaskCall(GrainKey, command.Task.Depth, command.Task.IsRetry, walk.InheritedTaskPolicy(command.Attribution), amount, AlreadyHeld: true);
@@ -91,8 +92,9 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
             {
                 await UndoHoldsAsync(walk.Passed, amount, tokens);
                 return await FinishDeniedAsync(fingerprint, Denied(verdict.Reason, taskScope, verdict.RemainingNanos),
-                    [new ScopeCounterDelta(taskScope, Denials: 1)]);
+                    new ScopeCounterDelta(taskScope, verdict.PeriodStartUnixMs, Denials: 1));
             }
+            taskPeriod = verdict.PeriodStartUnixMs;
         }
 
         var now = NowUnixMs();
@@ -102,7 +104,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         var journal = new List<IJournalRecord>(walk.Passed.Count + 1);
         foreach (var scope in walk.Passed)
             journal.Add(scope == taskScope
-                ? new ScopeCounterDelta(scope, HeldNanos: amount, OpenHolds: 1, Calls: 1, Retries: command.Task.IsRetry ? 1 : 0, DepthMaxSeen: command.Task.Depth)
+                ? new ScopeCounterDelta(scope, taskPeriod, HeldNanos: amount, OpenHolds: 1, Calls: 1, Retries: command.Task.IsRetry ? 1 : 0, DepthMaxSeen: command.Task.Depth)
                 : new ScopeCounterDelta(scope, HeldNanos: amount, OpenHolds: 1));
         journal.Add(new HoldOpened(GrainKey, expiresAt));
         var admitted = new ReservationState
@@ -111,6 +113,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
             Fingerprint = fingerprint,
             Answer = answer,
             Chain = [.. walk.Passed],
+            ChainParents = [.. walk.Parents],
             HeldNanos = amount,
             ReservedAtUnixMs = now,
             ExpiresAtUnixMs = expiresAt,
@@ -119,7 +122,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         };
         if (await PersistAsync(admitted, journal) is { } failure)
         {
-            if (taskCall is not null) await GrainFactory.GetGrain<IScopeGrain>(taskScope).UndoTaskCallAsync(taskCall);
+            if (taskCall is not null) await GrainFactory.GetGrain<IScopeGrain>(taskScope).UndoTaskCallAsync(taskCall, taskPeriod);
             await UndoHoldsAsync(walk.Passed, amount, tokens);
             return failure;
         }
@@ -154,25 +157,55 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         var held = State.HeldNanos;
         var answer = new CommitAnswer(actual, Late: !closesHold || now > State.ExpiresAtUnixMs, Overage: actual > held);
         var id = GrainKey;
-        if (await ApplyToChainAsync(s => s.CommitAsync(id, held, closesHold, actual), s => s.UndoCommitAsync(id, held, closesHold, actual)) is { } unreachable)
+        var chain = State.Chain;
+        var calls = new Task<ScopeCommitted>[chain.Length];
+        for (var i = 0; i < chain.Length; i++) calls[i] = GrainFactory.GetGrain<IScopeGrain>(chain[i]).CommitAsync(id, held, closesHold, actual);
+        if (await AwaitChainAsync(calls) is { } unreachable)
+        {
+            for (var i = 0; i < chain.Length; i++)
+                if (calls[i].IsCompletedSuccessfully) await Scope(i).UndoCommitAsync(id, held, closesHold, actual, calls[i].Result.PeriodStartUnixMs);
             return unreachable;
+        }
 
-        var journal = new List<IJournalRecord>(State.Chain.Length + 2);
-        foreach (var scope in State.Chain)
-            journal.Add(new ScopeCounterDelta(scope, SpentNanos: actual, HeldNanos: closesHold ? -held : 0, OpenHolds: closesHold ? -1 : 0, Commits: 1));
-        journal.Add(new LedgerEntry(GrainKey, State.Chain, State.Labels, held, actual, command.Usage?.Model ?? "",
-            command.Usage?.InputTokens ?? 0, command.Usage?.CachedInputTokens ?? 0, command.Usage?.OutputTokens ?? 0,
-            command.Usage?.ReasoningTokens ?? 0, command.Outcome, answer.Late, answer.Overage, State.ReservedAtUnixMs, now));
+        var periods = calls.Select(c => c.Result.PeriodStartUnixMs).ToArray();
+        var journal = new List<IJournalRecord>(chain.Length * 8 + 2);
+        var tokens = command.Usage ?? TokenCounts.None;
+        for (var i = 0; i < chain.Length; i++)
+        {
+            journal.Add(new ScopeCounterDelta(chain[i], periods[i], SpentNanos: actual, HeldNanos: closesHold ? -held : 0, OpenHolds: closesHold ? -1 : 0, Commits: 1,
+                InputTokens: tokens.InputTokens, CachedInputTokens: tokens.CachedInputTokens, OutputTokens: tokens.OutputTokens, ReasoningTokens: tokens.ReasoningTokens));
+            foreach (var (dimension, key) in UsageKeys(i, command))
+                journal.Add(new UsageDelta(chain[i], periods[i], dimension, key, actual, 1, tokens.InputTokens, tokens.CachedInputTokens, tokens.OutputTokens, tokens.ReasoningTokens));
+            foreach (var alert in calls[i].Result.Alerts ?? []) journal.Add(new AlertRaised(alert));
+        }
+        journal.Add(new LedgerEntry(GrainKey, chain, periods, State.Labels, held, actual, command.Usage?.Model ?? "",
+            tokens.InputTokens, tokens.CachedInputTokens, tokens.OutputTokens, tokens.ReasoningTokens,
+            command.Outcome, answer.Late, answer.Overage, State.ReservedAtUnixMs, now));
         if (closesHold) journal.Add(new HoldClosed(GrainKey, State.ExpiresAtUnixMs));
         var committed = State with { Status = ReservationStatus.Committed, CommitFingerprint = Fingerprints.Of(command), CommitAnswer = answer };
         if (await PersistAsync(committed, journal) is { } failure)
         {
-            await ApplyToChainAsync(s => s.UndoCommitAsync(id, held, closesHold, actual), undo: null);
+            for (var i = 0; i < chain.Length; i++) await Scope(i).UndoCommitAsync(id, held, closesHold, actual, periods[i]);
             return failure;
         }
+        if (calls.Any(c => c.Result.Alerts is not null)) alertSignal.Persisted();
         if (State.EstimateKey.Length > 0) LearnFrom(actual);
         Finish();
         return answer;
+
+        IScopeGrain Scope(int i) => GrainFactory.GetGrain<IScopeGrain>(chain[i]);
+    }
+
+    /// <summary>The usage groupings a commit counts under, for the chain's <paramref name="index"/>th scope: each child
+    /// scope it came through (a chain member whose parent is this scope), the model, the outcome, and a few labels.</summary>
+    private IEnumerable<(string Dimension, string Key)> UsageKeys(int index, CommitCommand command)
+    {
+        var scope = State.Chain[index];
+        for (var i = 0; i < State.ChainParents.Length; i++)
+            if (State.ChainParents[i] == scope) yield return (UsageDimensions.Child, State.Chain[i]);
+        yield return (UsageDimensions.Model, command.Usage?.Model is { Length: > 0 } model ? model : State.Labels.GetValueOrDefault("model", ""));
+        yield return (UsageDimensions.Outcome, command.Outcome);
+        foreach (var label in UsageDimensions.Labels) yield return (label, State.Labels.GetValueOrDefault(label, ""));
     }
 
     public async Task<Result<ReleaseAnswer>> ReleaseAsync()
@@ -213,12 +246,13 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         return null;
     }
 
-    private async Task<Result<ReserveAnswer>> FinishDeniedAsync(string fingerprint, ReserveAnswer answer, IReadOnlyList<IJournalRecord> journal)
+    /// <param name="denial">The denial counted by the scope that denied (null when no scope did, e.g. UNKNOWN_PRICE).</param>
+    private async Task<Result<ReserveAnswer>> FinishDeniedAsync(string fingerprint, ReserveAnswer answer, ScopeCounterDelta? denial)
     {
         var denied = new ReservationState { Status = ReservationStatus.Denied, Fingerprint = fingerprint, Answer = answer, ReservedAtUnixMs = NowUnixMs() };
-        if (await PersistAsync(denied, journal) is { } failure)
+        if (await PersistAsync(denied, denial is null ? [] : [denial]) is { } failure)
         {
-            if (answer.DeniedScope.Length > 0) await GrainFactory.GetGrain<IScopeGrain>(answer.DeniedScope).UndoDenialAsync();
+            if (denial is not null) await GrainFactory.GetGrain<IScopeGrain>(denial.Scope).UndoDenialAsync(denial.PeriodStartUnixMs);
             return failure;
         }
         Finish();
@@ -243,12 +277,10 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         }
     }
 
-    /// <summary>Applies a change to every scope of the chain at once; if any scope fails, undoes it on the others.</summary>
-    private async Task<Failure?> ApplyToChainAsync(Func<IScopeGrain, Task> apply, Func<IScopeGrain, Task>? undo)
+    /// <summary>Waits for a change sent to every scope of the chain at once; a failure names why a scope could not take it
+    /// (the caller undoes it on the scopes that did).</summary>
+    private async Task<Failure?> AwaitChainAsync(Task[] calls)
     {
-        var scopes = State.Chain;
-        var calls = new Task[scopes.Length];
-        for (var i = 0; i < scopes.Length; i++) calls[i] = apply(GrainFactory.GetGrain<IScopeGrain>(scopes[i]));
         try
         {
             await Task.WhenAll(calls);
@@ -256,9 +288,6 @@ internal sealed class ReservationGrain(PriceCatalog prices, ILogger<ReservationG
         }
         catch (Exception e) when (e is GrainOverloadedException or StorageUnavailableException or System.Data.Common.DbException)
         {
-            if (undo is not null)
-                for (var i = 0; i < scopes.Length; i++)
-                    if (calls[i].IsCompletedSuccessfully) await undo(GrainFactory.GetGrain<IScopeGrain>(scopes[i]));
             logger.LogWarning(e, "Reservation {ReservationId} could not reach its chain", GrainKey);
             return e is GrainOverloadedException ? Failure.Exhausted(e.Message) : Failure.Unavailable(e.Message);
         }

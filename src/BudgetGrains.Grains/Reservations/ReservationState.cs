@@ -24,6 +24,8 @@ public sealed record ReservationState
     public string Fingerprint { get; init; } = "";
     public ReserveAnswer? Answer { get; init; }
     public string[] Chain { get; init; } = [];
+    /// <summary>The parent link of each scope of <see cref="Chain"/> at reserve time: usage by child is counted through it.</summary>
+    public string[] ChainParents { get; init; } = [];
     public long HeldNanos { get; init; }
     public long ReservedAtUnixMs { get; init; }
     public long ExpiresAtUnixMs { get; init; }

@@ -1,4 +1,3 @@
-using System.Text;
 using BudgetGrains.Actors;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Reservations;
@@ -31,6 +30,69 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
     {
         if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
         return await grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
+    }
+
+    /// <summary>Removes a scope's budget; its counters and history stay.</summary>
+    public Task<Result<BudgetDeleted>> DeleteAsync(string scope) =>
+        OnScopeAsync(scope, async grain => new BudgetDeleted(await grain.DeleteBudgetAsync()));
+
+    /// <summary>The kill switch.</summary>
+    public Task<Result<BudgetStatus>> SetFrozenAsync(string scope, bool frozen) => OnScopeAsync(scope, grain => grain.SetFrozenAsync(frozen));
+
+    /// <summary>Closes the scope's current period now; spent starts again from zero, open holds stay.</summary>
+    public Task<Result<BudgetStatus>> ResetAsync(string scope) => OnScopeAsync(scope, grain => grain.ResetPeriodAsync());
+
+    /// <summary>A page of a scope's closed periods, newest first; the page token is the start of the last one given.</summary>
+    public async Task<Result<PeriodPage>> ListPeriodsAsync(string scope, int pageSize, string pageToken, CancellationToken cancellationToken)
+    {
+        if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
+        if (PageSize(pageSize) is not { } size) return InvalidPageSize;
+        if (!PageTokens.TryDecode(pageToken, out var token)) return InvalidPageToken;
+        var before = token.Length == 0 ? long.MaxValue : long.Parse(token, System.Globalization.CultureInfo.InvariantCulture);
+        var periods = await store.ListClosedPeriodsAsync(scope, before, size + 1, cancellationToken);
+        var page = periods.Count > size ? periods.Take(size).ToList() : periods;
+        return new PeriodPage(page, periods.Count > size ? PageTokens.Encode(page[^1].StartUnixMs.ToString(System.Globalization.CultureInfo.InvariantCulture)) : "");
+    }
+
+    /// <summary>A scope's usage in its current period or (<paramref name="closed"/>) the closed one that started at
+    /// <paramref name="periodStartUnixMs"/>, in total and grouped by <paramref name="groupBy"/> (one of
+    /// <see cref="UsageDimensions.All"/>, or "" for totals only).</summary>
+    public async Task<Result<UsageReport>> GetUsageAsync(string scope, bool closed, long periodStartUnixMs, string groupBy, int pageSize, string pageToken,
+        CancellationToken cancellationToken)
+    {
+        if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
+        if (groupBy.Length > 0 && !UsageDimensions.All.Contains(groupBy))
+            return Failure.Invalid($"group_by '{groupBy}' is not one of {string.Join(", ", UsageDimensions.All)} (or empty for totals)");
+        if (PageSize(pageSize) is not { } size) return InvalidPageSize;
+        if (!PageTokens.TryDecode(pageToken, out var token) || (token.Length > 0 && !int.TryParse(token, out _))) return InvalidPageToken;
+        var offset = token.Length == 0 ? 0 : int.Parse(token, System.Globalization.CultureInfo.InvariantCulture);
+
+        var status = await grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
+        var (period, start, end, currency) = (status.Period, status.PeriodStartUnixMs, 0L, status.Currency);
+        if (closed)
+        {
+            var history = await store.ListClosedPeriodsAsync(scope, periodStartUnixMs + 1, 1, cancellationToken);
+            if (history.Count == 0 || history[0].StartUnixMs != periodStartUnixMs)
+                return Failure.NotFound($"{scope} has no closed period starting at {periodStartUnixMs}; ListPeriods gives them");
+            (period, start, end, currency) = (history[0].Period, history[0].StartUnixMs, history[0].EndUnixMs, history[0].Currency);
+        }
+        else if (periodStartUnixMs != 0 && periodStartUnixMs != status.PeriodStartUnixMs)
+        {
+            return Failure.NotFound($"the current period of {scope} starts at {status.PeriodStartUnixMs}, not {periodStartUnixMs}; set closed for a closed period");
+        }
+        var total = await store.ReadPeriodTotalsAsync(scope, start, cancellationToken);
+        IReadOnlyList<UsageRow> rows = [];
+        var next = "";
+        if (groupBy.Length > 0)
+        {
+            rows = await store.ReadUsageAsync(scope, start, groupBy, offset, size + 1, cancellationToken);
+            if (rows.Count > size)
+            {
+                rows = rows.Take(size).ToList();
+                next = PageTokens.Encode((offset + size).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+        return new UsageReport(scope, period, start, end, currency, total, groupBy, rows, next);
     }
 
     /// <summary>Task guardrails can be set on features and agents (inherited by their tasks) and on tasks (override).</summary>
@@ -82,27 +144,40 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
             : Failure.Invalid($"task guardrails are set on feature, agent or task scopes, not on {kind}");
     }
 
-    /// <summary>A page of budgets in scope order; the page token is the last scope of the previous page.</summary>
+    /// <summary>A page of budgets in scope order; the page token is the last scope of the previous page. Scopes that only
+    /// carry a task policy (no budget) are left out, so a page may hold fewer than page_size budgets.</summary>
     public async Task<Result<BudgetPage>> ListAsync(string prefix, int pageSize, string pageToken, CancellationToken cancellationToken)
     {
-        if (pageSize is < 0 or > Limits.MaxPageSize)
-            return Failure.Invalid($"page_size must be between 0 and {Limits.MaxPageSize}");
+        if (PageSize(pageSize) is not { } size) return InvalidPageSize;
         if (prefix.Length > Limits.MaxScopeKeyLength + 16) return Failure.Invalid("scope_prefix is too long");
-        string after;
-        try
-        {
-            after = pageToken.Length == 0 ? "" : Encoding.UTF8.GetString(Convert.FromBase64String(pageToken));
-        }
-        catch (FormatException)
-        {
-            return Failure.Invalid("page_token is not one this server gave out");
-        }
-        var size = pageSize == 0 ? Limits.DefaultPageSize : pageSize;
+        if (!PageTokens.TryDecode(pageToken, out var after)) return InvalidPageToken;
         var scopes = await store.ListBudgetScopesAsync(prefix, after, size + 1, cancellationToken);
         var page = scopes.Count > size ? scopes.Take(size).ToList() : scopes;
         var statuses = await Task.WhenAll(page.Select(s => grains.GetGrain<IScopeGrain>(s).GetStatusAsync()));
-        var next = scopes.Count > size ? Convert.ToBase64String(Encoding.UTF8.GetBytes(page[^1])) : "";
-        return new BudgetPage(statuses, next);
+        var next = scopes.Count > size ? PageTokens.Encode(page[^1]) : "";
+        return new BudgetPage(statuses.Where(s => s.HasBudget).ToList(), next);
+    }
+
+    private static Failure InvalidPageSize => Failure.Invalid($"page_size must be between 0 and {Limits.MaxPageSize}");
+
+    private static Failure InvalidPageToken => Failure.Invalid("page_token is not one this server gave out");
+
+    /// <summary>The page size asked for (0 = the default), or null when out of range.</summary>
+    private static int? PageSize(int pageSize) =>
+        pageSize is < 0 or > Limits.MaxPageSize ? null : pageSize == 0 ? Limits.DefaultPageSize : pageSize;
+
+    /// <summary>Validates the scope, runs a change on its grain, and answers UNAVAILABLE when it could not be made durable.</summary>
+    private async Task<Result<T>> OnScopeAsync<T>(string scope, Func<IScopeGrain, Task<T>> change) where T : class
+    {
+        if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
+        try
+        {
+            return await change(grains.GetGrain<IScopeGrain>(scope));
+        }
+        catch (StorageUnavailableException)
+        {
+            return Failure.Unavailable("the change could not be made durable; retry");
+        }
     }
 
     private static Failure? Validate(ref BudgetSettings s)
@@ -112,8 +187,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         if (s.Parent == s.Scope) return Failure.Invalid($"scope {s.Scope} cannot be its own parent");
         if (s.LimitNanos is < 0 or > Limits.MaxLimitNanos)
             return Failure.Invalid($"limit_nanos must be between 0 (no limit) and {Limits.MaxLimitNanos}");
-        if (s.Period != BudgetPeriod.None)
-            return new Failure(FailureKind.Unimplemented, "periods other than NONE (counters that reset at UTC boundaries) are not available yet");
+        if (!Enum.IsDefined(s.Period)) return Failure.Invalid($"period {(int)s.Period} is not one of NONE, HOUR, DAY, WEEK, MONTH");
         if (s.ThresholdPercents.Count > Limits.MaxThresholds)
             return Failure.Invalid($"at most {Limits.MaxThresholds} threshold_percents");
         foreach (var percent in s.ThresholdPercents)
@@ -145,6 +219,12 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
 
 /// <summary>What <see cref="BudgetAdministration.EndTaskAsync"/> did.</summary>
 public sealed record EndedTask(int ReleasedHolds);
+
+/// <summary>What <see cref="BudgetAdministration.DeleteAsync"/> did.</summary>
+public sealed record BudgetDeleted(bool Deleted);
+
+/// <summary>One page of <see cref="BudgetAdministration.ListPeriodsAsync"/>.</summary>
+public sealed record PeriodPage(IReadOnlyList<PeriodSummary> Periods, string NextPageToken);
 
 /// <summary>One page of <see cref="BudgetAdministration.ListAsync"/>.</summary>
 public sealed record BudgetPage(IReadOnlyList<BudgetStatus> Budgets, string NextPageToken);

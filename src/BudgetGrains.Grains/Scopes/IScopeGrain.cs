@@ -14,7 +14,14 @@ public sealed record ScopeAnswer(
     IReadOnlyList<string> CrossedThresholds,
     Failure? Failure = null,
     TaskPolicy? Policy = null,
-    long RetryAfterMs = 0);
+    long RetryAfterMs = 0)
+{
+    /// <summary>Denials and task calls: the period the scope counted them in (the reservation writes them there).</summary>
+    public long PeriodStartUnixMs { get; init; }
+}
+
+/// <summary>What a scope did with a commit: the period it counted the spend in, and the alerts the spend raised.</summary>
+public sealed record ScopeCommitted(long PeriodStartUnixMs, IReadOnlyList<Alerts.AlertCandidate>? Alerts);
 
 /// <summary>
 /// One scope ("team/search"): its budget and its running counters. Holds are escrow: a scope
@@ -39,10 +46,10 @@ public interface IScopeGrain : IGrain
     Task UndoHoldAsync(string reservationId, long amountNanos, long tokens);
 
     /// <summary>Spend <paramref name="actualNanos"/>, removing the hold of <paramref name="heldNanos"/> when <paramref name="closesHold"/>.</summary>
-    Task CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos);
+    Task<ScopeCommitted> CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos);
 
     /// <summary>Undo a <see cref="CommitAsync"/> whose write could not be made durable.</summary>
-    Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos);
+    Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos, long periodStartUnixMs);
 
     /// <summary>
     /// Task scopes, after the chain held the estimate: admit the call under the task's guardrails (its own policy
@@ -54,7 +61,7 @@ public interface IScopeGrain : IGrain
     Task<ScopeAnswer> CheckTaskCallAsync(TaskCall call);
 
     /// <summary>Undo an <see cref="AdmitTaskCallAsync"/> whose reservation could not be made durable.</summary>
-    Task UndoTaskCallAsync(TaskCall call);
+    Task UndoTaskCallAsync(TaskCall call, long periodStartUnixMs);
 
     /// <summary>A reservation reactivated with an open hold (after a restart) reports it: loads the scope before the
     /// reservation can write, and lets a task scope release it when the task is ended.</summary>
@@ -70,11 +77,20 @@ public interface IScopeGrain : IGrain
     Task<IReadOnlyList<string>> EndTaskAsync();
 
     /// <summary>Undo the denial counted by a <see cref="TryHoldAsync"/> whose answer could not be made durable.</summary>
-    Task UndoDenialAsync();
+    Task UndoDenialAsync(long periodStartUnixMs);
 
     /// <summary>The budget and counters.</summary>
     Task<BudgetStatus> GetStatusAsync();
 
     /// <summary>Create or replace the budget; counters are kept.</summary>
     Task<BudgetStatus> SetBudgetAsync(BudgetSettings settings);
+
+    /// <summary>Remove the budget (counters and history stay); false when there was none.</summary>
+    Task<bool> DeleteBudgetAsync();
+
+    /// <summary>Kill switch on or off; a scope without a budget gets one with no limit.</summary>
+    Task<BudgetStatus> SetFrozenAsync(bool frozen);
+
+    /// <summary>Close the current period now (history) and start a new one from zero; open holds stay.</summary>
+    Task<BudgetStatus> ResetPeriodAsync();
 }

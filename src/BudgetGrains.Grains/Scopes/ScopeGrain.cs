@@ -1,15 +1,20 @@
 using BudgetGrains.Actors;
 using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Storage;
 
 namespace BudgetGrains.Grains.Scopes;
 
 /// <summary>See <see cref="IScopeGrain"/>.</summary>
 [GrainType(GrainTypes.Scope)]
-internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScopeGrain
+internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : Grain<ScopeState>, IScopeGrain
 {
     private static readonly string[] NoThresholds = [];
 
+    /// <summary>The period timer is re-armed at least this often, so a far boundary needs no long timer.</summary>
+    private static readonly TimeSpan LongestPeriodTimer = TimeSpan.FromDays(1);
+
+    // Counters of the current period (held and open holds belong to the scope: holds carry over a boundary).
     private long _spentNanos;
     private long _heldNanos;
     private int _openHolds;
@@ -33,33 +38,43 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
     private RateBucket? _requests;
     private RateBucket? _tokens;
 
+    private readonly SpendWatch _watch = new();
+    private IDisposable? _periodTimer;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var counters = await store.ReadCountersAsync(GrainKey, cancellationToken);
+        var counters = await store.ReadCountersAsync(GrainKey, State.PeriodStartUnixMs, cancellationToken);
         (_spentNanos, _heldNanos, _openHolds, _commits, _denials, _calls, _retries, _depthMaxSeen) =
             (counters.SpentNanos, counters.HeldNanos, counters.OpenHolds, counters.Commits, counters.Denials,
              counters.Calls, counters.Retries, counters.DepthMaxSeen);
         KeepAliveWhileHolding();
+        await RollPeriodIfDueAsync();
+        ArmPeriodTimer();
     }
 
-    public Task<ScopeAnswer> TryHoldAsync(long amountNanos, long tokens)
+    public async Task<ScopeAnswer> TryHoldAsync(long amountNanos, long tokens)
     {
+        await RollPeriodIfDueAsync();
         var answer = Evaluate(amountNanos, tokens);
-        if (answer.Failure is not null) return Task.FromResult(answer);
+        if (answer.Failure is not null) return answer;
         if (!answer.Admitted)
         {
             _denials++;
-            return Task.FromResult(answer);
+            return answer with { PeriodStartUnixMs = State.PeriodStartUnixMs };
         }
         _heldNanos = checked(_heldNanos + amountNanos);
         _openHolds++;
         _requests?.Take(1);
         _tokens?.Take(tokens);
         KeepAliveWhileHolding();
-        return Task.FromResult(answer);
+        return answer;
     }
 
-    public Task<ScopeAnswer> CheckAsync(long amountNanos, long tokens) => Task.FromResult(Evaluate(amountNanos, tokens));
+    public async Task<ScopeAnswer> CheckAsync(long amountNanos, long tokens)
+    {
+        await RollPeriodIfDueAsync();
+        return Evaluate(amountNanos, tokens);
+    }
 
     public Task ReleaseHoldAsync(string reservationId, long amountNanos)
     {
@@ -77,21 +92,23 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         return ReleaseHoldAsync(reservationId, amountNanos);
     }
 
-    public Task CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos)
+    public async Task<ScopeCommitted> CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos)
     {
+        await RollPeriodIfDueAsync();
         _openReservations.Remove(reservationId);
         if (closesHold)
         {
             _heldNanos -= heldNanos;
             _openHolds--;
         }
+        var before = _spentNanos;
         _spentNanos = checked(_spentNanos + actualNanos);
         _commits++;
         KeepAliveWhileHolding();
-        return Task.CompletedTask;
+        return new ScopeCommitted(State.PeriodStartUnixMs, _watch.OnCommit(SpendChange(before)));
     }
 
-    public Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos)
+    public Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos, long periodStartUnixMs)
     {
         if (closesHold)
         {
@@ -99,41 +116,51 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
             _openHolds++;
             if (IsTask) _openReservations.Add(reservationId);
         }
-        _spentNanos -= actualNanos;
-        _commits--;
+        // A period that closed since counted the spend only in its history, which the failed write never reached.
+        if (periodStartUnixMs == State.PeriodStartUnixMs)
+        {
+            _spentNanos -= actualNanos;
+            _commits--;
+        }
         KeepAliveWhileHolding();
         return Task.CompletedTask;
     }
 
-    public Task UndoDenialAsync()
+    public Task UndoDenialAsync(long periodStartUnixMs)
     {
-        _denials--;
+        if (periodStartUnixMs == State.PeriodStartUnixMs) _denials--;
         return Task.CompletedTask;
     }
 
-    public Task<ScopeAnswer> AdmitTaskCallAsync(TaskCall call)
+    public async Task<ScopeAnswer> AdmitTaskCallAsync(TaskCall call)
     {
-        var answer = EvaluateTaskCall(call);
+        await RollPeriodIfDueAsync();
+        var answer = EvaluateTaskCall(call) with { PeriodStartUnixMs = State.PeriodStartUnixMs };
         if (!answer.Admitted)
         {
             _denials++;
-            return Task.FromResult(answer);
+            return answer;
         }
         _calls++;
         if (call.IsRetry) _retries++;
         _depthMaxSeen = Math.Max(_depthMaxSeen, call.Depth);
         _openReservations.Add(call.ReservationId);
-        return Task.FromResult(answer);
+        return answer;
     }
 
-    public Task<ScopeAnswer> CheckTaskCallAsync(TaskCall call) => Task.FromResult(EvaluateTaskCall(call));
-
-    public Task UndoTaskCallAsync(TaskCall call)
+    public async Task<ScopeAnswer> CheckTaskCallAsync(TaskCall call)
     {
+        await RollPeriodIfDueAsync();
+        return EvaluateTaskCall(call);
+    }
+
+    public Task UndoTaskCallAsync(TaskCall call, long periodStartUnixMs)
+    {
+        _openReservations.Remove(call.ReservationId);
+        if (periodStartUnixMs != State.PeriodStartUnixMs) return Task.CompletedTask;
         // The deepest depth seen is not undone: it is an observation, not a limit being consumed.
         _calls--;
         if (call.IsRetry) _retries--;
-        _openReservations.Remove(call.ReservationId);
         return Task.CompletedTask;
     }
 
@@ -179,12 +206,23 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
         return [.. _openReservations];
     }
 
-    public Task<BudgetStatus> GetStatusAsync() => Task.FromResult(Status());
+    public async Task<BudgetStatus> GetStatusAsync()
+    {
+        await RollPeriodIfDueAsync();
+        return Status();
+    }
 
     public async Task<BudgetStatus> SetBudgetAsync(BudgetSettings settings)
     {
+        await RollPeriodIfDueAsync();
+        var now = NowUnixMs();
         var previous = State;
-        State = new ScopeState
+        // A new period applies at once but never resets spend counted in the current one: the current period keeps its
+        // start and now ends at the new period's next boundary. Only a current period with nothing counted in it is
+        // re-keyed to the calendar start, so that it reads as "this month" rather than as the scope's whole past.
+        var start = settings.Period == previous.Period || PeriodHasActivity ? previous.PeriodStartUnixMs
+            : PeriodCalendar.StartOf(settings.Period, now);
+        var next = new ScopeState
         {
             HasBudget = true,
             LimitNanos = settings.LimitNanos,
@@ -193,25 +231,127 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
             Parent = settings.Parent,
             Frozen = settings.Frozen,
             Currency = settings.Currency,
-            UpdatedAtUnixMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
+            UpdatedAtUnixMs = now,
             TaskPolicy = previous.TaskPolicy,
             Ended = previous.Ended,
             RequestsPerMinute = settings.RequestsPerMinute,
             TokensPerMinute = settings.TokensPerMinute,
+            PeriodStartUnixMs = start,
+            PeriodEndUnixMs = settings.Period == previous.Period && start == previous.PeriodStartUnixMs
+                ? previous.PeriodEndUnixMs : PeriodCalendar.EndOf(settings.Period, now),
         };
+        if (start != previous.PeriodStartUnixMs) ZeroPeriodCounters();
+        // A lower limit or new thresholds may put spend already counted past a mark: those alerts fire now.
+        var reached = SpendWatch.Reached(new SpendChange(GrainKey, next.Period, next.PeriodStartUnixMs, next.PeriodEndUnixMs,
+            next.LimitNanos, next.ThresholdPercents, next.Currency, _spentNanos, _spentNanos, now));
+        await ReplaceStateAsync(next, reached?.Select(a => (IJournalRecord)new AlertRaised(a)).ToList() ?? []);
+        if (reached is not null) alertSignal.Persisted();
+        ArmPeriodTimer();
+        return Status();
+    }
+
+    public async Task<bool> DeleteBudgetAsync()
+    {
+        await RollPeriodIfDueAsync();
+        if (!State.HasBudget) return false;
+        // Spend is still tracked on a scope without a budget: the counters and the period key stay.
+        await ReplaceStateAsync(new ScopeState
+        {
+            UpdatedAtUnixMs = NowUnixMs(),
+            TaskPolicy = State.TaskPolicy,
+            Ended = State.Ended,
+            PeriodStartUnixMs = State.PeriodStartUnixMs,
+        }, []);
+        ArmPeriodTimer();
+        return true;
+    }
+
+    public async Task<BudgetStatus> SetFrozenAsync(bool frozen)
+    {
+        await RollPeriodIfDueAsync();
+        // Freezing a scope without a budget gives it one: no limit, frozen.
+        var next = Copy(State);
+        (next.HasBudget, next.Frozen, next.UpdatedAtUnixMs) = (true, frozen, NowUnixMs());
+        if (!State.HasBudget) next.ThresholdPercents = [.. BudgetAdministration.DefaultThresholdPercents];
+        await ReplaceStateAsync(next, []);
+        return Status();
+    }
+
+    public async Task<BudgetStatus> ResetPeriodAsync()
+    {
+        await RollPeriodIfDueAsync();
+        var now = NowUnixMs();
+        // The next period starts now (strictly after the closed one's start, so two resets in one millisecond still make
+        // two periods) and ends at the calendar boundary the closed one would have ended at.
+        await ClosePeriodAsync(closedAtUnixMs: now, nextStart: Math.Max(now, State.PeriodStartUnixMs + 1), nextEnd: State.PeriodEndUnixMs, reset: true);
+        return Status();
+    }
+
+    private bool IsTask => GrainKey.StartsWith(ScopeIds.Task + "/", StringComparison.Ordinal);
+
+    private long NowUnixMs() => TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private bool PeriodHasActivity => _spentNanos != 0 || _commits != 0 || _denials != 0 || _calls != 0;
+
+    private SpendChange SpendChange(long spentBeforeNanos) => new(GrainKey, State.Period, State.PeriodStartUnixMs, State.PeriodEndUnixMs,
+        State.LimitNanos, State.ThresholdPercents, State.Currency, spentBeforeNanos, _spentNanos, NowUnixMs());
+
+    /// <summary>At a calendar boundary the current period closes into history and the next one starts empty (open holds
+    /// carry over). Checked at the start of every turn that reads counters, and by a timer while the scope is active; a
+    /// scope activated after a boundary (or after a restart) rolls on its first turn, to the same calendar period.</summary>
+    private Task RollPeriodIfDueAsync()
+    {
+        var now = NowUnixMs();
+        if (State.PeriodEndUnixMs == 0 || now < State.PeriodEndUnixMs) return Task.CompletedTask;
+        return ClosePeriodAsync(State.PeriodEndUnixMs, PeriodCalendar.StartOf(State.Period, now), PeriodCalendar.EndOf(State.Period, now), reset: false);
+    }
+
+    /// <summary>Durably closes the current period (history) and starts the next; memory changes only once it is durable.</summary>
+    private async Task ClosePeriodAsync(long closedAtUnixMs, long nextStart, long nextEnd, bool reset)
+    {
+        var closed = new PeriodClosed(GrainKey, State.Period, State.PeriodStartUnixMs, closedAtUnixMs, State.LimitNanos, State.Currency, reset);
+        var next = Copy(State);
+        (next.PeriodStartUnixMs, next.PeriodEndUnixMs) = (nextStart, nextEnd);
+        await ReplaceStateAsync(next, [closed]);
+        ZeroPeriodCounters();
+        ArmPeriodTimer();
+    }
+
+    private void ZeroPeriodCounters() => (_spentNanos, _commits, _denials, _calls, _retries, _depthMaxSeen) = (0, 0, 0, 0, 0, 0);
+
+    /// <summary>Makes <paramref name="next"/> the state, durably with <paramref name="journal"/>; on failure the state is unchanged.</summary>
+    private async Task ReplaceStateAsync(ScopeState next, IReadOnlyList<IJournalRecord> journal)
+    {
+        var previous = State;
+        State = next;
         try
         {
-            await WriteStateAsync();
+            await WriteStateAsync(journal);
         }
         catch (StorageUnavailableException)
         {
             State = previous;
             throw;
         }
-        return Status();
     }
 
-    private bool IsTask => GrainKey.StartsWith(ScopeIds.Task + "/", StringComparison.Ordinal);
+    private static ScopeState Copy(ScopeState s) => new()
+    {
+        HasBudget = s.HasBudget, LimitNanos = s.LimitNanos, Period = s.Period, ThresholdPercents = s.ThresholdPercents,
+        Parent = s.Parent, Frozen = s.Frozen, Currency = s.Currency, RequestsPerMinute = s.RequestsPerMinute,
+        TokensPerMinute = s.TokensPerMinute, UpdatedAtUnixMs = s.UpdatedAtUnixMs, TaskPolicy = s.TaskPolicy, Ended = s.Ended,
+        PeriodStartUnixMs = s.PeriodStartUnixMs, PeriodEndUnixMs = s.PeriodEndUnixMs,
+    };
+
+    /// <summary>While active, a scope rolls at its boundary even when nobody calls it (history and alerts on time).</summary>
+    private void ArmPeriodTimer()
+    {
+        _periodTimer?.Dispose();
+        _periodTimer = null;
+        if (State.PeriodEndUnixMs == 0) return;
+        var due = TimeSpan.FromMilliseconds(Math.Max(0, State.PeriodEndUnixMs - NowUnixMs()));
+        _periodTimer = RegisterTimer(_ => RollPeriodIfDueAsync(), due < LongestPeriodTimer ? due : LongestPeriodTimer, LongestPeriodTimer);
+    }
 
     private void KeepAliveWhileHolding()
     {
@@ -311,6 +451,6 @@ internal sealed class ScopeGrain(IBudgetStore store) : Grain<ScopeState>, IScope
 
     private BudgetStatus Status() => new(
         GrainKey, State.HasBudget, State.LimitNanos, _spentNanos, _heldNanos, _openHolds, State.Period,
-        PeriodStartUnixMs: 0, State.Parent, State.Frozen, State.ThresholdPercents, State.Currency, _denials, _commits,
+        State.PeriodStartUnixMs, State.PeriodEndUnixMs, State.Parent, State.Frozen, State.ThresholdPercents, State.Currency, _denials, _commits,
         _calls, _retries, _depthMaxSeen, State.Ended, State.RequestsPerMinute, State.TokensPerMinute);
 }

@@ -39,6 +39,11 @@ public sealed class ScopeState
     public TaskPolicy? TaskPolicy { get; set; }
     /// <summary>Task scopes: the task was ended; nothing more is admitted for it.</summary>
     public bool Ended { get; set; }
+    /// <summary>Start of the current period: the key its counters are stored under (0 until a periodic budget is set
+    /// on a scope that has not counted anything, or for the first period of a scope that had).</summary>
+    public long PeriodStartUnixMs { get; set; }
+    /// <summary>When the current period ends (a UTC calendar boundary); 0 = never (period none).</summary>
+    public long PeriodEndUnixMs { get; set; }
 }
 
 /// <summary>A scope's budget and live counters.</summary>
@@ -51,6 +56,7 @@ public sealed record BudgetStatus(
     int OpenHolds,
     BudgetPeriod Period,
     long PeriodStartUnixMs,
+    long PeriodEndUnixMs,
     string Parent,
     bool Frozen,
     IReadOnlyList<int> ThresholdPercents,

@@ -2,12 +2,14 @@ using System.Security.Cryptography.X509Certificates;
 using BudgetGrains.Actors;
 using BudgetGrains.Grains;
 using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Grpc;
 using BudgetGrains.Server.Services;
 using BudgetGrains.Storage.Sqlite;
+using BudgetGrains.Storage.Sqlite.Alerts;
 using BudgetGrains.Storage.Sqlite.Budget;
 using BudgetGrains.Storage.Sqlite.Prices;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -50,7 +52,7 @@ public sealed class Silo : IAsyncDisposable
         var prices = options.PriceCatalog();
         var defaultPrices = PriceFile.ReadDefaults(options.DefaultPricesFile.Length == 0 ? "" : Path.GetFullPath(options.DefaultPricesFile));
         Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
-        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal(), new SqlitePriceJournal()]);
+        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal(), new SqlitePriceJournal()]);
         var store = new SqliteBudgetStore(storage.OpenReadConnection);
 
         // The empty builder reads no appsettings and so watches no files: a default host watches its content root,
@@ -60,6 +62,7 @@ public sealed class Silo : IAsyncDisposable
         builder.Logging.ClearProviders();
         (configureLogging ?? ConsoleLogging)(builder.Logging);
         builder.Services.AddSingleton<IBudgetStore>(store);
+        builder.Services.AddSingleton(new AlertSignal());
         builder.Services.AddSingleton(prices);
         builder.Services.AddSingleton<IPriceStore>(new SqlitePriceStore(storage.OpenReadConnection));
         var certificate = options.TlsCertificatePath is { } path

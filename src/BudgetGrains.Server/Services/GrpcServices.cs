@@ -41,6 +41,23 @@ internal static class GrpcServices
                 async (request, _) => ToPolicyStatus(request.Scope, Unwrap(await budgets.GetTaskPolicyAsync(request.Scope))))
             .Unary<V1.EndTaskRequest, V1.EndTaskResponse>("EndTask",
                 async (request, _) => new V1.EndTaskResponse { ReleasedHolds = Unwrap(await budgets.EndTaskAsync(request.Scope)).ReleasedHolds })
+            .Unary<V1.DeleteBudgetRequest, V1.DeleteBudgetResponse>("DeleteBudget",
+                async (request, _) => new V1.DeleteBudgetResponse { Deleted = Unwrap(await budgets.DeleteAsync(request.Scope)).Deleted })
+            .Unary<V1.FreezeBudgetRequest, V1.BudgetStatus>("FreezeBudget",
+                async (request, _) => ToStatus(Unwrap(await budgets.SetFrozenAsync(request.Scope, frozen: true))))
+            .Unary<V1.FreezeBudgetRequest, V1.BudgetStatus>("UnfreezeBudget",
+                async (request, _) => ToStatus(Unwrap(await budgets.SetFrozenAsync(request.Scope, frozen: false))))
+            .Unary<V1.ResetBudgetRequest, V1.BudgetStatus>("ResetBudget",
+                async (request, _) => ToStatus(Unwrap(await budgets.ResetAsync(request.Scope))))
+            .Unary<V1.ListPeriodsRequest, V1.ListPeriodsResponse>("ListPeriods", async (request, context) =>
+            {
+                var page = Unwrap(await budgets.ListPeriodsAsync(request.Scope, request.PageSize, request.PageToken, context.CancellationToken));
+                var response = new V1.ListPeriodsResponse { NextPageToken = page.NextPageToken };
+                response.Periods.AddRange(page.Periods.Select(ToPeriod));
+                return response;
+            })
+            .Unary<V1.GetUsageRequest, V1.UsageReport>("GetUsage", async (request, context) => ToReport(Unwrap(await budgets.GetUsageAsync(
+                request.Scope, request.Closed, request.PeriodStartUnixMs, request.GroupBy, request.PageSize, request.PageToken, context.CancellationToken))))
             .WithPrices(prices)
             .Build();
 }

@@ -63,6 +63,7 @@ internal static class ProtoMapping
             OpenHolds = s.OpenHolds,
             Period = (V1.Period)s.Period,
             PeriodStartUnixMs = s.PeriodStartUnixMs,
+            PeriodEndUnixMs = s.PeriodEndUnixMs,
             Parent = s.Parent,
             Frozen = s.Frozen,
             Currency = s.Currency,
@@ -78,6 +79,48 @@ internal static class ProtoMapping
         status.ThresholdPercents.AddRange(s.ThresholdPercents);
         return status;
     }
+
+    public static V1.PeriodSummary ToPeriod(PeriodSummary p) => new()
+    {
+        Scope = p.Scope,
+        Period = (V1.Period)p.Period,
+        StartUnixMs = p.StartUnixMs,
+        EndUnixMs = p.EndUnixMs,
+        LimitNanos = p.LimitNanos,
+        SpentNanos = p.SpentNanos,
+        Commits = p.Commits,
+        Denials = p.Denials,
+        Reset = p.Reset,
+        Currency = p.Currency,
+    };
+
+    public static V1.UsageReport ToReport(UsageReport r)
+    {
+        var report = new V1.UsageReport
+        {
+            Scope = r.Scope,
+            Period = (V1.Period)r.Period,
+            PeriodStartUnixMs = r.PeriodStartUnixMs,
+            PeriodEndUnixMs = r.PeriodEndUnixMs,
+            Currency = r.Currency,
+            Total = ToUsageRow(r.Total),
+            GroupBy = r.GroupBy,
+            NextPageToken = r.NextPageToken,
+        };
+        report.Rows.AddRange(r.Rows.Select(ToUsageRow));
+        return report;
+    }
+
+    private static V1.UsageRow ToUsageRow(UsageRow r) => new()
+    {
+        Key = r.Key,
+        SpentNanos = r.SpentNanos,
+        Commits = r.Commits,
+        InputTokens = r.InputTokens,
+        CachedInputTokens = r.CachedInputTokens,
+        OutputTokens = r.OutputTokens,
+        ReasoningTokens = r.ReasoningTokens,
+    };
 
     public static TaskPolicy ToPolicy(V1.TaskPolicy? p) => p is null
         ? TaskPolicy.None

@@ -13,21 +13,57 @@ namespace BudgetGrains.Storage.Sqlite.Budget;
 /// </summary>
 public sealed class SqliteBudgetJournal : ISqliteJournalHandler
 {
+    private const string Component = "budget";
+
+    /// <summary>Version 2: counters split into the scope's holds and per-period counters; period history; usage groupings;
+    /// the ledger records each chain scope's period.</summary>
+    private const int SchemaVersion = 2;
+
     internal const string Schema = """
-        CREATE TABLE IF NOT EXISTS scope_counters(
+        CREATE TABLE IF NOT EXISTS scope_holds(
             scope TEXT PRIMARY KEY,
-            spent_nanos INTEGER NOT NULL,
             held_nanos INTEGER NOT NULL,
-            open_holds INTEGER NOT NULL,
+            open_holds INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS scope_periods(
+            scope TEXT NOT NULL,
+            period_start_ms INTEGER NOT NULL,
+            spent_nanos INTEGER NOT NULL,
             commits INTEGER NOT NULL,
             denials INTEGER NOT NULL,
             calls INTEGER NOT NULL,
             retries INTEGER NOT NULL,
-            depth_max_seen INTEGER NOT NULL) WITHOUT ROWID;
+            depth_max_seen INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            cached_input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            reasoning_tokens INTEGER NOT NULL,
+            PRIMARY KEY(scope, period_start_ms)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS period_history(
+            scope TEXT NOT NULL,
+            period_start_ms INTEGER NOT NULL,
+            period_end_ms INTEGER NOT NULL,
+            period INTEGER NOT NULL,
+            limit_nanos INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            reset INTEGER NOT NULL,
+            PRIMARY KEY(scope, period_start_ms)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS usage(
+            scope TEXT NOT NULL,
+            period_start_ms INTEGER NOT NULL,
+            dimension TEXT NOT NULL,
+            key TEXT NOT NULL,
+            spent_nanos INTEGER NOT NULL,
+            commits INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            cached_input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            reasoning_tokens INTEGER NOT NULL,
+            PRIMARY KEY(scope, period_start_ms, dimension, key)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS ledger(
             seq INTEGER PRIMARY KEY,
             reservation_id TEXT NOT NULL UNIQUE,
             chain TEXT NOT NULL,
+            periods TEXT NOT NULL,
             labels TEXT NOT NULL,
             estimate_nanos INTEGER NOT NULL,
             actual_nanos INTEGER NOT NULL,
@@ -47,33 +83,64 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
             PRIMARY KEY(expires_at_ms, reservation_id)) WITHOUT ROWID;
         """;
 
+    /// <summary>From the first, unversioned schema (one counters row per scope, no periods): every scope had period none,
+    /// so its counters become period 0 and each ledger entry's periods are zeros.</summary>
+    private const string MigrateFrom1 = """
+        ALTER TABLE ledger ADD COLUMN periods TEXT NOT NULL DEFAULT '[]';
+        UPDATE ledger SET periods = (SELECT json_group_array(0) FROM json_each(ledger.chain));
+        INSERT INTO scope_holds(scope, held_nanos, open_holds) SELECT scope, held_nanos, open_holds FROM scope_counters;
+        INSERT INTO scope_periods SELECT scope, 0, spent_nanos, commits, denials, calls, retries, depth_max_seen, 0, 0, 0, 0 FROM scope_counters;
+        DROP TABLE scope_counters;
+        """;
+
     private SqliteConnection? _preparedFor;
-    private SqliteCommand _upsertCounters = null!;
+    private SqliteCommand _upsertHolds = null!;
+    private SqliteCommand _upsertPeriod = null!;
+    private SqliteCommand _upsertUsage = null!;
+    private SqliteCommand _insertHistory = null!;
     private SqliteCommand _insertLedger = null!;
     private SqliteCommand _insertHold = null!;
     private SqliteCommand _deleteHold = null!;
-    private readonly Dictionary<string, ScopeCounterDelta> _sums = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Scope, long Period), ScopeCounterDelta> _sums = [];
+    private readonly Dictionary<(string Scope, long Period, string Dimension, string Key), UsageDelta> _usage = [];
 
     public void CreateSchema(SqliteConnection connection)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = Schema;
-        command.ExecuteNonQuery();
+        var version = SchemaVersions.Get(connection, Component);
+        if (version == SchemaVersion) return;
+        if (version > SchemaVersion)
+            throw new InvalidOperationException($"The data directory has budget schema version {version}, newer than this silo's {SchemaVersion}: upgrade the silo.");
+        using var transaction = connection.BeginTransaction();
+        var unversioned = version == 0 && SchemaVersions.TableExists(connection, "scope_counters");
+        SchemaVersions.Execute(connection, Schema, transaction);
+        if (unversioned) SchemaVersions.Execute(connection, MigrateFrom1, transaction);
+        SchemaVersions.Set(connection, transaction, Component, SchemaVersion);
+        transaction.Commit();
     }
 
     public bool CanHandle(IJournalRecord record) =>
-        record is ScopeCounterDelta or LedgerEntry or HoldOpened or HoldClosed;
+        record is ScopeCounterDelta or LedgerEntry or HoldOpened or HoldClosed or UsageDelta or PeriodClosed;
 
     public void Apply(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<IJournalRecord> records)
     {
         Prepare(connection);
         _sums.Clear();
+        _usage.Clear();
         foreach (var record in records)
         {
             switch (record)
             {
                 case ScopeCounterDelta delta:
-                    _sums[delta.Scope] = _sums.TryGetValue(delta.Scope, out var sum) ? Add(sum, delta) : delta;
+                    var key = (delta.Scope, delta.PeriodStartUnixMs);
+                    _sums[key] = _sums.TryGetValue(key, out var sum) ? Add(sum, delta) : delta;
+                    break;
+                case UsageDelta usage:
+                    var usageKey = (usage.Scope, usage.PeriodStartUnixMs, usage.Dimension, usage.Key);
+                    _usage[usageKey] = _usage.TryGetValue(usageKey, out var total) ? Add(total, usage) : usage;
+                    break;
+                case PeriodClosed closed:
+                    Run(_insertHistory, transaction, closed.Scope, closed.StartUnixMs, closed.EndUnixMs, (int)closed.Period,
+                        closed.LimitNanos, closed.Currency, closed.Reset ? 1 : 0);
                     break;
                 case LedgerEntry entry:
                     InsertLedger(transaction, entry);
@@ -87,8 +154,26 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
             }
         }
         foreach (var d in _sums.Values)
-            Run(_upsertCounters, transaction, d.Scope, d.SpentNanos, d.HeldNanos, d.OpenHolds, d.Commits, d.Denials, d.Calls, d.Retries, d.DepthMaxSeen);
+        {
+            if (d.HeldNanos != 0 || d.OpenHolds != 0) Run(_upsertHolds, transaction, d.Scope, d.HeldNanos, d.OpenHolds);
+            if (!d.HoldsOnly)
+                Run(_upsertPeriod, transaction, d.Scope, d.PeriodStartUnixMs, d.SpentNanos, d.Commits, d.Denials, d.Calls, d.Retries,
+                    d.DepthMaxSeen, d.InputTokens, d.CachedInputTokens, d.OutputTokens, d.ReasoningTokens);
+        }
+        foreach (var u in _usage.Values)
+            Run(_upsertUsage, transaction, u.Scope, u.PeriodStartUnixMs, u.Dimension, u.Key, u.SpentNanos, u.Commits,
+                u.InputTokens, u.CachedInputTokens, u.OutputTokens, u.ReasoningTokens);
     }
+
+    private static UsageDelta Add(UsageDelta a, UsageDelta b) => a with
+    {
+        SpentNanos = a.SpentNanos + b.SpentNanos,
+        Commits = a.Commits + b.Commits,
+        InputTokens = a.InputTokens + b.InputTokens,
+        CachedInputTokens = a.CachedInputTokens + b.CachedInputTokens,
+        OutputTokens = a.OutputTokens + b.OutputTokens,
+        ReasoningTokens = a.ReasoningTokens + b.ReasoningTokens,
+    };
 
     private static ScopeCounterDelta Add(ScopeCounterDelta a, ScopeCounterDelta b) => a with
     {
@@ -100,11 +185,16 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
         Calls = a.Calls + b.Calls,
         Retries = a.Retries + b.Retries,
         DepthMaxSeen = Math.Max(a.DepthMaxSeen, b.DepthMaxSeen),
+        InputTokens = a.InputTokens + b.InputTokens,
+        CachedInputTokens = a.CachedInputTokens + b.CachedInputTokens,
+        OutputTokens = a.OutputTokens + b.OutputTokens,
+        ReasoningTokens = a.ReasoningTokens + b.ReasoningTokens,
     };
 
     private void InsertLedger(SqliteTransaction transaction, LedgerEntry e) => Run(_insertLedger, transaction,
         e.ReservationId,
         JsonSerializer.Serialize(e.Chain, LedgerJsonContext.Default.IReadOnlyListString),
+        JsonSerializer.Serialize(e.Periods, LedgerJsonContext.Default.IReadOnlyListInt64),
         JsonSerializer.Serialize(e.Labels, LedgerJsonContext.Default.IReadOnlyDictionaryStringString),
         e.EstimateNanos, e.ActualNanos, e.Model, e.InputTokens, e.CachedInputTokens, e.OutputTokens, e.ReasoningTokens,
         e.Outcome, e.Late ? 1 : 0, e.Overage ? 1 : 0, e.ReservedAtUnixMs, e.CommittedAtUnixMs);
@@ -113,20 +203,39 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
     private void Prepare(SqliteConnection connection)
     {
         if (ReferenceEquals(_preparedFor, connection)) return;
-        _upsertCounters = Create(connection, """
-            INSERT INTO scope_counters(scope, spent_nanos, held_nanos, open_holds, commits, denials, calls, retries, depth_max_seen)
-            VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            ON CONFLICT(scope) DO UPDATE SET spent_nanos = spent_nanos + excluded.spent_nanos,
-                held_nanos = held_nanos + excluded.held_nanos, open_holds = open_holds + excluded.open_holds,
+        _upsertHolds = Create(connection, """
+            INSERT INTO scope_holds(scope, held_nanos, open_holds) VALUES($1, $2, $3)
+            ON CONFLICT(scope) DO UPDATE SET held_nanos = held_nanos + excluded.held_nanos, open_holds = open_holds + excluded.open_holds
+            """, 3);
+        _upsertPeriod = Create(connection, """
+            INSERT INTO scope_periods(scope, period_start_ms, spent_nanos, commits, denials, calls, retries, depth_max_seen,
+                input_tokens, cached_input_tokens, output_tokens, reasoning_tokens)
+            VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            ON CONFLICT(scope, period_start_ms) DO UPDATE SET spent_nanos = spent_nanos + excluded.spent_nanos,
                 commits = commits + excluded.commits, denials = denials + excluded.denials,
                 calls = calls + excluded.calls, retries = retries + excluded.retries,
-                depth_max_seen = MAX(depth_max_seen, excluded.depth_max_seen)
-            """, 9);
+                depth_max_seen = MAX(depth_max_seen, excluded.depth_max_seen),
+                input_tokens = input_tokens + excluded.input_tokens, cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+                output_tokens = output_tokens + excluded.output_tokens, reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens
+            """, 12);
+        _upsertUsage = Create(connection, """
+            INSERT INTO usage(scope, period_start_ms, dimension, key, spent_nanos, commits, input_tokens, cached_input_tokens,
+                output_tokens, reasoning_tokens)
+            VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            ON CONFLICT(scope, period_start_ms, dimension, key) DO UPDATE SET spent_nanos = spent_nanos + excluded.spent_nanos,
+                commits = commits + excluded.commits, input_tokens = input_tokens + excluded.input_tokens,
+                cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+                output_tokens = output_tokens + excluded.output_tokens, reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens
+            """, 10);
+        _insertHistory = Create(connection, """
+            INSERT OR REPLACE INTO period_history(scope, period_start_ms, period_end_ms, period, limit_nanos, currency, reset)
+            VALUES($1, $2, $3, $4, $5, $6, $7)
+            """, 7);
         _insertLedger = Create(connection, """
-            INSERT INTO ledger(reservation_id, chain, labels, estimate_nanos, actual_nanos, model, input_tokens,
+            INSERT INTO ledger(reservation_id, chain, periods, labels, estimate_nanos, actual_nanos, model, input_tokens,
                 cached_input_tokens, output_tokens, reasoning_tokens, outcome, late, overage, reserved_at_ms, committed_at_ms)
-            VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-            """, 15);
+            VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            """, 16);
         _insertHold = Create(connection, "INSERT OR REPLACE INTO open_holds(expires_at_ms, reservation_id) VALUES($1, $2)", 2);
         _deleteHold = Create(connection, "DELETE FROM open_holds WHERE expires_at_ms = $1 AND reservation_id = $2", 2);
         _preparedFor = connection;
@@ -149,6 +258,7 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
 }
 
 [JsonSerializable(typeof(IReadOnlyList<string>))]
+[JsonSerializable(typeof(IReadOnlyList<long>))]
 [JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(string[]))]

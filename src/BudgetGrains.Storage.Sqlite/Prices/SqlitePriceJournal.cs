@@ -11,7 +11,10 @@ namespace BudgetGrains.Storage.Sqlite.Prices;
 /// </summary>
 public sealed class SqlitePriceJournal : ISqliteJournalHandler
 {
-    internal const string Schema = """
+    private const string Component = "prices";
+    private const int SchemaVersion = 1;
+
+    private const string Schema = """
         CREATE TABLE IF NOT EXISTS model_prices(
             model TEXT PRIMARY KEY,
             input_nanos INTEGER NOT NULL,
@@ -27,9 +30,14 @@ public sealed class SqlitePriceJournal : ISqliteJournalHandler
 
     public void CreateSchema(SqliteConnection connection)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = Schema;
-        command.ExecuteNonQuery();
+        var version = SchemaVersions.Get(connection, Component);
+        if (version == SchemaVersion) return;
+        if (version > SchemaVersion)
+            throw new InvalidOperationException($"The data directory has prices schema version {version}, newer than this silo's {SchemaVersion}: upgrade the silo.");
+        using var transaction = connection.BeginTransaction();
+        SchemaVersions.Execute(connection, Schema, transaction);
+        SchemaVersions.Set(connection, transaction, Component, SchemaVersion);
+        transaction.Commit();
     }
 
     public bool CanHandle(IJournalRecord record) => record is PriceStored or PriceDeleted or DefaultPriceApplied;

@@ -1,0 +1,47 @@
+using Microsoft.Data.Sqlite;
+
+namespace BudgetGrains.Storage.Sqlite;
+
+/// <summary>
+/// The schema version of each component that owns tables in the file (the budget journal, alerts, prices...), so
+/// each migrates its own tables independently when a newer silo opens an older data directory.
+/// </summary>
+public static class SchemaVersions
+{
+    /// <summary>The component's version; 0 when it never recorded one.</summary>
+    public static int Get(SqliteConnection connection, string component)
+    {
+        Execute(connection, "CREATE TABLE IF NOT EXISTS schema_versions(component TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID");
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT version FROM schema_versions WHERE component = $c";
+        command.Parameters.AddWithValue("$c", component);
+        return command.ExecuteScalar() is long version ? (int)version : 0;
+    }
+
+    public static void Set(SqliteConnection connection, SqliteTransaction transaction, string component, int version)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO schema_versions(component, version) VALUES($c, $v) ON CONFLICT(component) DO UPDATE SET version = excluded.version";
+        command.Parameters.AddWithValue("$c", component);
+        command.Parameters.AddWithValue("$v", version);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>True when the file has a table of that name (tells an old, unversioned file from a new one).</summary>
+    public static bool TableExists(SqliteConnection connection, string table)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $t";
+        command.Parameters.AddWithValue("$t", table);
+        return command.ExecuteScalar() is not null;
+    }
+
+    public static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
