@@ -8,6 +8,23 @@ namespace BudgetGrains.Storage.Sqlite;
 /// </summary>
 public static class SchemaVersions
 {
+    /// <summary>
+    /// Brings a component's tables to <paramref name="version"/>: when the file has an older one, runs
+    /// <paramref name="upgrade"/>(transaction, version found) and records the new version, in one transaction. A file with a
+    /// newer version than this silo knows is refused.
+    /// </summary>
+    public static void Upgrade(SqliteConnection connection, string component, int version, Action<SqliteTransaction, int> upgrade)
+    {
+        var found = Get(connection, component);
+        if (found == version) return;
+        if (found > version)
+            throw new InvalidOperationException($"The data directory has {component} schema version {found}, newer than this silo's {version}: upgrade the silo.");
+        using var transaction = connection.BeginTransaction();
+        upgrade(transaction, found);
+        Set(connection, transaction, component, version);
+        transaction.Commit();
+    }
+
     /// <summary>The component's version; 0 when it never recorded one.</summary>
     public static int Get(SqliteConnection connection, string component)
     {
@@ -18,7 +35,7 @@ public static class SchemaVersions
         return command.ExecuteScalar() is long version ? (int)version : 0;
     }
 
-    public static void Set(SqliteConnection connection, SqliteTransaction transaction, string component, int version)
+    private static void Set(SqliteConnection connection, SqliteTransaction transaction, string component, int version)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -29,9 +46,10 @@ public static class SchemaVersions
     }
 
     /// <summary>True when the file has a table of that name (tells an old, unversioned file from a new one).</summary>
-    public static bool TableExists(SqliteConnection connection, string table)
+    public static bool TableExists(SqliteConnection connection, SqliteTransaction transaction, string table)
     {
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $t";
         command.Parameters.AddWithValue("$t", table);
         return command.ExecuteScalar() is not null;

@@ -219,7 +219,8 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : 
         var previous = State;
         // A new period applies at once but never resets spend counted in the current one: the current period keeps its
         // start and now ends at the new period's next boundary. Only a current period with nothing counted in it is
-        // re-keyed to the calendar start, so that it reads as "this month" rather than as the scope's whole past.
+        // re-keyed to the calendar start, so that it reads as "this month" rather than as the scope's whole past (its
+        // counters are all zero then, so nothing in memory changes with the key).
         var start = settings.Period == previous.Period || PeriodHasActivity ? previous.PeriodStartUnixMs
             : PeriodCalendar.StartOf(settings.Period, now);
         var next = new ScopeState
@@ -240,7 +241,6 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : 
             PeriodEndUnixMs = settings.Period == previous.Period && start == previous.PeriodStartUnixMs
                 ? previous.PeriodEndUnixMs : PeriodCalendar.EndOf(settings.Period, now),
         };
-        if (start != previous.PeriodStartUnixMs) ZeroPeriodCounters();
         // A lower limit or new thresholds may put spend already counted past a mark: those alerts fire now.
         var reached = SpendWatch.Reached(new SpendChange(GrainKey, next.Period, next.PeriodStartUnixMs, next.PeriodEndUnixMs,
             next.LimitNanos, next.ThresholdPercents, next.Currency, _spentNanos, _spentNanos, now));

@@ -7,6 +7,7 @@ using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Grpc;
+using BudgetGrains.Server.Rest;
 using BudgetGrains.Server.Services;
 using BudgetGrains.Storage.Sqlite;
 using BudgetGrains.Storage.Sqlite.Alerts;
@@ -14,6 +15,7 @@ using BudgetGrains.Storage.Sqlite.Budget;
 using BudgetGrains.Storage.Sqlite.Prices;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace BudgetGrains.Server.Hosting;
 
@@ -37,6 +39,9 @@ public sealed class Silo : IAsyncDisposable
 
     /// <summary>Where clients reach the silo, e.g. http://127.0.0.1:5080.</summary>
     public Uri Address { get; }
+
+    /// <summary>The HTTP/1.1 endpoint serving REST under /api/v1/, e.g. http://127.0.0.1:5081; null when turned off.</summary>
+    public Uri? HttpAddress { get; private init; }
 
     /// <summary>The store's read side (counters, ledger sums), for operators and tests.</summary>
     public IBudgetStore Store { get; }
@@ -68,10 +73,13 @@ public sealed class Silo : IAsyncDisposable
         var certificate = options.TlsCertificatePath is { } path
             ? X509CertificateLoader.LoadPkcs12FromFile(path, options.TlsCertificatePassword)
             : null;
+        var httpEndPoint = options.HttpEndPoint;
+        ListenOptions? http = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.ListenGrpc(options.ListenEndPoint, certificate);
+            if (httpEndPoint is not null) http = kestrel.ListenHttp(httpEndPoint, certificate);
         });
         var app = builder.Build();
 
@@ -83,13 +91,19 @@ public sealed class Silo : IAsyncDisposable
 
         await PriceStartup.LoadAsync(runtime, defaultPrices, app.Logger);
         var grpcOptions = new GrpcServerOptions { MaxReceiveMessageBytes = options.MaxMessageBytes, MaxSendMessageBytes = options.MaxMessageBytes };
+        var management = GrpcServices.Management(new BudgetAdministration(runtime, store), new PriceAdministration(runtime, prices));
         app.UseGrpcServices(grpcOptions,
             GrpcServices.Admission(new AdmissionApi(runtime, prices)),
-            GrpcServices.Management(new BudgetAdministration(runtime, store), new PriceAdministration(runtime, prices)));
+            management);
+        app.UseRestMirror(management, options.MaxMessageBytes);
 
         await app.StartAsync(cancellationToken);
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var silo = new Silo(app, runtime, storage, store, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
+        var silo = new Silo(app, runtime, storage, store, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)))
+        {
+            HttpAddress = http is null ? null : RestHosting.AddressOf(http, tls: certificate is not null),
+        };
+        if (silo.HttpAddress is { } httpAddress) app.Logger.LogInformation("REST API on {Address}api/v1/", httpAddress);
 
         var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(runtime, store, cancellationToken);
         app.Logger.LogInformation("BudgetGrains silo ready on {Address} (store {Database}, {Open} open holds restored)",

@@ -16,6 +16,12 @@ public sealed class SiloOptions
     /// <summary>Address and port of the gRPC endpoint; port 0 picks a free one.</summary>
     public string Listen { get; set; } = "127.0.0.1:5080";
 
+    /// <summary>
+    /// Address and port of the HTTP/1.1 endpoint (REST under /api/v1/); "none" turns it off. By default Listen's address
+    /// with the next port (127.0.0.1:5081), or port 0 when Listen's port is 0.
+    /// </summary>
+    public string? Http { get; set; }
+
     /// <summary>Directory of the embedded store (created if missing).</summary>
     public string DataDir { get; set; } = "./data";
 
@@ -49,6 +55,24 @@ public sealed class SiloOptions
         IPEndPoint.TryParse(Listen, out var endpoint)
             ? endpoint
             : throw new InvalidOperationException($"BudgetGrains:Listen '{Listen}' is not an address:port such as 127.0.0.1:5080");
+
+    /// <summary>Where the HTTP endpoint listens; null when it is turned off.</summary>
+    public IPEndPoint? HttpEndPoint
+    {
+        get
+        {
+            if (Http is null)
+            {
+                var grpc = ListenEndPoint;
+                if (grpc.Port == IPEndPoint.MaxPort) throw new InvalidOperationException("BudgetGrains:Http needs a port when Listen uses the last one");
+                return new IPEndPoint(grpc.Address, grpc.Port == 0 ? 0 : grpc.Port + 1);
+            }
+            if (Http.Length == 0 || Http.Equals("none", StringComparison.OrdinalIgnoreCase)) return null;
+            return IPEndPoint.TryParse(Http, out var endpoint)
+                ? endpoint
+                : throw new InvalidOperationException($"BudgetGrains:Http '{Http}' is not an address:port such as 127.0.0.1:5081, or none");
+        }
+    }
 
     /// <summary>The catalog with the configured prices; a bad one stops the silo with a message naming it.</summary>
     public PriceCatalog PriceCatalog()

@@ -104,19 +104,13 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
     private readonly Dictionary<(string Scope, long Period), ScopeCounterDelta> _sums = [];
     private readonly Dictionary<(string Scope, long Period, string Dimension, string Key), UsageDelta> _usage = [];
 
-    public void CreateSchema(SqliteConnection connection)
-    {
-        var version = SchemaVersions.Get(connection, Component);
-        if (version == SchemaVersion) return;
-        if (version > SchemaVersion)
-            throw new InvalidOperationException($"The data directory has budget schema version {version}, newer than this silo's {SchemaVersion}: upgrade the silo.");
-        using var transaction = connection.BeginTransaction();
-        var unversioned = version == 0 && SchemaVersions.TableExists(connection, "scope_counters");
-        SchemaVersions.Execute(connection, Schema, transaction);
-        if (unversioned) SchemaVersions.Execute(connection, MigrateFrom1, transaction);
-        SchemaVersions.Set(connection, transaction, Component, SchemaVersion);
-        transaction.Commit();
-    }
+    public void CreateSchema(SqliteConnection connection) =>
+        SchemaVersions.Upgrade(connection, Component, SchemaVersion, (transaction, found) =>
+        {
+            var unversioned = found == 0 && SchemaVersions.TableExists(connection, transaction, "scope_counters");
+            SchemaVersions.Execute(connection, Schema, transaction);
+            if (unversioned) SchemaVersions.Execute(connection, MigrateFrom1, transaction);
+        });
 
     public bool CanHandle(IJournalRecord record) =>
         record is ScopeCounterDelta or LedgerEntry or HoldOpened or HoldClosed or UsageDelta or PeriodClosed;

@@ -28,17 +28,8 @@ public sealed class SqlitePriceJournal : ISqliteJournalHandler
             as_of TEXT NOT NULL) WITHOUT ROWID;
         """;
 
-    public void CreateSchema(SqliteConnection connection)
-    {
-        var version = SchemaVersions.Get(connection, Component);
-        if (version == SchemaVersion) return;
-        if (version > SchemaVersion)
-            throw new InvalidOperationException($"The data directory has prices schema version {version}, newer than this silo's {SchemaVersion}: upgrade the silo.");
-        using var transaction = connection.BeginTransaction();
-        SchemaVersions.Execute(connection, Schema, transaction);
-        SchemaVersions.Set(connection, transaction, Component, SchemaVersion);
-        transaction.Commit();
-    }
+    public void CreateSchema(SqliteConnection connection) =>
+        SchemaVersions.Upgrade(connection, Component, SchemaVersion, (transaction, _) => SchemaVersions.Execute(connection, Schema, transaction));
 
     public bool CanHandle(IJournalRecord record) => record is PriceStored or PriceDeleted or DefaultPriceApplied;
 
