@@ -52,6 +52,16 @@ public abstract class Grain
     /// <summary>Deactivate this activation once the current turn ends.</summary>
     protected void DeactivateOnIdle() => Activation.DeactivateAfterCurrentTurn();
 
+    /// <summary>
+    /// Appends journal records without any grain state, for a grain whose durable data is the storage provider's own
+    /// table (one row per item) rather than one state blob. Completes when durable; group-committed like state writes.
+    /// </summary>
+    protected Task AppendJournalAsync(IReadOnlyList<IJournalRecord> journal)
+    {
+        ArgumentNullException.ThrowIfNull(journal);
+        return Activation.WriteAsync(new StateWrite(GrainId, null, journal));
+    }
+
     internal void Attach(Activation activation) => _activation = activation;
 
     /// <summary>Whether the runtime must read state from storage before activating this grain.</summary>

@@ -47,6 +47,11 @@ public static class Limits
     public const int MaxOutcomeLength = 64;
     public const int MaxModelNameLength = 128;
 
+    /// <summary>Most models with a stored price (set through the API or the shipped default file), and the largest
+    /// price of one token: $10,000 per 1M tokens, so pricing a call can never overflow (LimitsTests).</summary>
+    public const int MaxPricedModels = 10_000;
+    public const long MaxPriceNanosPerToken = 10_000_000;
+
     /// <summary>Most soft thresholds on one budget, and the largest percent.</summary>
     public const int MaxThresholds = 10;
     public const int MaxThresholdPercent = 1_000;

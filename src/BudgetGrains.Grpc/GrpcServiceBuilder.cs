@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using BudgetGrains.Grpc.Internal;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
@@ -72,4 +73,19 @@ public sealed class GrpcService
 
     /// <summary>Handlers by request path (<c>/pkg.Service/Method</c>).</summary>
     internal IReadOnlyDictionary<string, ServerMethod> Methods { get; }
+
+    /// <summary>
+    /// The registered handler of unary method <paramref name="methodName"/>, to call in-process with a request message
+    /// (so that another protocol, such as a REST mirror, runs the very same handler). False when the method has no
+    /// handler (gRPC callers get UNIMPLEMENTED) or is not unary.
+    /// </summary>
+    /// <exception cref="ArgumentException">The service has no method <paramref name="methodName"/>.</exception>
+    public bool TryGetUnary(string methodName, [NotNullWhen(true)] out InProcessUnaryHandler? handler)
+    {
+        ArgumentNullException.ThrowIfNull(methodName);
+        var method = Descriptor.FindMethodByName(methodName)
+            ?? throw new ArgumentException($"Service {Descriptor.FullName} has no method '{methodName}'.", nameof(methodName));
+        handler = Methods.TryGetValue(MethodValidation.PathOf(method), out var served) ? served.InProcess : null;
+        return handler is not null;
+    }
 }

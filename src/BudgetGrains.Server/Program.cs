@@ -5,9 +5,10 @@ using BudgetGrains.Server.Hosting;
 if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine("""
-        BudgetGrains silo: real-time AI spend budgets over gRPC.
+        BudgetGrains silo: real-time AI spend budgets over gRPC, and its management API as REST/JSON.
 
-        Usage: BudgetGrains.Server [--listen 127.0.0.1:5080] [--data-dir ./data] [--tls-cert file.pfx --tls-password pw]
+        Usage: BudgetGrains.Server [--listen 127.0.0.1:5080] [--http 127.0.0.1:5081|none] [--data-dir ./data]
+                                   [--tls-cert file.pfx --tls-password pw]
 
         Every setting can also be given in appsettings.json (section "BudgetGrains") or as an
         environment variable, e.g. BudgetGrains__Listen=0.0.0.0:5080. See docs/configuration.md.
@@ -22,6 +23,7 @@ var configuration = new ConfigurationBuilder()
     .AddCommandLine(args, new Dictionary<string, string>
     {
         ["--listen"] = "BudgetGrains:Listen",
+        ["--http"] = "BudgetGrains:Http",
         ["--data-dir"] = "BudgetGrains:DataDir",
         ["--tls-cert"] = "BudgetGrains:TlsCertificatePath",
         ["--tls-password"] = "BudgetGrains:TlsCertificatePassword",

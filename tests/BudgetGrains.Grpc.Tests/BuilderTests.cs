@@ -1,5 +1,6 @@
 using BudgetGrains.Grpc.Tests.Echo;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
@@ -75,5 +76,34 @@ public class BuilderTests
         var app = new ApplicationBuilder(new ServiceCollection().BuildServiceProvider());
 
         Assert.Throws<ArgumentException>(() => app.UseGrpcServices(new GrpcServerOptions(), service, service));
+    }
+
+    [Fact]
+    public async Task TryGetUnary_runs_the_registered_handler_in_process()
+    {
+        var service = GrpcServiceBuilder.For(EchoServerFixture.EchoDescriptor)
+            .Unary<SayRequest, SayReply>("Say", (request, context) => Task.FromResult(new SayReply { Text = $"{context.Method}: {request.Text}" }))
+            .Build();
+        var http = new DefaultHttpContext();
+
+        Assert.True(service.TryGetUnary("Say", out var say));
+        var reply = Assert.IsType<SayReply>(await say(new SayRequest { Text = "hi" }, http, CancellationToken.None));
+        Assert.Equal("/test.v1.Echo/Say: hi", reply.Text);
+
+        var wrongType = await Assert.ThrowsAsync<ArgumentException>(() => say(new FailRequest(), http, CancellationToken.None));
+        Assert.Contains("takes test.v1.SayRequest, not test.v1.FailRequest", wrongType.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TryGetUnary_is_false_without_a_handler_or_for_a_stream_and_throws_for_an_unknown_method()
+    {
+        var service = GrpcServiceBuilder.For(EchoServerFixture.EchoDescriptor)
+            .ServerStreaming<CountRequest, CountReply>("Count", (request, writer, context) => Task.CompletedTask)
+            .Build();
+
+        Assert.False(service.TryGetUnary("Unhandled", out var unhandled));
+        Assert.Null(unhandled);
+        Assert.False(service.TryGetUnary("Count", out _));
+        Assert.Throws<ArgumentException>(() => service.TryGetUnary("Shout", out _));
     }
 }

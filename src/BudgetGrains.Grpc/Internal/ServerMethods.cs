@@ -16,6 +16,9 @@ internal abstract class ServerMethod(string path)
     /// <see cref="RpcException"/> for a status, <see cref="OperationCanceledException"/> for deadline or client cancellation.
     /// </summary>
     public abstract Task HandleAsync(ServerCallContext call, GrpcServerOptions options);
+
+    /// <summary>The handler alone, callable with a request message in-process; null for streaming methods.</summary>
+    public virtual InProcessUnaryHandler? InProcess => null;
 }
 
 internal sealed class UnaryServerMethod<TRequest, TResponse>(string path, UnaryHandler<TRequest, TResponse> handler) : ServerMethod(path)
@@ -23,6 +26,8 @@ internal sealed class UnaryServerMethod<TRequest, TResponse>(string path, UnaryH
     where TResponse : IMessage<TResponse>
 {
     private static readonly MessageParser<TRequest> Parser = new(() => new TRequest());
+
+    public override InProcessUnaryHandler InProcess => InvokeAsync;
 
     public override async Task HandleAsync(ServerCallContext call, GrpcServerOptions options)
     {
@@ -35,6 +40,18 @@ internal sealed class UnaryServerMethod<TRequest, TResponse>(string path, UnaryH
 
         // Not flushed: Kestrel sends headers, message and trailers together when the request completes.
         ServerCalls.WriteMessage(call, response, options.MaxSendMessageBytes);
+    }
+
+    private async Task<IMessage> InvokeAsync(IMessage request, HttpContext httpContext, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(httpContext);
+        if (request is not TRequest typed)
+        {
+            throw new ArgumentException($"{Path} takes {new TRequest().Descriptor.FullName}, not {request.Descriptor.FullName}.", nameof(request));
+        }
+
+        return await handler(typed, new ServerCallContext(httpContext, Path, deadline: null, cancellationToken)).ConfigureAwait(false);
     }
 }
 

@@ -3,16 +3,20 @@ using BudgetGrains.Actors;
 using BudgetGrains.Grains;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Alerts;
+using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Grpc;
 using BudgetGrains.Server.Alerts;
+using BudgetGrains.Server.Rest;
 using BudgetGrains.Server.Services;
 using BudgetGrains.Storage.Sqlite;
 using BudgetGrains.Storage.Sqlite.Alerts;
 using BudgetGrains.Storage.Sqlite.Budget;
+using BudgetGrains.Storage.Sqlite.Prices;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace BudgetGrains.Server.Hosting;
 
@@ -38,6 +42,9 @@ public sealed class Silo : IAsyncDisposable
     /// <summary>Where clients reach the silo, e.g. http://127.0.0.1:5080.</summary>
     public Uri Address { get; }
 
+    /// <summary>The HTTP/1.1 endpoint serving REST under /api/v1/, e.g. http://127.0.0.1:5081; null when turned off.</summary>
+    public Uri? HttpAddress { get; private init; }
+
     /// <summary>The store's read side (counters, ledger sums), for operators and tests.</summary>
     public IBudgetStore Store { get; }
 
@@ -50,8 +57,10 @@ public sealed class Silo : IAsyncDisposable
         TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
         options.Alerts.Validate();
+        var prices = options.PriceCatalog();
+        var defaultPrices = PriceFile.ReadDefaults(options.DefaultPricesFile.Length == 0 ? "" : Path.GetFullPath(options.DefaultPricesFile));
         Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
-        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal()]);
+        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal(), new SqlitePriceJournal()]);
         var store = new SqliteBudgetStore(storage.OpenReadConnection);
         var alertStore = new SqliteAlertStore(storage.OpenReadConnection);
 
@@ -65,14 +74,18 @@ public sealed class Silo : IAsyncDisposable
         builder.Services.AddSingleton(new AlertSignal());
         builder.Services.AddSingleton<IAlertStore>(alertStore);
         builder.Services.AddSingleton(services => AlertSinkFactory.Create(options.Alerts, services.GetRequiredService<ILoggerFactory>()));
-        builder.Services.AddSingleton(options.PriceCatalog());
+        builder.Services.AddSingleton(prices);
+        builder.Services.AddSingleton<IPriceStore>(new SqlitePriceStore(storage.OpenReadConnection));
         var certificate = options.TlsCertificatePath is { } path
             ? X509CertificateLoader.LoadPkcs12FromFile(path, options.TlsCertificatePassword)
             : null;
+        var httpEndPoint = options.HttpEndPoint;
+        ListenOptions? http = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.ListenGrpc(options.ListenEndPoint, certificate);
+            if (httpEndPoint is not null) http = kestrel.ListenHttp(httpEndPoint, certificate);
         });
         var app = builder.Build();
 
@@ -84,11 +97,15 @@ public sealed class Silo : IAsyncDisposable
             app.Services.GetRequiredService<ILoggerFactory>()).AddBudgetGrains().AddAlertGrains();
         var (signal, sinks) = (app.Services.GetRequiredService<AlertSignal>(), app.Services.GetRequiredService<AlertSinks>());
 
+        await PriceStartup.LoadAsync(runtime, defaultPrices, app.Logger);
         var grpcOptions = new GrpcServerOptions { MaxReceiveMessageBytes = options.MaxMessageBytes, MaxSendMessageBytes = options.MaxMessageBytes };
+        var management = GrpcServices.Management(new BudgetAdministration(runtime, store), new PriceAdministration(runtime, prices),
+            new AlertAdministration(runtime, alertStore));
         app.UseGrpcServices(grpcOptions,
-            GrpcServices.Admission(new AdmissionApi(runtime, options.PriceCatalog())),
-            GrpcServices.Management(new BudgetAdministration(runtime, store), new AlertAdministration(runtime, alertStore)),
+            GrpcServices.Admission(new AdmissionApi(runtime, prices)),
+            management,
             new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping).Build());
+        app.UseRestMirror(management, options.MaxMessageBytes);
 
         var alerts = new AlertDispatcher(runtime, sinks, signal, clock ?? TimeProvider.System, options.Alerts.PollInterval,
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<AlertDispatcher>());
@@ -97,7 +114,11 @@ public sealed class Silo : IAsyncDisposable
         await app.StartAsync(cancellationToken);
         alerts.Start();
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var silo = new Silo(app, runtime, storage, store, alerts, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
+        var silo = new Silo(app, runtime, storage, store, alerts, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)))
+        {
+            HttpAddress = http is null ? null : RestHosting.AddressOf(http, tls: certificate is not null),
+        };
+        if (silo.HttpAddress is { } httpAddress) app.Logger.LogInformation("REST API on {Address}api/v1/", httpAddress);
 
         var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(runtime, store, cancellationToken);
         app.Logger.LogInformation("BudgetGrains silo ready on {Address} (store {Database}, {Open} open holds restored)",

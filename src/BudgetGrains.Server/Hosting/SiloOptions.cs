@@ -1,5 +1,7 @@
 using System.Net;
+using BudgetGrains.Grains;
 using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Prices;
 
 namespace BudgetGrains.Server.Hosting;
 
@@ -13,6 +15,12 @@ public sealed class SiloOptions
 
     /// <summary>Address and port of the gRPC endpoint; port 0 picks a free one.</summary>
     public string Listen { get; set; } = "127.0.0.1:5080";
+
+    /// <summary>
+    /// Address and port of the HTTP/1.1 endpoint (REST under /api/v1/); "none" turns it off. By default Listen's address
+    /// with the next port (127.0.0.1:5081), or port 0 when Listen's port is 0.
+    /// </summary>
+    public string? Http { get; set; }
 
     /// <summary>Directory of the embedded store (created if missing).</summary>
     public string DataDir { get; set; } = "./data";
@@ -37,6 +45,10 @@ public sealed class SiloOptions
     /// <summary>Price of models not in <see cref="Prices"/>; none = such calls are denied UNKNOWN_PRICE.</summary>
     public PriceOptions? FallbackPrice { get; set; }
 
+    /// <summary>Price file loaded into the store at start without replacing prices set through the API
+    /// (docs/decisions/0010); a relative path is taken from the working directory; "" = none.</summary>
+    public string DefaultPricesFile { get; set; } = Path.Combine(AppContext.BaseDirectory, Hosting.PriceFile.DefaultName);
+
     /// <summary>Alert delivery: the log, webhooks, retries.</summary>
     public AlertOptions Alerts { get; set; } = new();
 
@@ -47,8 +59,37 @@ public sealed class SiloOptions
             ? endpoint
             : throw new InvalidOperationException($"BudgetGrains:Listen '{Listen}' is not an address:port such as 127.0.0.1:5080");
 
-    public PriceCatalog PriceCatalog() => new(
-        Prices.ToDictionary(p => p.Key, p => p.Value.ToModelPrice(), StringComparer.Ordinal), FallbackPrice?.ToModelPrice());
+    /// <summary>Where the HTTP endpoint listens; null when it is turned off.</summary>
+    public IPEndPoint? HttpEndPoint
+    {
+        get
+        {
+            if (Http is null)
+            {
+                var grpc = ListenEndPoint;
+                if (grpc.Port == IPEndPoint.MaxPort) throw new InvalidOperationException("BudgetGrains:Http needs a port when Listen uses the last one");
+                return new IPEndPoint(grpc.Address, grpc.Port == 0 ? 0 : grpc.Port + 1);
+            }
+            if (Http.Length == 0 || Http.Equals("none", StringComparison.OrdinalIgnoreCase)) return null;
+            return IPEndPoint.TryParse(Http, out var endpoint)
+                ? endpoint
+                : throw new InvalidOperationException($"BudgetGrains:Http '{Http}' is not an address:port such as 127.0.0.1:5081, or none");
+        }
+    }
+
+    /// <summary>The catalog with the configured prices; a bad one stops the silo with a message naming it.</summary>
+    public PriceCatalog PriceCatalog()
+    {
+        if (Prices.Count > Limits.MaxPricedModels)
+            throw new InvalidOperationException($"BudgetGrains:Prices lists {Prices.Count} models; the limit is {Limits.MaxPricedModels}");
+        var fallback = FallbackPrice?.ToModelPrice();
+        var problem = Prices.Select(p => PriceRules.Validate(new CatalogPrice(p.Key, p.Value.ToModelPrice(), "", PriceSource.Config), "BudgetGrains:Prices"))
+            .Append(fallback is null ? null : PriceRules.Validate(new CatalogPrice("fallback", fallback, "", PriceSource.Config), "BudgetGrains:FallbackPrice"))
+            .FirstOrDefault(failure => failure is not null);
+        return problem is null
+            ? new(Prices.ToDictionary(p => p.Key, p => p.Value.ToModelPrice(), StringComparer.Ordinal), fallback)
+            : throw new InvalidOperationException(problem.Message);
+    }
 }
 
 /// <summary>One model's prices in nanos per token ($2.50 per 1M tokens = 2500).</summary>

@@ -13,7 +13,8 @@ internal static class SiloRunner
         }
         catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
         {
-            Console.Error.WriteLine($"error: {options.Listen} is already in use; choose another with --listen 127.0.0.1:PORT");
+            // Two endpoints (gRPC, HTTP): Kestrel's message names the one that is taken.
+            Console.Error.WriteLine($"error: {e.Message} Choose free ports with --listen 127.0.0.1:PORT (gRPC) and --http 127.0.0.1:PORT (REST).");
         }
         catch (InvalidOperationException e)
         {

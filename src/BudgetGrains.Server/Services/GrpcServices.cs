@@ -1,5 +1,6 @@
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Alerts;
+using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grpc;
 using V1 = BudgetGrains.Contracts.V1;
@@ -22,7 +23,7 @@ internal static class GrpcServices
                 async (request, _) => ToResponse(Unwrap(await admission.CheckAsync(ToCommand(request)))))
             .Build();
 
-    public static GrpcService Management(BudgetAdministration budgets, AlertAdministration alerts) =>
+    public static GrpcService Management(BudgetAdministration budgets, PriceAdministration prices, AlertAdministration alerts) =>
         GrpcServiceBuilder.For(V1.ManagementReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("Management"))
             .Unary<V1.UpsertBudgetRequest, V1.BudgetStatus>("UpsertBudget",
                 async (request, _) => ToStatus(Unwrap(await budgets.UpsertAsync(ToSettings(request)))))
@@ -58,6 +59,7 @@ internal static class GrpcServices
             })
             .Unary<V1.GetUsageRequest, V1.UsageReport>("GetUsage", async (request, context) => ToReport(Unwrap(await budgets.GetUsageAsync(
                 request.Scope, request.Closed, request.PeriodStartUnixMs, request.GroupBy, request.PageSize, request.PageToken, context.CancellationToken))))
+            .WithPrices(prices)
             .WithAlerts(alerts)
             .Build();
 }

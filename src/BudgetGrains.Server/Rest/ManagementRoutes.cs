@@ -1,0 +1,31 @@
+namespace BudgetGrains.Server.Rest;
+
+/// <summary>
+/// The REST/JSON mirror of <c>budget.v1.Management</c> under <c>/api/v1/</c>: one line per route, each bound to the
+/// rpc whose gRPC handler it runs (docs/decisions/0011-rest-mirror.md). Query parameters set the request's other
+/// top-level fields (<c>?page_size=50&amp;page_token=...</c>).
+/// </summary>
+internal static class ManagementRoutes
+{
+    public static readonly IReadOnlyList<RestRoute> All =
+    [
+        new("GET", "budgets", "ListBudgets"),
+        new("GET", "budgets/{**scope}", "GetBudget"),
+        new("PUT", "budgets/{**scope}", "UpsertBudget", Body: "*"),
+        new("DELETE", "budgets/{**scope}", "DeleteBudget"),
+        new("POST", "budgets/{**scope}:freeze", "FreezeBudget"),
+        new("POST", "budgets/{**scope}:unfreeze", "UnfreezeBudget"),
+        new("POST", "budgets/{**scope}:reset", "ResetBudget"),
+        new("GET", "periods/{**scope}", "ListPeriods"),
+        new("GET", "usage/{**scope}", "GetUsage"),
+        new("GET", "task-policies/{**scope}", "GetTaskPolicy"),
+        new("PUT", "task-policies/{**scope}", "SetTaskPolicy", Body: "policy"),
+        new("POST", "tasks/{**scope}:end", "EndTask"),
+        new("GET", "alerts", "ListAlerts"),
+        new("POST", "alerts/{id}:ack", "AckAlert", Body: "*"),
+        new("GET", "prices", "ListPrices"),
+        new("POST", "prices", "ImportPrices", Body: "*"),
+        new("PUT", "prices/{**price.model}", "UpsertPrice", Body: "price"),
+        new("DELETE", "prices/{**model}", "DeletePrice"),
+    ];
+}
