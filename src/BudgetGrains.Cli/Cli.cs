@@ -35,6 +35,8 @@ public static class Cli
         globals.AddTo(root);
         root.Add(BudgetsCommand.Create(globals, terminal));
         root.Add(TasksCommand.Create(globals, terminal));
+        root.Add(PricesCommand.Create(globals, terminal));
+        root.Add(AlertsCommand.Create(globals, terminal));
         foreach (var command in AdmissionCommands.Create(globals, terminal)) root.Add(command);
         root.Add(BenchCommand.Create(globals, terminal));
 
@@ -69,7 +71,7 @@ public static class Cli
         }
     }
 
-    private static void PrintError(Terminal terminal, string message) =>
+    internal static void PrintError(Terminal terminal, string message) =>
         terminal.Error.MarkupLine($"[red]error: {Markup.Escape(message)}[/]");
 
     /// <summary>"budgets set" for `budgetctl budgets set ...`, so the hint points at the right help page.</summary>

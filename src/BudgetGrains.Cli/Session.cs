@@ -16,6 +16,7 @@ internal sealed class Session : IDisposable
         _channel = GrpcChannel.ForAddress(server);
         Admission = new AdmissionClient(_channel);
         Management = new ManagementClient(_channel);
+        Alerts = new AlertsClient(_channel);
         Output = output;
     }
 
@@ -24,6 +25,8 @@ internal sealed class Session : IDisposable
     public AdmissionClient Admission { get; }
 
     public ManagementClient Management { get; }
+
+    public AlertsClient Alerts { get; }
 
     public CallOptions Call(CancellationToken cancellationToken) =>
         new(Deadline: DateTimeOffset.UtcNow + CallTimeout, CancellationToken: cancellationToken);

@@ -52,7 +52,7 @@ public sealed class AdmissionClient(GrpcChannel channel)
 }
 
 /// <summary>Stubs of budget.v1.Management.</summary>
-public sealed class ManagementClient(GrpcChannel channel)
+public sealed partial class ManagementClient(GrpcChannel channel)
 {
     private static readonly ServiceDescriptor Service = ManagementReflection.Descriptor.FindTypeByName<ServiceDescriptor>("Management");
     private static readonly GrpcMethod<UpsertBudgetRequest, BudgetStatus> UpsertMethod = GrpcMethod<UpsertBudgetRequest, BudgetStatus>.From(Service, "UpsertBudget");

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using BudgetGrains.Actors;
 using BudgetGrains.Grains.Estimates;
+using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Reservations;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
@@ -25,7 +26,8 @@ public static class BudgetGrainsSetup
     public static ActorRuntime AddBudgetGrains(this ActorRuntime runtime) => runtime
         .AddGrain<IScopeGrain, ScopeGrain>()
         .AddGrain<IReservationGrain, ReservationGrain>()
-        .AddGrain<IEstimateGrain, EstimateGrain>();
+        .AddGrain<IEstimateGrain, EstimateGrain>()
+        .AddGrain<IPriceCatalogGrain, PriceCatalogGrain>();
 
     /// <summary>Activates every reservation with an open hold, so its expiry timer runs again. Returns how many.</summary>
     public static async Task<int> WakeOpenReservationsAsync(IGrainFactory grains, IBudgetStore store, CancellationToken cancellationToken)

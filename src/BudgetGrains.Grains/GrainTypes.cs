@@ -6,4 +6,5 @@ public static class GrainTypes
     public const string Scope = "scope";
     public const string Reservation = "reservation";
     public const string Estimate = "estimate";
+    public const string PriceCatalog = "price_catalog";
 }

@@ -47,6 +47,11 @@ public static class Limits
     public const int MaxOutcomeLength = 64;
     public const int MaxModelNameLength = 128;
 
+    /// <summary>Most models with a stored price (set through the API or the shipped default file), and the largest
+    /// price of one token: $10,000 per 1M tokens, so pricing a call can never overflow (LimitsTests).</summary>
+    public const int MaxPricedModels = 10_000;
+    public const long MaxPriceNanosPerToken = 10_000_000;
+
     /// <summary>Most soft thresholds on one budget, and the largest percent.</summary>
     public const int MaxThresholds = 10;
     public const int MaxThresholdPercent = 1_000;
@@ -63,6 +68,31 @@ public static class Limits
 
     /// <summary>WatchBudgets streams open at once on one silo (default; SiloOptions.MaxBudgetWatchStreams).</summary>
     public const int MaxWatchStreams = 1_000;
+
+    /// <summary>Longest scope id: a task scope namespaced by its tenant, "task/tenant/key".</summary>
+    public const int MaxScopeIdLength = 5 + MaxScopeKeyLength + 1 + MaxScopeKeyLength;
+
+    /// <summary>Alert sinks (webhooks and the log) one silo delivers to.</summary>
+    public const int MaxAlertSinks = 16;
+
+    /// <summary>The alerts queue of one sink: deliveries pending (retrying) at once. Past it, newer alerts stay in the
+    /// alert table until the queue drains (nothing is dropped; a warning is logged).</summary>
+    public const int MaxPendingDeliveriesPerSink = 10_000;
+
+    /// <summary>Alerts a sink queues, and deliveries it attempts, per pass; WatchAlerts reads as many per query.</summary>
+    public const int MaxAlertsPerDeliveryBatch = 100;
+
+    /// <summary>Longest delivery error kept with a delivery (longer ones are cut).</summary>
+    public const int MaxDeliveryErrorLength = 512;
+
+    /// <summary>Attempts a delivery may be configured to make before it is given up.</summary>
+    public const int MaxDeliveryAttempts = 1_000;
+
+    /// <summary>WatchAlerts streams open at once on one silo.</summary>
+    public const int MaxAlertWatchers = 256;
+
+    /// <summary>Longest "acknowledged by".</summary>
+    public const int MaxAcknowledgedByLength = 256;
 
     /// <summary>Page sizes of list calls.</summary>
     public const int DefaultPageSize = 100;

@@ -12,6 +12,10 @@ public sealed class LimitsTests
         Assert.True((Int128)Limits.MaxLimitNanos + (Int128)Limits.MaxOpenHoldsPerScope * Limits.MaxCallAmountNanos <= long.MaxValue);
 
     [Fact]
+    public void PricingTheLargestUsageAtTheHighestPriceCannotOverflow() =>
+        Assert.True(4 * (Int128)Limits.MaxTokensPerCall * Limits.MaxPriceNanosPerToken <= long.MaxValue, "input, cached input, output, reasoning");
+
+    [Fact]
     public void AnAttributionNamingEveryKindFitsInTheChain() =>
         Assert.True(6 + Limits.MaxNamedBudgets <= Limits.MaxChainLength, "task, agent, feature, tenant, team, cost center + named budgets");
 

@@ -13,11 +13,12 @@ internal sealed partial class ServerProcess : IDisposable
 
     public Uri Address { get; }
 
-    public static async Task<ServerProcess> StartAsync(string dataDir)
+    /// <param name="settings">More command-line settings, e.g. "--BudgetGrains:Alerts:Webhooks:0:Url=http://...".</param>
+    public static async Task<ServerProcess> StartAsync(string dataDir, params string[] settings)
     {
         var server = Path.Combine(AppContext.BaseDirectory, "BudgetGrains.Server.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (string[])[server, "--listen", "127.0.0.1:0", "--data-dir", dataDir]) start.ArgumentList.Add(arg);
+        foreach (var arg in (string[])[server, "--listen", "127.0.0.1:0", "--data-dir", dataDir, .. settings]) start.ArgumentList.Add(arg);
         var process = Process.Start(start)!;
         var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();

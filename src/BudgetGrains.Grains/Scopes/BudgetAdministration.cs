@@ -1,4 +1,3 @@
-using System.Text;
 using BudgetGrains.Actors;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Reservations;
@@ -48,11 +47,11 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
     {
         if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
         if (PageSize(pageSize) is not { } size) return InvalidPageSize;
-        if (!TryReadToken(pageToken, out var token)) return InvalidPageToken;
+        if (!PageTokens.TryDecode(pageToken, out var token)) return InvalidPageToken;
         var before = token.Length == 0 ? long.MaxValue : long.Parse(token, System.Globalization.CultureInfo.InvariantCulture);
         var periods = await store.ListClosedPeriodsAsync(scope, before, size + 1, cancellationToken);
         var page = periods.Count > size ? periods.Take(size).ToList() : periods;
-        return new PeriodPage(page, periods.Count > size ? Token(page[^1].StartUnixMs.ToString(System.Globalization.CultureInfo.InvariantCulture)) : "");
+        return new PeriodPage(page, periods.Count > size ? PageTokens.Encode(page[^1].StartUnixMs.ToString(System.Globalization.CultureInfo.InvariantCulture)) : "");
     }
 
     /// <summary>A scope's usage in its current period or (<paramref name="closed"/>) the closed one that started at
@@ -65,7 +64,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         if (groupBy.Length > 0 && !UsageDimensions.All.Contains(groupBy))
             return Failure.Invalid($"group_by '{groupBy}' is not one of {string.Join(", ", UsageDimensions.All)} (or empty for totals)");
         if (PageSize(pageSize) is not { } size) return InvalidPageSize;
-        if (!TryReadToken(pageToken, out var token) || (token.Length > 0 && !int.TryParse(token, out _))) return InvalidPageToken;
+        if (!PageTokens.TryDecode(pageToken, out var token) || (token.Length > 0 && !int.TryParse(token, out _))) return InvalidPageToken;
         var offset = token.Length == 0 ? 0 : int.Parse(token, System.Globalization.CultureInfo.InvariantCulture);
 
         var status = await grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
@@ -90,7 +89,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
             if (rows.Count > size)
             {
                 rows = rows.Take(size).ToList();
-                next = Token((offset + size).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                next = PageTokens.Encode((offset + size).ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
         }
         return new UsageReport(scope, period, start, end, currency, total, groupBy, rows, next);
@@ -151,11 +150,11 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
     {
         if (PageSize(pageSize) is not { } size) return InvalidPageSize;
         if (prefix.Length > Limits.MaxScopeKeyLength + 16) return Failure.Invalid("scope_prefix is too long");
-        if (!TryReadToken(pageToken, out var after)) return InvalidPageToken;
+        if (!PageTokens.TryDecode(pageToken, out var after)) return InvalidPageToken;
         var scopes = await store.ListBudgetScopesAsync(prefix, after, size + 1, cancellationToken);
         var page = scopes.Count > size ? scopes.Take(size).ToList() : scopes;
         var statuses = await Task.WhenAll(page.Select(s => grains.GetGrain<IScopeGrain>(s).GetStatusAsync()));
-        var next = scopes.Count > size ? Token(page[^1]) : "";
+        var next = scopes.Count > size ? PageTokens.Encode(page[^1]) : "";
         return new BudgetPage(statuses.Where(s => s.HasBudget).ToList(), next);
     }
 
@@ -166,22 +165,6 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
     /// <summary>The page size asked for (0 = the default), or null when out of range.</summary>
     private static int? PageSize(int pageSize) =>
         pageSize is < 0 or > Limits.MaxPageSize ? null : pageSize == 0 ? Limits.DefaultPageSize : pageSize;
-
-    private static string Token(string position) => Convert.ToBase64String(Encoding.UTF8.GetBytes(position));
-
-    private static bool TryReadToken(string pageToken, out string position)
-    {
-        try
-        {
-            position = pageToken.Length == 0 ? "" : Encoding.UTF8.GetString(Convert.FromBase64String(pageToken));
-            return true;
-        }
-        catch (FormatException)
-        {
-            position = "";
-            return false;
-        }
-    }
 
     /// <summary>Validates the scope, runs a change on its grain, and answers UNAVAILABLE when it could not be made durable.</summary>
     private async Task<Result<T>> OnScopeAsync<T>(string scope, Func<IScopeGrain, Task<T>> change) where T : class

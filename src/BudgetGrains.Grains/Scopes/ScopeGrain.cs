@@ -110,6 +110,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : 
 
     public Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos, long periodStartUnixMs)
     {
+        _watch.OnCommitUndone(actualNanos, NowUnixMs());
         if (closesHold)
         {
             _heldNanos += heldNanos;
@@ -294,7 +295,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : 
     private bool PeriodHasActivity => _spentNanos != 0 || _commits != 0 || _denials != 0 || _calls != 0;
 
     private SpendChange SpendChange(long spentBeforeNanos) => new(GrainKey, State.Period, State.PeriodStartUnixMs, State.PeriodEndUnixMs,
-        State.LimitNanos, State.ThresholdPercents, State.Currency, spentBeforeNanos, _spentNanos, NowUnixMs());
+        State.LimitNanos, State.ThresholdPercents, State.Currency, spentBeforeNanos, _spentNanos, NowUnixMs()) { HasBudget = State.HasBudget };
 
     /// <summary>At a calendar boundary the current period closes into history and the next one starts empty (open holds
     /// carry over). Checked at the start of every turn that reads counters, and by a timer while the scope is active; a

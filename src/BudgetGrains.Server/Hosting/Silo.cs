@@ -3,14 +3,17 @@ using BudgetGrains.Actors;
 using BudgetGrains.Grains;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Alerts;
+using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Grpc;
+using BudgetGrains.Server.Alerts;
 using BudgetGrains.Server.Rest;
 using BudgetGrains.Server.Services;
 using BudgetGrains.Storage.Sqlite;
 using BudgetGrains.Storage.Sqlite.Alerts;
 using BudgetGrains.Storage.Sqlite.Budget;
+using BudgetGrains.Storage.Sqlite.Prices;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -26,14 +29,15 @@ public sealed class Silo : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ActorRuntime _runtime;
     private readonly SqliteGrainStorage _storage;
+    private readonly AlertDispatcher _alerts;
     private readonly CancellationTokenSource _stopping = new();
     private readonly BudgetWatchHub _watch;
     private Task _statisticsLog = Task.CompletedTask;
     private int _disposed;
 
-    private Silo(WebApplication app, ActorRuntime runtime, SqliteGrainStorage storage, IBudgetStore store, BudgetWatchHub watch, Uri address)
+    private Silo(WebApplication app, ActorRuntime runtime, SqliteGrainStorage storage, IBudgetStore store, AlertDispatcher alerts, BudgetWatchHub watch, Uri address)
     {
-        (_app, _runtime, _storage, Store, _watch, Address) = (app, runtime, storage, store, watch, address);
+        (_app, _runtime, _storage, Store, _alerts, _watch, Address) = (app, runtime, storage, store, alerts, watch, address);
     }
 
     /// <summary>Where clients reach the silo, e.g. http://127.0.0.1:5080.</summary>
@@ -54,9 +58,13 @@ public sealed class Silo : IAsyncDisposable
         TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
         BudgetWatchHub.ValidateSettings(options.BudgetWatchInterval, options.BudgetWatchHeartbeat, options.MaxBudgetWatchStreams);
+        options.Alerts.Validate();
+        var prices = options.PriceCatalog();
+        var defaultPrices = PriceFile.ReadDefaults(options.DefaultPricesFile.Length == 0 ? "" : Path.GetFullPath(options.DefaultPricesFile));
         Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
-        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal()]);
+        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal(), new SqlitePriceJournal()]);
         var store = new SqliteBudgetStore(storage.OpenReadConnection);
+        var alertStore = new SqliteAlertStore(storage.OpenReadConnection);
 
         // The empty builder reads no appsettings and so watches no files: a default host watches its content root,
         // and every write of the store under ./data would wake that watcher.
@@ -66,7 +74,10 @@ public sealed class Silo : IAsyncDisposable
         (configureLogging ?? ConsoleLogging)(builder.Logging);
         builder.Services.AddSingleton<IBudgetStore>(store);
         builder.Services.AddSingleton(new AlertSignal());
-        builder.Services.AddSingleton(options.PriceCatalog());
+        builder.Services.AddSingleton<IAlertStore>(alertStore);
+        builder.Services.AddSingleton(services => AlertSinkFactory.Create(options.Alerts, services.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(prices);
+        builder.Services.AddSingleton<IPriceStore>(new SqlitePriceStore(storage.OpenReadConnection));
         var certificate = options.TlsCertificatePath is { } path
             ? X509CertificateLoader.LoadPkcs12FromFile(path, options.TlsCertificatePassword)
             : null;
@@ -82,24 +93,34 @@ public sealed class Silo : IAsyncDisposable
 
         var runtimeOptions = new ActorRuntimeOptions();
         BudgetGrainsSetup.Configure(runtimeOptions);
+        AlertGrainsSetup.Configure(runtimeOptions);
         runtimeOptions.IdleTimeoutByGrainType[GrainTypes.Scope] = options.ScopeIdleTimeout;
         var runtime = new ActorRuntime(runtimeOptions, storage, app.Services, clock ?? TimeProvider.System,
-            app.Services.GetRequiredService<ILoggerFactory>()).AddBudgetGrains();
+            app.Services.GetRequiredService<ILoggerFactory>()).AddBudgetGrains().AddAlertGrains();
+        var (signal, sinks) = (app.Services.GetRequiredService<AlertSignal>(), app.Services.GetRequiredService<AlertSinks>());
 
+        await PriceStartup.LoadAsync(runtime, defaultPrices, app.Logger);
         var grpcOptions = new GrpcServerOptions { MaxReceiveMessageBytes = options.MaxMessageBytes, MaxSendMessageBytes = options.MaxMessageBytes };
         var watch = new BudgetWatchHub(runtime, options.BudgetWatchInterval, options.BudgetWatchHeartbeat, options.MaxBudgetWatchStreams,
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<BudgetWatchHub>());
         // Open watch streams end when the host stops; otherwise it would wait for them until its shutdown timeout.
         app.Lifetime.ApplicationStopping.Register(watch.Stop);
-        var management = GrpcServices.Management(new BudgetAdministration(runtime, store));
+        var management = GrpcServices.Management(new BudgetAdministration(runtime, store), new PriceAdministration(runtime, prices),
+            new AlertAdministration(runtime, alertStore));
         app.UseGrpcServices(grpcOptions,
-            GrpcServices.Admission(new AdmissionApi(runtime, options.PriceCatalog()), watch),
-            management);
+            GrpcServices.Admission(new AdmissionApi(runtime, prices), watch),
+            management,
+            new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping).Build());
         app.UseRestMirror(management, options.MaxMessageBytes);
 
+        var alerts = new AlertDispatcher(runtime, sinks, signal, clock ?? TimeProvider.System, options.Alerts.PollInterval,
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<AlertDispatcher>());
+        await alerts.OpenAsync();
+
         await app.StartAsync(cancellationToken);
+        alerts.Start();
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var silo = new Silo(app, runtime, storage, store, watch, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)))
+        var silo = new Silo(app, runtime, storage, store, alerts, watch, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)))
         {
             HttpAddress = http is null ? null : RestHosting.AddressOf(http, tls: certificate is not null),
         };
@@ -146,6 +167,7 @@ public sealed class Silo : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _stopping.Cancel();
         await _statisticsLog;
+        await _alerts.DisposeAsync();
         await _app.StopAsync();
         await _watch.DisposeAsync();
         await _runtime.StopAsync(CancellationToken.None);

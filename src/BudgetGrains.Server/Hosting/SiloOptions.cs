@@ -1,5 +1,7 @@
 using System.Net;
+using BudgetGrains.Grains;
 using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Prices;
 
 namespace BudgetGrains.Server.Hosting;
 
@@ -53,6 +55,13 @@ public sealed class SiloOptions
     /// <summary>Price of models not in <see cref="Prices"/>; none = such calls are denied UNKNOWN_PRICE.</summary>
     public PriceOptions? FallbackPrice { get; set; }
 
+    /// <summary>Price file loaded into the store at start without replacing prices set through the API
+    /// (docs/decisions/0010); a relative path is taken from the working directory; "" = none.</summary>
+    public string DefaultPricesFile { get; set; } = Path.Combine(AppContext.BaseDirectory, Hosting.PriceFile.DefaultName);
+
+    /// <summary>Alert delivery: the log, webhooks, retries.</summary>
+    public AlertOptions Alerts { get; set; } = new();
+
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDir), "budgetgrains.db");
 
     public IPEndPoint ListenEndPoint =>
@@ -78,8 +87,19 @@ public sealed class SiloOptions
         }
     }
 
-    public PriceCatalog PriceCatalog() => new(
-        Prices.ToDictionary(p => p.Key, p => p.Value.ToModelPrice(), StringComparer.Ordinal), FallbackPrice?.ToModelPrice());
+    /// <summary>The catalog with the configured prices; a bad one stops the silo with a message naming it.</summary>
+    public PriceCatalog PriceCatalog()
+    {
+        if (Prices.Count > Limits.MaxPricedModels)
+            throw new InvalidOperationException($"BudgetGrains:Prices lists {Prices.Count} models; the limit is {Limits.MaxPricedModels}");
+        var fallback = FallbackPrice?.ToModelPrice();
+        var problem = Prices.Select(p => PriceRules.Validate(new CatalogPrice(p.Key, p.Value.ToModelPrice(), "", PriceSource.Config), "BudgetGrains:Prices"))
+            .Append(fallback is null ? null : PriceRules.Validate(new CatalogPrice("fallback", fallback, "", PriceSource.Config), "BudgetGrains:FallbackPrice"))
+            .FirstOrDefault(failure => failure is not null);
+        return problem is null
+            ? new(Prices.ToDictionary(p => p.Key, p => p.Value.ToModelPrice(), StringComparer.Ordinal), fallback)
+            : throw new InvalidOperationException(problem.Message);
+    }
 }
 
 /// <summary>One model's prices in nanos per token ($2.50 per 1M tokens = 2500).</summary>

@@ -24,6 +24,7 @@ internal static class ManagementRoutes
         new("GET", "alerts", "ListAlerts"),
         new("POST", "alerts/{id}:ack", "AckAlert", Body: "*"),
         new("GET", "prices", "ListPrices"),
+        new("POST", "prices", "ImportPrices", Body: "*"),
         new("PUT", "prices/{**price.model}", "UpsertPrice", Body: "price"),
         new("DELETE", "prices/{**model}", "DeletePrice"),
     ];

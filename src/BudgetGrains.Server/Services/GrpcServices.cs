@@ -1,4 +1,6 @@
 using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Alerts;
+using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grpc;
 using V1 = BudgetGrains.Contracts.V1;
@@ -22,7 +24,7 @@ internal static class GrpcServices
             .WithBudgetWatch(watch)
             .Build();
 
-    public static GrpcService Management(BudgetAdministration budgets) =>
+    public static GrpcService Management(BudgetAdministration budgets, PriceAdministration prices, AlertAdministration alerts) =>
         GrpcServiceBuilder.For(V1.ManagementReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("Management"))
             .Unary<V1.UpsertBudgetRequest, V1.BudgetStatus>("UpsertBudget",
                 async (request, _) => ToStatus(Unwrap(await budgets.UpsertAsync(ToSettings(request)))))
@@ -58,5 +60,7 @@ internal static class GrpcServices
             })
             .Unary<V1.GetUsageRequest, V1.UsageReport>("GetUsage", async (request, context) => ToReport(Unwrap(await budgets.GetUsageAsync(
                 request.Scope, request.Closed, request.PeriodStartUnixMs, request.GroupBy, request.PageSize, request.PageToken, context.CancellationToken))))
+            .WithPrices(prices)
+            .WithAlerts(alerts)
             .Build();
 }

@@ -153,7 +153,7 @@ public sealed class SqliteBudgetStore(Func<SqliteConnection> openReadConnection)
         new(r.GetInt64(first), r.GetInt64(first + 1), r.GetInt32(first + 2), r.GetInt64(first + 3), r.GetInt64(first + 4),
             r.GetInt64(first + 5), r.GetInt64(first + 6), r.GetInt32(first + 7));
 
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params object[] values)
+    internal static SqliteCommand Command(SqliteConnection connection, string sql, params object[] values)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;

@@ -65,23 +65,6 @@ public sealed class RestRoutingTests(SiloFixture silo) : IDisposable
         Assert.Equal("team/a:b", (await _rest.CallAsync<BudgetStatus>(HttpMethod.Get, "api/v1/budgets/team/a:b")).Scope);
     }
 
-    /// <summary>
-    /// Rpcs that have no handler yet: the route reaches the rpc, which answers UNIMPLEMENTED as over gRPC.
-    /// Each leaves this list for a behavioural test once its handler exists.
-    /// </summary>
-    [Theory]
-    [InlineData("GET", "api/v1/alerts?unacknowledged_only=true", "ListAlerts")]
-    [InlineData("POST", "api/v1/alerts/42:ack", "AckAlert")]
-    [InlineData("GET", "api/v1/prices?model_prefix=gpt", "ListPrices")]
-    [InlineData("PUT", "api/v1/prices/openai/gpt-4o", "UpsertPrice")]
-    [InlineData("DELETE", "api/v1/prices/ft:gpt-4o:acme", "DeletePrice")]
-    public async Task ARouteWhoseRpcHasNoHandlerYetAnswers501(string method, string path, string rpc)
-    {
-        var message = await _rest.ErrorAsync(new HttpMethod(method), path, 501, "UNIMPLEMENTED");
-
-        Assert.Equal($"budget.v1.Management/{rpc} is not implemented by this server", message);
-    }
-
     [Fact]
     public async Task CallsFromAnotherOriginAreRefusedAndChangeNothing()
     {
