@@ -174,8 +174,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         {
             journal.Add(new ScopeCounterDelta(chain[i], periods[i], SpentNanos: actual, HeldNanos: closesHold ? -held : 0, OpenHolds: closesHold ? -1 : 0, Commits: 1,
                 InputTokens: tokens.InputTokens, CachedInputTokens: tokens.CachedInputTokens, OutputTokens: tokens.OutputTokens, ReasoningTokens: tokens.ReasoningTokens));
-            foreach (var (dimension, key) in UsageKeys(i, command))
-                journal.Add(new UsageDelta(chain[i], periods[i], dimension, key, actual, 1, tokens.InputTokens, tokens.CachedInputTokens, tokens.OutputTokens, tokens.ReasoningTokens));
+            AddUsage(journal, i, periods[i], actual, tokens, command);
             foreach (var alert in calls[i].Result.Alerts ?? []) journal.Add(new AlertRaised(alert));
         }
         journal.Add(new LedgerEntry(GrainKey, chain, periods, State.Labels, held, actual, command.Usage?.Model ?? "",
@@ -196,16 +195,23 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         IScopeGrain Scope(int i) => GrainFactory.GetGrain<IScopeGrain>(chain[i]);
     }
 
-    /// <summary>The usage groupings a commit counts under, for the chain's <paramref name="index"/>th scope: each child
-    /// scope it came through (a chain member whose parent is this scope), the model, the outcome, and a few labels.</summary>
-    private IEnumerable<(string Dimension, string Key)> UsageKeys(int index, CommitCommand command)
+    /// <summary>The usage rows a commit counts under, for the chain's <paramref name="index"/>th scope: each child scope it
+    /// came through (a chain member whose parent is this scope), its model, outcome and a few labels. A grouping the call
+    /// has no value for gets no row: the store reports what no row covers as "" (total minus the grouping's rows).</summary>
+    private void AddUsage(List<IJournalRecord> journal, int index, long period, long actual, TokenCounts tokens, CommitCommand command)
     {
         var scope = State.Chain[index];
         for (var i = 0; i < State.ChainParents.Length; i++)
-            if (State.ChainParents[i] == scope) yield return (UsageDimensions.Child, State.Chain[i]);
-        yield return (UsageDimensions.Model, command.Usage?.Model is { Length: > 0 } model ? model : State.Labels.GetValueOrDefault("model", ""));
-        yield return (UsageDimensions.Outcome, command.Outcome);
-        foreach (var label in UsageDimensions.Labels) yield return (label, State.Labels.GetValueOrDefault(label, ""));
+            if (State.ChainParents[i] == scope) Add(UsageDimensions.Child, State.Chain[i]);
+        Add(UsageDimensions.Model, command.Usage?.Model is { Length: > 0 } model ? model : State.Labels.GetValueOrDefault("model", ""));
+        Add(UsageDimensions.Outcome, command.Outcome);
+        foreach (var label in UsageDimensions.Labels) Add(label, State.Labels.GetValueOrDefault(label, ""));
+
+        void Add(string dimension, string key)
+        {
+            if (key.Length > 0)
+                journal.Add(new UsageDelta(scope, period, dimension, key, actual, 1, tokens.InputTokens, tokens.CachedInputTokens, tokens.OutputTokens, tokens.ReasoningTokens));
+        }
     }
 
     public async Task<Result<ReleaseAnswer>> ReleaseAsync()

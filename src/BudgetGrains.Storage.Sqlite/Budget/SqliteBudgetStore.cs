@@ -51,9 +51,18 @@ public sealed class SqliteBudgetStore(Func<SqliteConnection> openReadConnection)
         CancellationToken cancellationToken)
     {
         await using var connection = openReadConnection();
+        // Calls without a value for the grouping have no row: their "" row is the period's total minus the grouping's rows.
+        // (Not for children: a call through two children of the scope is in both rows.)
         await using var command = Command(connection, $"""
             SELECT key, {UsageColumns} FROM usage WHERE scope = $1 AND period_start_ms = $2 AND dimension = $3
-            ORDER BY spent_nanos DESC, key LIMIT $4 OFFSET $5
+            UNION ALL
+            SELECT '', p.spent_nanos - IFNULL(SUM(u.spent_nanos), 0), p.commits - IFNULL(SUM(u.commits), 0),
+                p.input_tokens - IFNULL(SUM(u.input_tokens), 0), p.cached_input_tokens - IFNULL(SUM(u.cached_input_tokens), 0),
+                p.output_tokens - IFNULL(SUM(u.output_tokens), 0), p.reasoning_tokens - IFNULL(SUM(u.reasoning_tokens), 0)
+            FROM scope_periods p LEFT JOIN usage u ON u.scope = p.scope AND u.period_start_ms = p.period_start_ms AND u.dimension = $3
+            WHERE p.scope = $1 AND p.period_start_ms = $2 AND $3 <> '{UsageDimensions.Child}'
+            GROUP BY p.scope HAVING p.commits - IFNULL(SUM(u.commits), 0) > 0
+            ORDER BY 2 DESC, 1 LIMIT $4 OFFSET $5
             """, scope, periodStartUnixMs, dimension, limit, offset);
         var rows = new List<UsageRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
