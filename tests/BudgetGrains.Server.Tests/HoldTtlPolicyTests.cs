@@ -14,25 +14,11 @@ namespace BudgetGrains.Server.Tests;
 public sealed class HoldTtlPolicyTests : IAsyncLifetime
 {
     private readonly ManualTimeProvider _clock = new();
-    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "budgetgrains-holdttl-" + Guid.NewGuid().ToString("N"));
-    private Silo _silo = null!;
-    private GrpcChannel _channel = null!;
-    private AdmissionClient _admission = null!;
-    private ManagementClient _management = null!;
+    private OwnSilo _silo = null!;
 
-    public async Task InitializeAsync()
-    {
-        _silo = await Silo.StartAsync(new SiloOptions { Listen = "127.0.0.1:0", DataDir = _dataDir }, l => l.SetMinimumLevel(LogLevel.Warning), _clock);
-        _channel = GrpcChannel.ForAddress(_silo.Address);
-        (_admission, _management) = (new AdmissionClient(_channel), new ManagementClient(_channel));
-    }
+    public async Task InitializeAsync() => _silo = await OwnSilo.StartAsync(OwnSilo.NewOptions("holdttl"), _clock);
 
-    public async Task DisposeAsync()
-    {
-        _channel.Dispose();
-        await _silo.DisposeAsync();
-        Directory.Delete(_dataDir, recursive: true);
-    }
+    public async Task DisposeAsync() => await _silo.DisposeAsync();
 
     private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -43,24 +29,24 @@ public sealed class HoldTtlPolicyTests : IAsyncLifetime
         await SetPolicyAsync("feature/" + key, holdTtlMs: 30_000);
         var attribution = new Attribution { Tenant = key, Feature = key };
 
-        var committed = await _admission.ReserveAsync(Build.Reserve(attribution, 100));
-        var expiring = await _admission.ReserveAsync(Build.Reserve(attribution, 100));
+        var committed = await _silo.Admission.ReserveAsync(Build.Reserve(attribution, 100));
+        var expiring = await _silo.Admission.ReserveAsync(Build.Reserve(attribution, 100));
 
         Assert.Equal(Now + 30_000, committed.ExpiresAtUnixMs);
         Assert.Equal(Now + 30_000, expiring.ExpiresAtUnixMs);
 
         // One millisecond before the TTL the holds are still open: a commit closes its hold (not late).
         _clock.Advance(TimeSpan.FromMilliseconds(29_999));
-        var commit = await _admission.CommitAsync(new CommitRequest { ReservationId = committed.ReservationId, ActualNanos = 60 });
+        var commit = await _silo.Admission.CommitAsync(new CommitRequest { ReservationId = committed.ReservationId, ActualNanos = 60 });
         Assert.False(commit.Late);
         Assert.Equal((100L, 1), await HeldAsync("tenant/" + key));
 
         // At the TTL the other one expires.
         _clock.Advance(TimeSpan.FromMilliseconds(1));
         Assert.True(await Build.EventuallyAsync(async () => await HeldAsync("tenant/" + key) == (0L, 0), TimeSpan.FromSeconds(30)));
-        var release = await _admission.ReleaseAsync(new ReleaseRequest { ReservationId = expiring.ReservationId });
+        var release = await _silo.Admission.ReleaseAsync(new ReleaseRequest { ReservationId = expiring.ReservationId });
         Assert.False(release.Released);
-        Assert.Equal(60, (await _management.StatusAsync("feature/" + key)).SpentNanos);
+        Assert.Equal(60, (await _silo.Management.StatusAsync("feature/" + key)).SpentNanos);
     }
 
     [Fact]
@@ -70,10 +56,10 @@ public sealed class HoldTtlPolicyTests : IAsyncLifetime
         await SetPolicyAsync("agent/" + key, holdTtlMs: 30_000);
         var attribution = new Attribution { Tenant = key, Agent = key };
 
-        var longer = await _admission.ReserveAsync(Build.Reserve(attribution, 100, holdTtlMs: 600_000));
-        var shorter = await _admission.ReserveAsync(Build.Reserve(attribution, 100, holdTtlMs: 10_000));
-        var unpoliced = await _admission.ReserveAsync(Build.Reserve(new Attribution { Tenant = key }, 100, holdTtlMs: 600_000));
-        var serverDefault = await _admission.ReserveAsync(Build.Reserve(new Attribution { Tenant = key }, 100));
+        var longer = await _silo.Admission.ReserveAsync(Build.Reserve(attribution, 100, holdTtlMs: 600_000));
+        var shorter = await _silo.Admission.ReserveAsync(Build.Reserve(attribution, 100, holdTtlMs: 10_000));
+        var unpoliced = await _silo.Admission.ReserveAsync(Build.Reserve(new Attribution { Tenant = key }, 100, holdTtlMs: 600_000));
+        var serverDefault = await _silo.Admission.ReserveAsync(Build.Reserve(new Attribution { Tenant = key }, 100));
 
         Assert.Equal(Now + 30_000, longer.ExpiresAtUnixMs);
         Assert.Equal(Now + 10_000, shorter.ExpiresAtUnixMs);
@@ -101,7 +87,7 @@ public sealed class HoldTtlPolicyTests : IAsyncLifetime
         Assert.Equal(Now + 20_000, inherited.ExpiresAtUnixMs);
         Assert.Equal(Now + 120_000, overridden.ExpiresAtUnixMs);
         Assert.Equal(Now + 20_000, otherTask.ExpiresAtUnixMs);
-        var policy = await _management.GetTaskPolicyAsync(new GetTaskPolicyRequest { Scope = $"task/{key}/run-1" });
+        var policy = await _silo.Management.GetTaskPolicyAsync(new GetTaskPolicyRequest { Scope = $"task/{key}/run-1" });
         Assert.Equal(120_000, policy.Policy.HoldTtlMs.Value);
     }
 
@@ -117,22 +103,22 @@ public sealed class HoldTtlPolicyTests : IAsyncLifetime
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("hold_ttl_ms", error.Detail);
-        Assert.Equal(30_000, (await _management.GetTaskPolicyAsync(new GetTaskPolicyRequest { Scope = scope })).Policy.HoldTtlMs.Value);
+        Assert.Equal(30_000, (await _silo.Management.GetTaskPolicyAsync(new GetTaskPolicyRequest { Scope = scope })).Policy.HoldTtlMs.Value);
     }
 
     private Task<TaskPolicyStatus> SetPolicyAsync(string scope, long holdTtlMs) =>
-        _management.SetTaskPolicyAsync(new SetTaskPolicyRequest { Scope = scope, Policy = new TaskPolicy { HoldTtlMs = new Limit { Value = holdTtlMs } } });
+        _silo.Management.SetTaskPolicyAsync(new SetTaskPolicyRequest { Scope = scope, Policy = new TaskPolicy { HoldTtlMs = new Limit { Value = holdTtlMs } } });
 
     private Task<ReserveResponse> ReserveInTaskAsync(Attribution attribution)
     {
         var request = Build.Reserve(attribution, 100);
         request.Task = new TaskContext();
-        return _admission.ReserveAsync(request);
+        return _silo.Admission.ReserveAsync(request);
     }
 
     private async Task<(long Held, int OpenHolds)> HeldAsync(string scope)
     {
-        var status = await _management.StatusAsync(scope);
+        var status = await _silo.Management.StatusAsync(scope);
         return (status.HeldNanos, status.OpenHolds);
     }
 }

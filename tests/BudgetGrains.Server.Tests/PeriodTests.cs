@@ -16,11 +16,7 @@ public sealed class PeriodTests : IAsyncLifetime
     private const long Dollar = 1_000_000_000;
 
     private readonly SteppedClock _clock = new();
-    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "budgetgrains-periods-" + Guid.NewGuid().ToString("N"));
-    private Silo _silo = null!;
-    private GrpcChannel _channel = null!;
-    private AdmissionClient _admission = null!;
-    private ManagementClient _management = null!;
+    private OwnSilo _silo = null!;
 
     /// <summary>The first instant of next month, UTC: the boundary the tests cross.</summary>
     private static DateTimeOffset NextMonth
@@ -34,58 +30,41 @@ public sealed class PeriodTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await StartSiloAsync();
+        _silo = await OwnSilo.StartAsync(OwnSilo.NewOptions("periods"), _clock);
         // An hour before the boundary.
         _clock.Advance(NextMonth.AddHours(-1) - _clock.GetUtcNow());
     }
 
-    private async Task StartSiloAsync()
-    {
-        _silo = await Silo.StartAsync(new SiloOptions { Listen = "127.0.0.1:0", DataDir = _dataDir }, l => l.SetMinimumLevel(LogLevel.Warning), _clock);
-        _channel = GrpcChannel.ForAddress(_silo.Address);
-        (_admission, _management) = (new AdmissionClient(_channel), new ManagementClient(_channel));
-    }
-
-    private async Task StopSiloAsync()
-    {
-        _channel.Dispose();
-        await _silo.DisposeAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await StopSiloAsync();
-        Directory.Delete(_dataDir, recursive: true);
-    }
+    public async Task DisposeAsync() => await _silo.DisposeAsync();
 
     [Fact]
     public async Task AtTheMonthBoundarySpentResetsOpenHoldsCarryOverAndTheClosedMonthIsHistory()
     {
         var team = "team/" + Build.UniqueKey("month");
-        var status = await _management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = team, LimitNanos = 10 * Dollar, Period = Period.Month });
+        var status = await _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = team, LimitNanos = 10 * Dollar, Period = Period.Month });
         var thisMonth = NextMonth.AddMonths(-1).ToUnixTimeMilliseconds();
         Assert.Equal((thisMonth, NextMonth.ToUnixTimeMilliseconds()), (status.PeriodStartUnixMs, status.PeriodEndUnixMs));
         var attribution = new Attribution { Team = team["team/".Length..] };
 
         await CommitAsync(attribution, 6 * Dollar);
-        var open = await _admission.ReserveAsync(Build.Reserve(attribution, 3 * Dollar, holdTtlMs: 3_600_000));
-        Assert.Equal(Decision.Denied, (await _admission.ReserveAsync(Build.Reserve(attribution, 2 * Dollar))).Decision);
+        var open = await _silo.Admission.ReserveAsync(Build.Reserve(attribution, 3 * Dollar, holdTtlMs: 3_600_000));
+        Assert.Equal(Decision.Denied, (await _silo.Admission.ReserveAsync(Build.Reserve(attribution, 2 * Dollar))).Decision);
 
         _clock.Advance(TimeSpan.FromHours(2));
 
-        status = await _management.StatusAsync(team);
+        status = await _silo.Management.StatusAsync(team);
         Assert.Equal((0L, 3 * Dollar, 1), (status.SpentNanos, status.HeldNanos, status.OpenHolds));
         Assert.Equal(NextMonth.ToUnixTimeMilliseconds(), status.PeriodStartUnixMs);
         Assert.Equal(NextMonth.AddMonths(1).ToUnixTimeMilliseconds(), status.PeriodEndUnixMs);
         // The carried hold still counts: 3 held + 7 = the limit; one nano more is denied.
-        Assert.Equal(Decision.Admitted, (await _admission.ReserveAsync(Build.Reserve(attribution, 7 * Dollar))).Decision);
-        Assert.Equal(Decision.Denied, (await _admission.ReserveAsync(Build.Reserve(attribution, 1))).Decision);
+        Assert.Equal(Decision.Admitted, (await _silo.Admission.ReserveAsync(Build.Reserve(attribution, 7 * Dollar))).Decision);
+        Assert.Equal(Decision.Denied, (await _silo.Admission.ReserveAsync(Build.Reserve(attribution, 1))).Decision);
 
         // The hold reserved last month is committed this month: the spend counts in the month it was committed.
-        await _admission.CommitAsync(new CommitRequest { ReservationId = open.ReservationId, ActualNanos = 2 * Dollar });
-        Assert.Equal(2 * Dollar, (await _management.StatusAsync(team)).SpentNanos);
+        await _silo.Admission.CommitAsync(new CommitRequest { ReservationId = open.ReservationId, ActualNanos = 2 * Dollar });
+        Assert.Equal(2 * Dollar, (await _silo.Management.StatusAsync(team)).SpentNanos);
 
-        var history = await _management.ListPeriodsAsync(new ListPeriodsRequest { Scope = team });
+        var history = await _silo.Management.ListPeriodsAsync(new ListPeriodsRequest { Scope = team });
         var closed = Assert.Single(history.Periods);
         Assert.Equal((thisMonth, NextMonth.ToUnixTimeMilliseconds(), 6 * Dollar, 1L, false, 10 * Dollar, Period.Month),
             (closed.StartUnixMs, closed.EndUnixMs, closed.SpentNanos, closed.Commits, closed.Reset, closed.LimitNanos, closed.Period));
@@ -98,21 +77,21 @@ public sealed class PeriodTests : IAsyncLifetime
     public async Task ResetClosesThePeriodNowKeepsHoldsAndTheClosedPeriodKeepsItsUsage()
     {
         var feature = Build.UniqueKey("reset");
-        await _management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "feature/" + feature, LimitNanos = 10 * Dollar });
+        await _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "feature/" + feature, LimitNanos = 10 * Dollar });
         var attribution = new Attribution { Feature = feature, Labels = { ["model"] = "m-1" } };
         await CommitAsync(attribution, 4 * Dollar);
-        await _admission.ReserveAsync(Build.Reserve(attribution, Dollar));
+        await _silo.Admission.ReserveAsync(Build.Reserve(attribution, Dollar));
 
-        var reset = await _management.ResetBudgetAsync(new ResetBudgetRequest { Scope = "feature/" + feature });
+        var reset = await _silo.Management.ResetBudgetAsync(new ResetBudgetRequest { Scope = "feature/" + feature });
         Assert.Equal((0L, Dollar, 1, 0L), (reset.SpentNanos, reset.HeldNanos, reset.OpenHolds, reset.PeriodEndUnixMs));
-        var again = await _management.ResetBudgetAsync(new ResetBudgetRequest { Scope = "feature/" + feature });
+        var again = await _silo.Management.ResetBudgetAsync(new ResetBudgetRequest { Scope = "feature/" + feature });
         Assert.True(again.PeriodStartUnixMs > reset.PeriodStartUnixMs, "two resets make two periods");
 
-        var history = (await _management.ListPeriodsAsync(new ListPeriodsRequest { Scope = "feature/" + feature })).Periods;
+        var history = (await _silo.Management.ListPeriodsAsync(new ListPeriodsRequest { Scope = "feature/" + feature })).Periods;
         Assert.Equal([0L, 4 * Dollar], history.Select(p => p.SpentNanos).ToArray());
         Assert.All(history, p => Assert.True(p.Reset));
         var first = history[1];
-        var usage = await _management.GetUsageAsync(new GetUsageRequest { Scope = "feature/" + feature, Closed = true, PeriodStartUnixMs = first.StartUnixMs, GroupBy = "model" });
+        var usage = await _silo.Management.GetUsageAsync(new GetUsageRequest { Scope = "feature/" + feature, Closed = true, PeriodStartUnixMs = first.StartUnixMs, GroupBy = "model" });
         Assert.Equal((4 * Dollar, first.EndUnixMs), (usage.Total.SpentNanos, usage.PeriodEndUnixMs));
         Assert.Equal(("m-1", 4 * Dollar), (Assert.Single(usage.Rows).Key, usage.Rows[0].SpentNanos));
         await AssertSpentEqualsLedgerPerPeriodAsync();
@@ -123,16 +102,16 @@ public sealed class PeriodTests : IAsyncLifetime
     {
         var budget = Build.UniqueKey("change");
         var scope = "budget/" + budget;
-        await _management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = scope, LimitNanos = 10 * Dollar });
+        await _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = scope, LimitNanos = 10 * Dollar });
         await CommitAsync(new Attribution { Budgets = { budget } }, 5 * Dollar);
 
-        var daily = await _management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = scope, LimitNanos = 8 * Dollar, Period = Period.Day });
+        var daily = await _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = scope, LimitNanos = 8 * Dollar, Period = Period.Day });
         Assert.Equal((5 * Dollar, Period.Day, 0L), (daily.SpentNanos, daily.Period, daily.PeriodStartUnixMs));
         var tomorrow = new DateTimeOffset(_clock.GetUtcNow().UtcDateTime.Date, TimeSpan.Zero).AddDays(1);
         Assert.Equal(tomorrow.ToUnixTimeMilliseconds(), daily.PeriodEndUnixMs);
 
         // A scope that counted nothing yet starts its first period at the calendar boundary.
-        var fresh = await _management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "team/" + budget, LimitNanos = Dollar, Period = Period.Week });
+        var fresh = await _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "team/" + budget, LimitNanos = Dollar, Period = Period.Week });
         var monday = tomorrow.AddDays(-1).AddDays(-(((int)tomorrow.AddDays(-1).DayOfWeek + 6) % 7));
         Assert.Equal((monday.ToUnixTimeMilliseconds(), monday.AddDays(7).ToUnixTimeMilliseconds()), (fresh.PeriodStartUnixMs, fresh.PeriodEndUnixMs));
     }
@@ -141,9 +120,9 @@ public sealed class PeriodTests : IAsyncLifetime
     public async Task ABoundaryCrossedUnderConcurrentLoadKeepsI1AndI2PerPeriod()
     {
         var chain = Chain.Unique("period-load");
-        await chain.CreateAsync(_management, generous: 1_000 * Dollar);
+        await chain.CreateAsync(_silo.Management, generous: 1_000 * Dollar);
         // Hourly and tight on the team: each hour admits at most 40 units.
-        await _management.UpsertBudgetAsync(new UpsertBudgetRequest
+        await _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest
             { Scope = chain.TeamScope, LimitNanos = 40_000, Period = Period.Hour, Parent = chain.CostCenterScope });
         var admitted = new ConcurrentBag<(long At, long Estimate)>();
         var boundaryCrossed = 0;
@@ -155,17 +134,17 @@ public sealed class PeriodTests : IAsyncLifetime
             {
                 if (caller == 0 && i == 15 && Interlocked.Exchange(ref boundaryCrossed, 1) == 0) _clock.Advance(TimeSpan.FromHours(1));
                 var estimate = random.Next(500, 3_000);
-                var reserve = await _admission.ReserveAsync(Build.Reserve(chain.Attribution, estimate));
+                var reserve = await _silo.Admission.ReserveAsync(Build.Reserve(chain.Attribution, estimate));
                 if (reserve.Decision != Decision.Admitted) continue;
                 admitted.Add((_clock.GetUtcNow().ToUnixTimeMilliseconds(), estimate));
-                if (random.Next(3) == 0) await _admission.ReleaseAsync(new ReleaseRequest { ReservationId = reserve.ReservationId });
-                else await _admission.CommitAsync(new CommitRequest { ReservationId = reserve.ReservationId, ActualNanos = random.Next(0, estimate + 1) });
+                if (random.Next(3) == 0) await _silo.Admission.ReleaseAsync(new ReleaseRequest { ReservationId = reserve.ReservationId });
+                else await _silo.Admission.CommitAsync(new CommitRequest { ReservationId = reserve.ReservationId, ActualNanos = random.Next(0, estimate + 1) });
             }
         })));
 
-        var team = await _management.StatusAsync(chain.TeamScope);
+        var team = await _silo.Management.StatusAsync(chain.TeamScope);
         Assert.Equal((0L, 0), (team.HeldNanos, team.OpenHolds));
-        var history = (await _management.ListPeriodsAsync(new ListPeriodsRequest { Scope = chain.TeamScope })).Periods;
+        var history = (await _silo.Management.ListPeriodsAsync(new ListPeriodsRequest { Scope = chain.TeamScope })).Periods;
         Assert.Single(history);
         // I1 per period: commits never exceed their estimates here, so no period of the team spent more than its limit.
         Assert.All(history.Select(p => p.SpentNanos).Append(team.SpentNanos), spent => Assert.InRange(spent, 0, 40_000));
@@ -177,17 +156,16 @@ public sealed class PeriodTests : IAsyncLifetime
     public async Task PeriodsAndHistorySurviveARestart()
     {
         var team = "team/" + Build.UniqueKey("restart");
-        await _management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = team, LimitNanos = 10 * Dollar, Period = Period.Month });
+        await _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = team, LimitNanos = 10 * Dollar, Period = Period.Month });
         await CommitAsync(new Attribution { Team = team["team/".Length..] }, 3 * Dollar);
         _clock.Advance(TimeSpan.FromHours(2));
         await CommitAsync(new Attribution { Team = team["team/".Length..] }, Dollar);
-        var before = await _management.StatusAsync(team);
+        var before = await _silo.Management.StatusAsync(team);
 
-        await StopSiloAsync();
-        await StartSiloAsync();
+        await _silo.RestartAsync();
 
-        Assert.Equal(before, await _management.StatusAsync(team));
-        var history = Assert.Single((await _management.ListPeriodsAsync(new ListPeriodsRequest { Scope = team })).Periods);
+        Assert.Equal(before, await _silo.Management.StatusAsync(team));
+        var history = Assert.Single((await _silo.Management.ListPeriodsAsync(new ListPeriodsRequest { Scope = team })).Periods);
         Assert.Equal(3 * Dollar, history.SpentNanos);
         await AssertSpentEqualsLedgerPerPeriodAsync();
     }
@@ -197,9 +175,9 @@ public sealed class PeriodTests : IAsyncLifetime
     {
         var key = Build.UniqueKey("usage");
         var team = "team/" + key;
-        await _management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = team, Period = Period.Month });
+        await _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = team, Period = Period.Month });
         foreach (var child in new[] { "feature/a-" + key, "feature/b-" + key, "agent/x-" + key })
-            await _management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = child, Parent = team });
+            await _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = child, Parent = team });
 
         await CommitAsync(new Attribution { Feature = "a-" + key, Labels = { ["model"] = "gpt-x", ["environment"] = "prod" } }, 5, "resolved");
         await CommitAsync(new Attribution { Feature = "a-" + key, Labels = { ["model"] = "claude-y" } }, 3, "failed");
@@ -207,7 +185,7 @@ public sealed class PeriodTests : IAsyncLifetime
 
         async Task<Dictionary<string, long>> By(string groupBy)
         {
-            var report = await _management.GetUsageAsync(new GetUsageRequest { Scope = team, GroupBy = groupBy });
+            var report = await _silo.Management.GetUsageAsync(new GetUsageRequest { Scope = team, GroupBy = groupBy });
             Assert.Equal((10L, 3L), (report.Total.SpentNanos, report.Total.Commits));
             return report.Rows.ToDictionary(r => r.Key, r => r.SpentNanos);
         }
@@ -218,29 +196,29 @@ public sealed class PeriodTests : IAsyncLifetime
         Assert.Equal(new Dictionary<string, long> { ["resolved"] = 7, ["failed"] = 3 }, await By("outcome"));
         Assert.Equal(new Dictionary<string, long> { ["prod"] = 5, [""] = 5 }, await By("environment"));
 
-        var first = await _management.GetUsageAsync(new GetUsageRequest { Scope = team, GroupBy = "child", PageSize = 2 });
-        var second = await _management.GetUsageAsync(new GetUsageRequest { Scope = team, GroupBy = "child", PageSize = 2, PageToken = first.NextPageToken });
+        var first = await _silo.Management.GetUsageAsync(new GetUsageRequest { Scope = team, GroupBy = "child", PageSize = 2 });
+        var second = await _silo.Management.GetUsageAsync(new GetUsageRequest { Scope = team, GroupBy = "child", PageSize = 2, PageToken = first.NextPageToken });
         Assert.Equal(["feature/a-" + key, "agent/x-" + key, "feature/b-" + key], first.Rows.Concat(second.Rows).Select(r => r.Key).ToArray());
         Assert.Equal("", second.NextPageToken);
 
-        var bad = await Assert.ThrowsAsync<RpcException>(() => _management.GetUsageAsync(new GetUsageRequest { Scope = team, GroupBy = "user" }));
+        var bad = await Assert.ThrowsAsync<RpcException>(() => _silo.Management.GetUsageAsync(new GetUsageRequest { Scope = team, GroupBy = "user" }));
         Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
-        var unknown = await Assert.ThrowsAsync<RpcException>(() => _management.GetUsageAsync(new GetUsageRequest { Scope = team, PeriodStartUnixMs = 42 }));
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => _silo.Management.GetUsageAsync(new GetUsageRequest { Scope = team, PeriodStartUnixMs = 42 }));
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
     }
 
     private async Task CommitAsync(Attribution attribution, long nanos, string outcome = "")
     {
-        var reserve = await _admission.ReserveAsync(Build.Reserve(attribution, nanos));
+        var reserve = await _silo.Admission.ReserveAsync(Build.Reserve(attribution, nanos));
         Assert.Equal(Decision.Admitted, reserve.Decision);
-        await _admission.CommitAsync(new CommitRequest { ReservationId = reserve.ReservationId, ActualNanos = nanos, Outcome = outcome });
+        await _silo.Admission.CommitAsync(new CommitRequest { ReservationId = reserve.ReservationId, ActualNanos = nanos, Outcome = outcome });
     }
 
     /// <summary>I2 per period: each (scope, period)'s stored spent equals the ledger's actuals counted in that period.</summary>
     private async Task AssertSpentEqualsLedgerPerPeriodAsync()
     {
-        var spent = await _silo.Store.SpentByPeriodAsync(CancellationToken.None);
-        var ledger = await _silo.Store.SumLedgerByPeriodAsync(CancellationToken.None);
+        var spent = await _silo.Silo.Store.SpentByPeriodAsync(CancellationToken.None);
+        var ledger = await _silo.Silo.Store.SumLedgerByPeriodAsync(CancellationToken.None);
         Assert.Equal(ledger.Where(e => e.Value != 0).OrderBy(e => e.Key).ToList(), spent.Where(e => e.Value != 0).OrderBy(e => e.Key).ToList());
     }
 }

@@ -21,39 +21,28 @@ internal sealed class SteppedClock : TimeProvider
 public sealed class RateLimitTests : IAsyncLifetime
 {
     private readonly SteppedClock _clock = new();
-    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "budgetgrains-rate-" + Guid.NewGuid().ToString("N"));
-    private Silo _silo = null!;
-    private GrpcChannel _channel = null!;
-    private AdmissionClient _admission = null!;
-    private ManagementClient _management = null!;
+    private OwnSilo _silo = null!;
 
     public async Task InitializeAsync()
     {
-        var options = new SiloOptions { Listen = "127.0.0.1:0", DataDir = _dataDir };
+        var options = OwnSilo.NewOptions("rate");
         options.Prices[SiloFixture.PricedModel] = new PriceOptions { OutputNanos = 1 };
-        _silo = await Silo.StartAsync(options, l => l.SetMinimumLevel(LogLevel.Warning), _clock);
-        _channel = GrpcChannel.ForAddress(_silo.Address);
-        (_admission, _management) = (new AdmissionClient(_channel), new ManagementClient(_channel));
+        _silo = await OwnSilo.StartAsync(options, _clock);
     }
 
-    public async Task DisposeAsync()
-    {
-        _channel.Dispose();
-        await _silo.DisposeAsync();
-        Directory.Delete(_dataDir, recursive: true);
-    }
+    public async Task DisposeAsync() => await _silo.DisposeAsync();
 
     [Fact]
     public async Task ConcurrentCallersGetExactlyTheRequestsPerMinuteThenARetryHint()
     {
         var team = Build.UniqueKey("rpm");
-        await _management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "team/" + team, RequestsPerMinute = 30 });
+        await _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "team/" + team, RequestsPerMinute = 30 });
         var attribution = new Attribution { Team = team };
 
         var answers = new ConcurrentBag<ReserveResponse>();
         await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
         {
-            for (var i = 0; i < 4; i++) answers.Add(await _admission.ReserveAsync(Build.Reserve(attribution, 1)));
+            for (var i = 0; i < 4; i++) answers.Add(await _silo.Admission.ReserveAsync(Build.Reserve(attribution, 1)));
         })));
 
         Assert.Equal(30, answers.Count(a => a.Decision == Decision.Admitted));
@@ -64,7 +53,7 @@ public sealed class RateLimitTests : IAsyncLifetime
 
         _clock.Advance(TimeSpan.FromSeconds(10));
         var afterTenSeconds = new List<ReserveResponse>();
-        for (var i = 0; i < 6; i++) afterTenSeconds.Add(await _admission.ReserveAsync(Build.Reserve(attribution, 1)));
+        for (var i = 0; i < 6; i++) afterTenSeconds.Add(await _silo.Admission.ReserveAsync(Build.Reserve(attribution, 1)));
 
         Assert.Equal(5, afterTenSeconds.Count(a => a.Decision == Decision.Admitted));
     }
@@ -73,14 +62,14 @@ public sealed class RateLimitTests : IAsyncLifetime
     public async Task TokensPerMinuteCountsEstimatedUsageAndABudgetDenyConsumesNoRate()
     {
         var tenant = Build.UniqueKey("tpm");
-        await _management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "tenant/" + tenant, TokensPerMinute = 1_000, LimitNanos = 1_000_000_000 });
+        await _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "tenant/" + tenant, TokensPerMinute = 1_000, LimitNanos = 1_000_000_000 });
         var attribution = new Attribution { Tenant = tenant };
-        await _management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "budget/" + tenant, LimitNanos = 1 });
+        await _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "budget/" + tenant, LimitNanos = 1 });
 
-        var overBudget = await _admission.ReserveAsync(Usage(new Attribution(attribution) { Budgets = { tenant } }, 600));
-        var first = await _admission.ReserveAsync(Usage(attribution, 600));
-        var second = await _admission.ReserveAsync(Usage(attribution, 600));
-        var check = await _admission.CheckAsync(new CheckRequest { Attribution = attribution, EstimateNanos = 1 });
+        var overBudget = await _silo.Admission.ReserveAsync(Usage(new Attribution(attribution) { Budgets = { tenant } }, 600));
+        var first = await _silo.Admission.ReserveAsync(Usage(attribution, 600));
+        var second = await _silo.Admission.ReserveAsync(Usage(attribution, 600));
+        var check = await _silo.Admission.CheckAsync(new CheckRequest { Attribution = attribution, EstimateNanos = 1 });
 
         Assert.Equal((DenyReason.BudgetExhausted, "budget/" + tenant), (overBudget.Reason, overBudget.DeniedScope));
         Assert.Equal(Decision.Admitted, first.Decision);
@@ -90,14 +79,14 @@ public sealed class RateLimitTests : IAsyncLifetime
         Assert.Equal(Decision.Admitted, check.Decision);
 
         _clock.Advance(TimeSpan.FromMilliseconds(12_000));
-        Assert.Equal(Decision.Admitted, (await _admission.ReserveAsync(Usage(attribution, 600))).Decision);
+        Assert.Equal(Decision.Admitted, (await _silo.Admission.ReserveAsync(Usage(attribution, 600))).Decision);
     }
 
     [Fact]
     public async Task RatesOutOfRangeAreRefused()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            _management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "team/x", RequestsPerMinute = -1 }));
+            _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "team/x", RequestsPerMinute = -1 }));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
     }

@@ -18,7 +18,7 @@ public sealed class AlertDeliveryTests
     public async Task JsonWebhookGetsEachThresholdAlertAsTheAlertMessage()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var silo = await AlertTestSilo.StartAsync(AlertTestSilo.FastRetryOptions(new WebhookOptions { Name = "ops", Url = receiver.Url.ToString() }));
+        await using var silo = await OwnSilo.StartAsync(OwnSilo.FastRetryOptions(new WebhookOptions { Name = "ops", Url = receiver.Url.ToString() }));
         var team = Build.UniqueKey("json");
         await silo.Management.SetBudgetAsync("team/" + team, 100 * Dollar);
 
@@ -48,7 +48,7 @@ public sealed class AlertDeliveryTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Answer = n => n <= 3 ? 500 : 200;
-        await using var silo = await AlertTestSilo.StartAsync(AlertTestSilo.FastRetryOptions(new WebhookOptions { Name = "flaky", Url = receiver.Url.ToString() }));
+        await using var silo = await OwnSilo.StartAsync(OwnSilo.FastRetryOptions(new WebhookOptions { Name = "flaky", Url = receiver.Url.ToString() }));
         var team = Build.UniqueKey("flaky");
         await silo.Management.SetBudgetAsync("team/" + team, 100 * Dollar, thresholds: [50]);
 
@@ -68,9 +68,9 @@ public sealed class AlertDeliveryTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Answer = _ => 503;
-        var options = AlertTestSilo.FastRetryOptions(new WebhookOptions { Name = "down", Url = receiver.Url.ToString() });
+        var options = OwnSilo.FastRetryOptions(new WebhookOptions { Name = "down", Url = receiver.Url.ToString() });
         options.Alerts.MaxAttempts = 3;
-        await using var silo = await AlertTestSilo.StartAsync(options);
+        await using var silo = await OwnSilo.StartAsync(options);
         var team = Build.UniqueKey("down");
         await silo.Management.SetBudgetAsync("team/" + team, 100 * Dollar, thresholds: [50]);
 
@@ -91,7 +91,7 @@ public sealed class AlertDeliveryTests
     public async Task SlackWebhookGetsAMessageWithBlocks()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var silo = await AlertTestSilo.StartAsync(AlertTestSilo.FastRetryOptions(
+        await using var silo = await OwnSilo.StartAsync(OwnSilo.FastRetryOptions(
             new WebhookOptions { Url = receiver.Url.ToString(), Format = WebhookFormat.Slack }));
         var team = Build.UniqueKey("slack");
         await silo.Management.SetBudgetAsync("team/" + team, 100 * Dollar, thresholds: [80]);
@@ -121,7 +121,7 @@ public sealed class AlertDeliveryTests
     public async Task WebhookWithAScopePrefixGetsOnlyThoseScopes()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var silo = await AlertTestSilo.StartAsync(AlertTestSilo.FastRetryOptions(
+        await using var silo = await OwnSilo.StartAsync(OwnSilo.FastRetryOptions(
             new WebhookOptions { Name = "tenants", Url = receiver.Url.ToString(), ScopePrefix = "tenant/" }));
         var key = Build.UniqueKey("prefix");
         await silo.Management.SetBudgetAsync("team/" + key, 10 * Dollar, thresholds: [50]);
@@ -142,7 +142,7 @@ public sealed class AlertDeliveryTests
     {
         var port = await WebhookReceiver.UnusedPortAsync();
         var url = $"http://127.0.0.1:{port}/hook";
-        await using var silo = await AlertTestSilo.StartAsync(AlertTestSilo.FastRetryOptions(new WebhookOptions { Name = "later", Url = url }));
+        await using var silo = await OwnSilo.StartAsync(OwnSilo.FastRetryOptions(new WebhookOptions { Name = "later", Url = url }));
         var team = Build.UniqueKey("restart");
         await silo.Management.SetBudgetAsync("team/" + team, 100 * Dollar, thresholds: [50]);
         await silo.SpendAsync(new Attribution { Team = team }, 50 * Dollar);
@@ -166,8 +166,8 @@ public sealed class AlertDeliveryTests
     public async Task NewWebhookStartsWithAlertsFiredAfterItWasAdded()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        var options = AlertTestSilo.FastRetryOptions();
-        await using var silo = await AlertTestSilo.StartAsync(options);
+        var options = OwnSilo.FastRetryOptions();
+        await using var silo = await OwnSilo.StartAsync(options);
         var team = Build.UniqueKey("new-sink");
         await silo.Management.SetBudgetAsync("team/" + team, 100 * Dollar, thresholds: [50, 80]);
         await silo.SpendAsync(new Attribution { Team = team }, 50 * Dollar);
@@ -186,7 +186,7 @@ public sealed class AlertDeliveryTests
     [Fact]
     public async Task LogSinkWritesOneLinePerAlertEvenAcrossARestart()
     {
-        await using var silo = await AlertTestSilo.StartAsync(AlertTestSilo.FastRetryOptions());
+        await using var silo = await OwnSilo.StartAsync(OwnSilo.FastRetryOptions());
         var team = Build.UniqueKey("log");
         await silo.Management.SetBudgetAsync("team/" + team, 100 * Dollar, thresholds: [50, 80, 100]);
         await silo.SpendAsync(new Attribution { Team = team }, 50 * Dollar);
@@ -209,9 +209,9 @@ public sealed class AlertDeliveryTests
     [InlineData("http://127.0.0.1:9/hook", "a b", "BudgetGrains:Alerts:Webhooks:0:Name: name 'a b' has ' '; keys are made of A-Z a-z 0-9 . _ : -")]
     public async Task AWebhookThatCannotWorkStopsTheSiloFromStartingWithTheSettingNamed(string url, string? name, string error)
     {
-        var options = AlertTestSilo.FastRetryOptions(new WebhookOptions { Url = url, Name = name });
+        var options = OwnSilo.FastRetryOptions(new WebhookOptions { Url = url, Name = name });
 
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => AlertTestSilo.StartAsync(options));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => OwnSilo.StartAsync(options));
 
         Assert.Equal(error, e.Message);
         Assert.False(Directory.Exists(options.DataDir), "nothing was created");

@@ -14,9 +14,9 @@ public sealed class AnomalyTests : IAsyncLifetime
 
     /// <summary>A Monday in March 2031, mid-minute, so no spend straddles a minute boundary.</summary>
     private readonly ManualClock _clock = new(new DateTimeOffset(2031, 3, 10, 12, 0, 30, TimeSpan.Zero));
-    private AlertTestSilo _silo = null!;
+    private OwnSilo _silo = null!;
 
-    public async Task InitializeAsync() => _silo = await AlertTestSilo.StartAsync(AlertTestSilo.FastRetryOptions(), _clock);
+    public async Task InitializeAsync() => _silo = await OwnSilo.StartAsync(OwnSilo.FastRetryOptions(), _clock);
 
     public async Task DisposeAsync() => await _silo.DisposeAsync();
 

@@ -10,9 +10,9 @@ public sealed class ThresholdAlertTests : IAsyncLifetime
 
     /// <summary>Early in May, so that no forecast alert (a fifth of the period gone) joins the thresholds.</summary>
     private readonly ManualClock _clock = new(new DateTimeOffset(2031, 5, 2, 12, 0, 0, TimeSpan.Zero));
-    private AlertTestSilo _silo = null!;
+    private OwnSilo _silo = null!;
 
-    public async Task InitializeAsync() => _silo = await AlertTestSilo.StartAsync(AlertTestSilo.FastRetryOptions(), _clock);
+    public async Task InitializeAsync() => _silo = await OwnSilo.StartAsync(OwnSilo.FastRetryOptions(), _clock);
 
     public async Task DisposeAsync() => await _silo.DisposeAsync();
 

@@ -5,7 +5,7 @@ using BudgetGrains.Grpc;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace BudgetGrains.Server.Tests.Alerts;
+namespace BudgetGrains.Server.Tests;
 
 /// <summary>A clock that stands still until the test moves it (timers still run on real time), so rates and projections
 /// come out exact.</summary>
@@ -44,13 +44,14 @@ internal sealed class CapturedLog : ILoggerProvider
     }
 }
 
-/// <summary>A silo of its own for an alert test (its own data directory, options and clock), restartable on the same directory.</summary>
-internal sealed class AlertTestSilo : IAsyncDisposable
+/// <summary>A silo of its own for one test (its own data directory, options and clock), restartable on the same directory;
+/// for tests that move a clock, restart, or need options the shared fixture does not have.</summary>
+internal sealed class OwnSilo : IAsyncDisposable
 {
     private readonly TimeProvider? _clock;
     private GrpcChannel _channel = null!;
 
-    private AlertTestSilo(SiloOptions options, TimeProvider? clock) => (Options, _clock) = (options, clock);
+    private OwnSilo(SiloOptions options, TimeProvider? clock) => (Options, _clock) = (options, clock);
 
     public SiloOptions Options { get; }
 
@@ -64,19 +65,25 @@ internal sealed class AlertTestSilo : IAsyncDisposable
 
     public AlertsClient Alerts { get; private set; } = null!;
 
+    /// <summary>Options on a free loopback port and a new temporary data directory.</summary>
+    public static SiloOptions NewOptions(string name) =>
+        new() { Listen = "127.0.0.1:0", DataDir = Path.Combine(Path.GetTempPath(), $"budgetgrains-{name}-" + Guid.NewGuid().ToString("N")) };
+
     /// <summary>Fast retries, so tests of retrying do not wait for production delays.</summary>
     public static SiloOptions FastRetryOptions(params WebhookOptions[] webhooks)
     {
-        var options = new SiloOptions { Listen = "127.0.0.1:0", DataDir = Path.Combine(Path.GetTempPath(), "budgetgrains-alerts-" + Guid.NewGuid().ToString("N")) };
+        var options = NewOptions("alerts");
         options.Alerts.RetryInitialDelay = TimeSpan.FromMilliseconds(50);
         options.Alerts.RetryMaxDelay = TimeSpan.FromMilliseconds(200);
         options.Alerts.Webhooks.AddRange(webhooks);
         return options;
     }
 
-    public static async Task<AlertTestSilo> StartAsync(SiloOptions options, TimeProvider? clock = null)
+    public GrpcChannel Channel => _channel;
+
+    public static async Task<OwnSilo> StartAsync(SiloOptions options, TimeProvider? clock = null)
     {
-        var silo = new AlertTestSilo(options, clock);
+        var silo = new OwnSilo(options, clock);
         await silo.StartAsync();
         return silo;
     }
