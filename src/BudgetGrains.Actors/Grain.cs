@@ -41,14 +41,6 @@ public abstract class Grain
     /// (Orleans would use DelayDeactivation or a reminder). Explicit deactivation still happens.</summary>
     protected IDisposable KeepAlive() => Activation.AcquireKeepAlive();
 
-    /// <summary>Appends journal records durably without writing grain state: for grains whose data lives in the tables the
-    /// journal records keep (group-committed like state writes; completes when durable).</summary>
-    protected Task WriteJournalAsync(IReadOnlyList<IJournalRecord> journal)
-    {
-        ArgumentNullException.ThrowIfNull(journal);
-        return Activation.WriteAsync(new StateWrite(GrainId, null, journal));
-    }
-
     /// <summary>Deactivate this activation once the current turn ends.</summary>
     protected void DeactivateOnIdle() => Activation.DeactivateAfterCurrentTurn();
 

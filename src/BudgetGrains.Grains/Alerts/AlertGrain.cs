@@ -26,7 +26,7 @@ internal sealed class AlertGrain(IAlertStore store) : Grain, IAlertGrain
         var now = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         try
         {
-            await WriteJournalAsync([new AlertAcknowledged(id, by, now)]);
+            await AppendJournalAsync([new AlertAcknowledged(id, by, now)]);
         }
         catch (StorageUnavailableException)
         {

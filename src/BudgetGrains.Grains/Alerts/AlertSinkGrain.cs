@@ -132,7 +132,7 @@ internal sealed class AlertSinkGrain(IAlertStore store, AlertSinks sinks, ILogge
         {
             outcome = outcome with { NextAttemptUnixMs = now + (long)policy.DelayAfter(attempts, Random.Shared.NextDouble()).TotalMilliseconds };
         }
-        await WriteJournalAsync([new AlertDeliveryRecorded(alert.Id, outcome)]);
+        await AppendJournalAsync([new AlertDeliveryRecorded(alert.Id, outcome)]);
     }
 
     private long NowUnixMs() => TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
