@@ -61,6 +61,12 @@ public sealed partial class ManagementClient(GrpcChannel channel)
     private static readonly GrpcMethod<SetTaskPolicyRequest, TaskPolicyStatus> SetPolicyMethod = GrpcMethod<SetTaskPolicyRequest, TaskPolicyStatus>.From(Service, "SetTaskPolicy");
     private static readonly GrpcMethod<GetTaskPolicyRequest, TaskPolicyStatus> GetPolicyMethod = GrpcMethod<GetTaskPolicyRequest, TaskPolicyStatus>.From(Service, "GetTaskPolicy");
     private static readonly GrpcMethod<EndTaskRequest, EndTaskResponse> EndTaskMethod = GrpcMethod<EndTaskRequest, EndTaskResponse>.From(Service, "EndTask");
+    private static readonly GrpcMethod<DeleteBudgetRequest, DeleteBudgetResponse> DeleteBudgetMethod = GrpcMethod<DeleteBudgetRequest, DeleteBudgetResponse>.From(Service, "DeleteBudget");
+    private static readonly GrpcMethod<FreezeBudgetRequest, BudgetStatus> FreezeBudgetMethod = GrpcMethod<FreezeBudgetRequest, BudgetStatus>.From(Service, "FreezeBudget");
+    private static readonly GrpcMethod<FreezeBudgetRequest, BudgetStatus> UnfreezeBudgetMethod = GrpcMethod<FreezeBudgetRequest, BudgetStatus>.From(Service, "UnfreezeBudget");
+    private static readonly GrpcMethod<ResetBudgetRequest, BudgetStatus> ResetBudgetMethod = GrpcMethod<ResetBudgetRequest, BudgetStatus>.From(Service, "ResetBudget");
+    private static readonly GrpcMethod<ListPeriodsRequest, ListPeriodsResponse> ListPeriodsMethod = GrpcMethod<ListPeriodsRequest, ListPeriodsResponse>.From(Service, "ListPeriods");
+    private static readonly GrpcMethod<GetUsageRequest, UsageReport> GetUsageMethod = GrpcMethod<GetUsageRequest, UsageReport>.From(Service, "GetUsage");
 
     /// <summary>Create or replace a scope's budget.</summary>
     public Task<BudgetStatus> UpsertBudgetAsync(UpsertBudgetRequest request, CallOptions options = default) => channel.UnaryAsync(UpsertMethod, request, options);
@@ -82,35 +88,26 @@ public sealed partial class ManagementClient(GrpcChannel channel)
 
     /// <summary>Remove a scope's budget; its counters and history stay.</summary>
     public Task<DeleteBudgetResponse> DeleteBudgetAsync(DeleteBudgetRequest request, CallOptions options = default) =>
-        channel.UnaryAsync(Method<DeleteBudgetRequest, DeleteBudgetResponse>.Of("DeleteBudget"), request, options);
+        channel.UnaryAsync(DeleteBudgetMethod, request, options);
 
     /// <summary>Kill switch on.</summary>
     public Task<BudgetStatus> FreezeBudgetAsync(FreezeBudgetRequest request, CallOptions options = default) =>
-        channel.UnaryAsync(Method<FreezeBudgetRequest, BudgetStatus>.Of("FreezeBudget"), request, options);
+        channel.UnaryAsync(FreezeBudgetMethod, request, options);
 
     /// <summary>Kill switch off.</summary>
     public Task<BudgetStatus> UnfreezeBudgetAsync(FreezeBudgetRequest request, CallOptions options = default) =>
-        channel.UnaryAsync(Method<FreezeBudgetRequest, BudgetStatus>.Of("UnfreezeBudget"), request, options);
+        channel.UnaryAsync(UnfreezeBudgetMethod, request, options);
 
     /// <summary>Close the current period now.</summary>
     public Task<BudgetStatus> ResetBudgetAsync(ResetBudgetRequest request, CallOptions options = default) =>
-        channel.UnaryAsync(Method<ResetBudgetRequest, BudgetStatus>.Of("ResetBudget"), request, options);
+        channel.UnaryAsync(ResetBudgetMethod, request, options);
 
     /// <summary>A page of a scope's closed periods.</summary>
     public Task<ListPeriodsResponse> ListPeriodsAsync(ListPeriodsRequest request, CallOptions options = default) =>
-        channel.UnaryAsync(Method<ListPeriodsRequest, ListPeriodsResponse>.Of("ListPeriods"), request, options);
+        channel.UnaryAsync(ListPeriodsMethod, request, options);
 
     /// <summary>A scope's usage in one period.</summary>
     public Task<UsageReport> GetUsageAsync(GetUsageRequest request, CallOptions options = default) =>
-        channel.UnaryAsync(Method<GetUsageRequest, UsageReport>.Of("GetUsage"), request, options);
+        channel.UnaryAsync(GetUsageMethod, request, options);
 
-    /// <summary>The method descriptors of the service, resolved once per method.</summary>
-    private static class Method<TRequest, TResponse>
-        where TRequest : Google.Protobuf.IMessage<TRequest>, new()
-        where TResponse : Google.Protobuf.IMessage<TResponse>, new()
-    {
-        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, GrpcMethod<TRequest, TResponse>> Methods = new();
-
-        public static GrpcMethod<TRequest, TResponse> Of(string name) => Methods.GetOrAdd(name, n => GrpcMethod<TRequest, TResponse>.From(Service, n));
-    }
 }
