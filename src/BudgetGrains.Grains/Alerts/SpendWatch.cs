@@ -52,10 +52,11 @@ internal sealed class SpendWatch
         var minute = SpendMinutes.MinuteOf(change.NowUnixMs);
         _minutes ??= new SpendMinutes(minute);
         _minutes.Add(minute, change.SpentAfterNanos - change.SpentBeforeNanos);
-        if (_velocityFiredIn != change.PeriodStartUnixMs && Velocity(change, _minutes, minute) is { } velocity)
+        var velocityWindow = VelocityWindow(change);
+        if (_velocityFiredIn != velocityWindow && Velocity(change, _minutes, minute) is { } velocity)
         {
-            (alerts ??= []).Add(velocity);
-            _velocityFiredIn = change.PeriodStartUnixMs;
+            (alerts ??= []).Add(velocity with { PeriodStartUnixMs = velocityWindow });
+            _velocityFiredIn = velocityWindow;
         }
         if (_forecastFiredIn != change.PeriodStartUnixMs && Forecast(change) is { } forecast)
         {
@@ -85,6 +86,14 @@ internal sealed class SpendWatch
 
     /// <summary>VELOCITY: the recent rate is at least <see cref="AnomalyRules.VelocityFactor"/> times the baseline rate,
     /// above the floor and sustained, with enough baseline watched. Rates compare as cross products, so no division rounds.</summary>
+    /// <summary>
+    /// A runaway loop is news again the next day: velocity fires at most once per UTC day and per period (the key of its
+    /// alert is the later of the two starts), so a budget with period none or a monthly one is not silenced for good by
+    /// its first alert, and an hourly budget can fire each hour.
+    /// </summary>
+    internal static long VelocityWindow(in SpendChange change) =>
+        Math.Max(change.PeriodStartUnixMs, PeriodCalendar.StartOf(BudgetPeriod.Day, change.NowUnixMs));
+
     internal static AlertCandidate? Velocity(in SpendChange change, SpendMinutes minutes, long minute)
     {
         var baselineTo = minute - AnomalyRules.RecentMinutes;

@@ -48,6 +48,40 @@ public sealed class AnomalyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task VelocityFiresOncePerDayOnABudgetWithoutAPeriod()
+    {
+        var team = Build.UniqueKey("daily");
+        await _silo.Management.SetBudgetAsync("team/" + team, 0);
+        var attribution = new Attribution { Team = team };
+
+        async Task SteadyThenBurstAsync()
+        {
+            for (var minute = 0; minute < 40; minute++)
+            {
+                await _silo.SpendAsync(attribution, Cents5);
+                _clock.Advance(TimeSpan.FromMinutes(1));
+            }
+            await _silo.SpendAsync(attribution, 6 * Dollar);
+            await _silo.SpendAsync(attribution, 6 * Dollar);
+        }
+
+        await SteadyThenBurstAsync();
+        // The loop keeps running the same day: no second alert.
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        await _silo.SpendAsync(attribution, 6 * Dollar);
+        var first = Assert.Single(await _silo.AlertsAsync("team/" + team));
+        Assert.Equal(new DateTimeOffset(2031, 3, 10, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(), first.PeriodStartUnixMs);
+
+        // The next day it is news again.
+        _clock.Advance(TimeSpan.FromDays(1));
+        await SteadyThenBurstAsync();
+        var alerts = await _silo.AlertsAsync("team/" + team);
+        Assert.Equal(2, alerts.Count);
+        Assert.Equal((AlertKind.Velocity, new DateTimeOffset(2031, 3, 11, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds()),
+            (alerts[0].Kind, alerts[0].PeriodStartUnixMs));
+    }
+
+    [Fact]
     public async Task VelocityWaitsForEnoughHistoryAndIgnoresSlowRatesAndSingleCalls()
     {
         var (young, cheap, single) = (Build.UniqueKey("young"), Build.UniqueKey("cheap"), Build.UniqueKey("single"));
