@@ -32,13 +32,11 @@ internal sealed record ChainWalk(
     /// The policy a call of this attribution runs under: the task's own limits over the inherited ones; without a
     /// task, the feature's and agent's (their hold TTL applies to every call through them).
     /// </summary>
-    public TaskPolicy EffectivePolicy(Attribution attribution)
-    {
-        var inherited = InheritedTaskPolicy(attribution);
-        return Policies is not null && attribution.TaskScope is { Length: > 0 } task && Policies.TryGetValue(task, out var own)
+    /// <param name="inherited">This walk's <see cref="InheritedTaskPolicy"/> for the attribution, computed once by the caller.</param>
+    public TaskPolicy EffectivePolicy(Attribution attribution, TaskPolicy inherited) =>
+        Policies is not null && attribution.TaskScope is { Length: > 0 } task && Policies.TryGetValue(task, out var own)
             ? own.Over(inherited)
             : inherited;
-    }
 }
 
 /// <summary>

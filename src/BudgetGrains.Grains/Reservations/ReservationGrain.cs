@@ -75,9 +75,10 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         }
 
         var (taskScope, taskCall, taskPeriod) = (command.Attribution.TaskScope, (TaskCall?)null, 0L);
+        var inherited = walk.InheritedTaskPolicy(command.Attribution);
         if (taskScope.Length > 0)
         {
-            taskCall = new TaskCall(GrainKey, command.Task.Depth, command.Task.IsRetry, walk.InheritedTaskPolicy(command.Attribution), amount, AlreadyHeld: true);
+            taskCall = new TaskCall(GrainKey, command.Task.Depth, command.Task.IsRetry, inherited, amount, AlreadyHeld: true);
             ScopeAnswer verdict;
             try
             {
@@ -98,7 +99,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         }
 
         var now = NowUnixMs();
-        var expiresAt = now + walk.EffectivePolicy(command.Attribution).EffectiveHoldTtlMs(command.HoldTtlMs);
+        var expiresAt = now + walk.EffectivePolicy(command.Attribution, inherited).EffectiveHoldTtlMs(command.HoldTtlMs);
         var answer = new ReserveAnswer(true, GrainKey, DenyReason.None, "", walk.RemainingNanos, expiresAt,
             walk.CrossedThresholds.Count == 0 ? None : walk.CrossedThresholds.ToArray(), amount, EstimateSource: source);
         var journal = new List<IJournalRecord>(walk.Passed.Count + 1);
