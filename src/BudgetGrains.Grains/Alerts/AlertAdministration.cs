@@ -14,11 +14,10 @@ public sealed class AlertAdministration(IGrainFactory grains, IAlertStore store)
     public async Task<Result<AlertPage>> ListAsync(string scopePrefix, bool unacknowledgedOnly, int pageSize, string pageToken,
         CancellationToken cancellationToken)
     {
-        if (pageSize is < 0 or > Limits.MaxPageSize) return Failure.Invalid($"page_size must be between 0 and {Limits.MaxPageSize}");
+        if (PageTokens.Size(pageSize) is not { } size) return PageTokens.InvalidSize;
         if (ValidatePrefix(scopePrefix) is { } invalid) return invalid;
         var before = long.MaxValue;
-        if (pageToken.Length > 0 && !TryParseId(pageToken, out before)) return Failure.Invalid("page_token is not one this server gave out");
-        var size = pageSize == 0 ? Limits.DefaultPageSize : pageSize;
+        if (pageToken.Length > 0 && !TryParseId(pageToken, out before)) return PageTokens.InvalidToken;
         var alerts = await store.ListNewestAsync(scopePrefix, unacknowledgedOnly, before, size + 1, cancellationToken);
         if (alerts.Count <= size) return new AlertPage(alerts, "");
         var page = alerts.Take(size).ToList();

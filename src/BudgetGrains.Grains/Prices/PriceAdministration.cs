@@ -44,10 +44,9 @@ public sealed class PriceAdministration(IGrainFactory grains, PriceCatalog catal
     /// last model of the previous page.</summary>
     public Result<PricePage> List(string modelPrefix, int pageSize, string pageToken)
     {
-        if (pageSize is < 0 or > Limits.MaxPageSize) return Failure.Invalid($"page_size must be between 0 and {Limits.MaxPageSize}");
+        if (PageTokens.Size(pageSize) is not { } size) return PageTokens.InvalidSize;
         if (modelPrefix.Length > Limits.MaxModelNameLength) return Failure.Invalid($"model_prefix is longer than {Limits.MaxModelNameLength} characters");
-        if (!PageTokens.TryDecode(pageToken, out var after)) return Failure.Invalid("page_token is not one this server gave out");
-        var size = pageSize == 0 ? Limits.DefaultPageSize : pageSize;
+        if (!PageTokens.TryDecode(pageToken, out var after)) return PageTokens.InvalidToken;
         var all = catalog.InModelOrder;
         var start = FirstIndex(all, model => string.CompareOrdinal(model, modelPrefix) >= 0 && string.CompareOrdinal(model, after) > 0);
         var matching = all.Skip(start).TakeWhile(p => p.Model.StartsWith(modelPrefix, StringComparison.Ordinal)).Take(size + 1).ToList();

@@ -46,8 +46,8 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
     public async Task<Result<PeriodPage>> ListPeriodsAsync(string scope, int pageSize, string pageToken, CancellationToken cancellationToken)
     {
         if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
-        if (PageSize(pageSize) is not { } size) return InvalidPageSize;
-        if (!PageTokens.TryDecode(pageToken, out var token)) return InvalidPageToken;
+        if (PageTokens.Size(pageSize) is not { } size) return PageTokens.InvalidSize;
+        if (!PageTokens.TryDecode(pageToken, out var token)) return PageTokens.InvalidToken;
         var before = token.Length == 0 ? long.MaxValue : long.Parse(token, System.Globalization.CultureInfo.InvariantCulture);
         var periods = await store.ListClosedPeriodsAsync(scope, before, size + 1, cancellationToken);
         var page = periods.Count > size ? periods.Take(size).ToList() : periods;
@@ -63,8 +63,8 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
         if (groupBy.Length > 0 && !UsageDimensions.All.Contains(groupBy))
             return Failure.Invalid($"group_by '{groupBy}' is not one of {string.Join(", ", UsageDimensions.All)} (or empty for totals)");
-        if (PageSize(pageSize) is not { } size) return InvalidPageSize;
-        if (!PageTokens.TryDecode(pageToken, out var token) || (token.Length > 0 && !int.TryParse(token, out _))) return InvalidPageToken;
+        if (PageTokens.Size(pageSize) is not { } size) return PageTokens.InvalidSize;
+        if (!PageTokens.TryDecode(pageToken, out var token) || (token.Length > 0 && !int.TryParse(token, out _))) return PageTokens.InvalidToken;
         var offset = token.Length == 0 ? 0 : int.Parse(token, System.Globalization.CultureInfo.InvariantCulture);
 
         var status = await grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
@@ -148,23 +148,15 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
     /// carry a task policy (no budget) are left out, so a page may hold fewer than page_size budgets.</summary>
     public async Task<Result<BudgetPage>> ListAsync(string prefix, int pageSize, string pageToken, CancellationToken cancellationToken)
     {
-        if (PageSize(pageSize) is not { } size) return InvalidPageSize;
+        if (PageTokens.Size(pageSize) is not { } size) return PageTokens.InvalidSize;
         if (prefix.Length > Limits.MaxScopeKeyLength + 16) return Failure.Invalid("scope_prefix is too long");
-        if (!PageTokens.TryDecode(pageToken, out var after)) return InvalidPageToken;
+        if (!PageTokens.TryDecode(pageToken, out var after)) return PageTokens.InvalidToken;
         var scopes = await store.ListBudgetScopesAsync(prefix, after, size + 1, cancellationToken);
         var page = scopes.Count > size ? scopes.Take(size).ToList() : scopes;
         var statuses = await Task.WhenAll(page.Select(s => grains.GetGrain<IScopeGrain>(s).GetStatusAsync()));
         var next = scopes.Count > size ? PageTokens.Encode(page[^1]) : "";
         return new BudgetPage(statuses.Where(s => s.HasBudget).ToList(), next);
     }
-
-    private static Failure InvalidPageSize => Failure.Invalid($"page_size must be between 0 and {Limits.MaxPageSize}");
-
-    private static Failure InvalidPageToken => Failure.Invalid("page_token is not one this server gave out");
-
-    /// <summary>The page size asked for (0 = the default), or null when out of range.</summary>
-    private static int? PageSize(int pageSize) =>
-        pageSize is < 0 or > Limits.MaxPageSize ? null : pageSize == 0 ? Limits.DefaultPageSize : pageSize;
 
     /// <summary>Validates the scope, runs a change on its grain, and answers UNAVAILABLE when it could not be made durable.</summary>
     private async Task<Result<T>> OnScopeAsync<T>(string scope, Func<IScopeGrain, Task<T>> change) where T : class
