@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 using BudgetGrains.Storage.Sqlite;
 
 namespace BudgetGrains.Benchmarks;
@@ -13,8 +13,8 @@ namespace BudgetGrains.Benchmarks;
 public class GroupCommitFlushBenchmarks
 {
     private string _dataDir = "";
-    private SqliteGrainStorage _storage = null!;
-    private StateWrite[] _batch = [];
+    private SqliteJournalStore _storage = null!;
+    private JournalWrite[] _batch = [];
     private byte[] _state = [];
     private long _flushes;
 
@@ -26,12 +26,12 @@ public class GroupCommitFlushBenchmarks
     {
         _dataDir = Path.Combine(Path.GetTempPath(), $"budgetgrains-bench-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_dataDir);
-        _storage = new SqliteGrainStorage(Path.Combine(_dataDir, "grains.db"), []);
+        _storage = new SqliteJournalStore(Path.Combine(_dataDir, "grains.db"), []);
         // About the size of a scope's JSON state; the same keys every flush, so rows are updated, not added.
         _state = new byte[160];
         Random.Shared.NextBytes(_state);
         _batch = Enumerable.Range(0, BatchSize)
-            .Select(i => new StateWrite(new GrainId("bench-flush", $"scope-{i}"), _state, []))
+            .Select(i => new JournalWrite(new StateKey("bench-flush", $"scope-{i}"), _state, []))
             .ToArray();
     }
 

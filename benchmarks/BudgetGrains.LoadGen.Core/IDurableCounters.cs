@@ -19,7 +19,7 @@ public interface IDurableCounters
 }
 
 /// <summary>Runtime counters of a silo in the same process, sampled when measurement starts and ends.</summary>
-public readonly record struct SiloSample(long GroupCommitBatches, long GroupCommitWrites, long TurnsCompleted, long Activations);
+public readonly record struct SiloSample(long GroupCommitBatches, long GroupCommitWrites);
 
 /// <summary>What a run can see of the silo besides its gRPC surface; everything null for a silo elsewhere.</summary>
 public sealed record SiloView(string Kind, IDurableCounters? Store = null, Func<SiloSample>? Sample = null, int? ProcessId = null);

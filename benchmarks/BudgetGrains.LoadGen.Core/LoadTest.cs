@@ -75,8 +75,7 @@ public static class LoadTest
                 var batches = end.GroupCommitBatches - start.GroupCommitBatches;
                 var writes = end.GroupCommitWrites - start.GroupCommitWrites;
                 output.WriteLine($"group commit: {batches:N0} transactions ({batches / seconds:N0}/s), {writes:N0} writes ({writes / seconds:N0}/s), " +
-                    $"{(double)writes / Math.Max(1, batches):F1} writes per transaction; turns {(end.TurnsCompleted - start.TurnsCompleted) / seconds:N0}/s; " +
-                    $"activations {end.Activations:N0}");
+                    $"{(double)writes / Math.Max(1, batches):F1} writes per transaction");
             }
             foreach (var sample in run.ErrorSamples) output.WriteLine($"  error: {sample}");
 

@@ -42,8 +42,8 @@ try
 {
     var view = new SiloView("in-process", new StoreCounters(silo.Store), () =>
     {
-        var s = silo.Statistics;
-        return new SiloSample(s.GroupCommitBatches, s.GroupCommitWrites, s.TurnsCompleted, s.Activations);
+        var s = silo.Journal.Statistics;
+        return new SiloSample(s.Batches, s.Writes);
     });
     var report = await LoadTest.RunAsync(options, silo.Address, view, Console.Out);
     return report.Passed ? 0 : 1;

@@ -1,33 +1,30 @@
 using System.Text.Json.Serialization;
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Alerts;
+using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Estimates;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Reservations;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace BudgetGrains.Grains;
 
-/// <summary>Registers the budget grains with a runtime and restores what a restart needs.</summary>
+/// <summary>Restores what a restart of the budget grains needs.</summary>
 public static class BudgetGrainsSetup
 {
-    /// <summary>Scopes are few and hot: keep them; settled reservations deactivate at once by themselves.</summary>
+    /// <summary>Scopes are few and hot: keep them (Orleans' collection age for the scope grain type); settled
+    /// reservations deactivate at once by themselves.</summary>
     public static readonly TimeSpan ScopeIdleTimeout = TimeSpan.FromMinutes(30);
+
+    /// <summary>The silo services the grains are built with, besides a journal backend (<see cref="IJournalStore"/>) and its
+    /// read sides, the price catalog and the alert sinks: the journal itself and the alert signal.</summary>
+    public static IServiceCollection AddBudgetGrainServices(this IServiceCollection services) => services
+        .AddSingleton<JournalService>()
+        .AddSingleton<AlertSignal>();
 
     /// <summary>How many open reservations are woken per store query after a restart.</summary>
     private const int WakeBatch = 1_000;
-
-    public static void Configure(ActorRuntimeOptions options)
-    {
-        options.StateSerializerOptions.TypeInfoResolverChain.Insert(0, BudgetStateJsonContext.Default);
-        options.IdleTimeoutByGrainType[GrainTypes.Scope] = ScopeIdleTimeout;
-    }
-
-    public static ActorRuntime AddBudgetGrains(this ActorRuntime runtime) => runtime
-        .AddGrain<IScopeGrain, ScopeGrain>()
-        .AddGrain<IReservationGrain, ReservationGrain>()
-        .AddGrain<IEstimateGrain, EstimateGrain>()
-        .AddGrain<IPriceCatalogGrain, PriceCatalogGrain>();
 
     /// <summary>Activates every reservation with an open hold, so its expiry timer runs again. Returns how many.</summary>
     public static async Task<int> WakeOpenReservationsAsync(IGrainFactory grains, IBudgetStore store, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 namespace BudgetGrains.Grains;
 
 /// <summary>Why a request could not be carried out. Each kind maps to one gRPC status code.</summary>
+[GenerateSerializer]
 public enum FailureKind
 {
     InvalidArgument,
@@ -15,6 +16,7 @@ public enum FailureKind
 /// An expected failure (bad input, unknown reservation, a limit, storage down), returned as a value
 /// rather than thrown through the hot path. Nothing was changed when a failure is returned.
 /// </summary>
+[GenerateSerializer, Immutable]
 public sealed record Failure(FailureKind Kind, string Message)
 {
     public static Failure Invalid(string message) => new(FailureKind.InvalidArgument, message);

@@ -1,4 +1,4 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 using Microsoft.Data.Sqlite;
 
 namespace BudgetGrains.Storage.Sqlite;

@@ -1,12 +1,18 @@
+using System.Diagnostics;
+
 namespace BudgetGrains.TestSupport;
 
-/// <summary>A clock the test moves by hand. Timer callbacks run on the thread that calls Advance, outside the lock,
-/// so a callback may create or change timers.</summary>
+/// <summary>
+/// A clock the test moves by hand, good enough to be a whole silo's clock (Orleans' too): the wall clock stands still
+/// until <see cref="Advance"/>, while timestamps and timers run on real time and jump forward with every Advance. A timer
+/// whose due time an Advance passes fires at once (on a pool thread); Orleans' own timers keep ticking meanwhile.
+/// </summary>
 public sealed class ManualTimeProvider : TimeProvider
 {
     private readonly object _lock = new();
-    private readonly List<ManualTimer> _timers = [];
+    private readonly HashSet<ManualTimer> _timers = [];
     private DateTimeOffset _now = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private long _offsetTimestampTicks;
 
     public override DateTimeOffset GetUtcNow()
     {
@@ -16,16 +22,9 @@ public sealed class ManualTimeProvider : TimeProvider
         }
     }
 
-    public int ActiveTimerCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _timers.Count;
-            }
-        }
-    }
+    public override long GetTimestamp() => Stopwatch.GetTimestamp() + Interlocked.Read(ref _offsetTimestampTicks);
+
+    public override long TimestampFrequency => Stopwatch.Frequency;
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
@@ -34,69 +33,108 @@ public sealed class ManualTimeProvider : TimeProvider
         return timer;
     }
 
-    /// <summary>Moves the clock forward, firing every due time passed on the way in time order.</summary>
+    /// <summary>Moves the clock forward; every timer due by then fires.</summary>
     public void Advance(TimeSpan delta)
     {
-        DateTimeOffset target;
+        ManualTimer[] timers;
         lock (_lock)
         {
-            target = _now + delta;
+            _now += delta;
+            Interlocked.Add(ref _offsetTimestampTicks, (long)(delta.Ticks * (Stopwatch.Frequency / (double)TimeSpan.TicksPerSecond)));
+            timers = [.. _timers];
         }
-        while (true)
-        {
-            ManualTimer? next;
-            lock (_lock)
-            {
-                next = _timers.Where(t => t.DueAt <= target).MinBy(t => t.DueAt);
-                if (next is null)
-                {
-                    _now = target;
-                    return;
-                }
-                _now = next.DueAt;
-                if (next.Period == Timeout.InfiniteTimeSpan || next.Period == TimeSpan.Zero)
-                {
-                    _timers.Remove(next);
-                }
-                else
-                {
-                    next.DueAt += next.Period;
-                }
-            }
-            next.Fire();
-        }
+        foreach (var timer in timers) timer.Rearm();
     }
 
-    private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
+    /// <summary>A real timer armed for the time left until its due timestamp on this clock.</summary>
+    private sealed class ManualTimer : ITimer
     {
-        public DateTimeOffset DueAt { get; set; }
+        private readonly ManualTimeProvider _owner;
+        private readonly Timer _timer;
+        private long _dueTimestamp;
+        private TimeSpan _period = Timeout.InfiniteTimeSpan;
+        private bool _armed;
 
-        public TimeSpan Period { get; private set; }
-
-        public void Fire() => callback(state);
+        public ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state)
+        {
+            _owner = owner;
+            _timer = new Timer(_ =>
+            {
+                if (!Due()) return;
+                callback(state);
+            });
+        }
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
-            lock (owner._lock)
+            lock (_owner._lock)
             {
-                owner._timers.Remove(this);
-                if (dueTime == Timeout.InfiniteTimeSpan)
+                _period = period;
+                _armed = dueTime != Timeout.InfiniteTimeSpan;
+                if (_armed)
                 {
-                    return true;
+                    _dueTimestamp = _owner.GetTimestamp() + ToTimestampTicks(dueTime);
+                    _owner._timers.Add(this);
                 }
-                DueAt = owner._now + dueTime;
-                Period = period;
-                owner._timers.Add(this);
+                else
+                {
+                    _owner._timers.Remove(this);
+                }
+            }
+            Rearm();
+            return true;
+        }
+
+        /// <summary>Re-arms the real timer for what is left until the due timestamp (nothing, after an Advance past it).</summary>
+        public void Rearm()
+        {
+            lock (_owner._lock)
+            {
+                if (!_armed)
+                {
+                    _timer.Change(Timeout.Infinite, Timeout.Infinite);
+                    return;
+                }
+                var left = Math.Max(0, _dueTimestamp - _owner.GetTimestamp());
+                _timer.Change(TimeSpan.FromSeconds(left / (double)Stopwatch.Frequency), Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        /// <summary>True when this firing is due; a periodic timer then moves its due timestamp on by one period.</summary>
+        private bool Due()
+        {
+            lock (_owner._lock)
+            {
+                if (!_armed) return false;
+                if (_owner.GetTimestamp() < _dueTimestamp)
+                {
+                    Rearm();
+                    return false;
+                }
+                if (_period == Timeout.InfiniteTimeSpan || _period == TimeSpan.Zero)
+                {
+                    _armed = false;
+                    _owner._timers.Remove(this);
+                }
+                else
+                {
+                    _dueTimestamp += ToTimestampTicks(_period);
+                    Rearm();
+                }
                 return true;
             }
         }
 
+        private static long ToTimestampTicks(TimeSpan span) => (long)(span.Ticks * (Stopwatch.Frequency / (double)TimeSpan.TicksPerSecond));
+
         public void Dispose()
         {
-            lock (owner._lock)
+            lock (_owner._lock)
             {
-                owner._timers.Remove(this);
+                _armed = false;
+                _owner._timers.Remove(this);
             }
+            _timer.Dispose();
         }
 
         public ValueTask DisposeAsync()

@@ -1,4 +1,4 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Reservations;
 using BudgetGrains.Grains.Scopes;
 
@@ -51,7 +51,7 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices)
         {
             return await call(grains.GetGrain<IReservationGrain>(id));
         }
-        catch (GrainOverloadedException e)
+        catch (Orleans.Runtime.LimitExceededException e)
         {
             return Failure.Exhausted(e.Message);
         }

@@ -1,4 +1,4 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Scopes;
 
 namespace BudgetGrains.Grains.Admission;
@@ -66,7 +66,7 @@ internal static class AdmissionChain
                 {
                     answer = await visit(grains.GetGrain<IScopeGrain>(scope));
                 }
-                catch (GrainOverloadedException e)
+                catch (Orleans.Runtime.LimitExceededException e)
                 {
                     return Stop(Failure.Exhausted(e.Message));
                 }

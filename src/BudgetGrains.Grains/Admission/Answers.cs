@@ -1,6 +1,7 @@
 namespace BudgetGrains.Grains.Admission;
 
 /// <summary>Why a scope denies (numbered as budget.v1.DenyReason).</summary>
+[GenerateSerializer]
 public enum DenyReason
 {
     None = 0,
@@ -15,6 +16,7 @@ public enum DenyReason
 }
 
 /// <summary>Where a reserve's held amount came from (numbered as budget.v1.EstimateSource).</summary>
+[GenerateSerializer]
 public enum EstimateSource
 {
     Given = 1,
@@ -23,6 +25,7 @@ public enum EstimateSource
 }
 
 /// <summary>The answer to a Reserve. Stored with the reservation so a repeated request gets it again.</summary>
+[GenerateSerializer, Immutable]
 public sealed record ReserveAnswer(
     bool Admitted,
     string ReservationId,
@@ -36,15 +39,18 @@ public sealed record ReserveAnswer(
     EstimateSource EstimateSource = EstimateSource.Given);
 
 /// <summary>The answer to a Commit.</summary>
+[GenerateSerializer, Immutable]
 public sealed record CommitAnswer(long ChargedNanos, bool Late, bool Overage);
 
 /// <summary>The answer to a Release.</summary>
+[GenerateSerializer, Immutable]
 public sealed record ReleaseAnswer(bool Released);
 
 /// <summary>The answer to a Check.</summary>
 public sealed record CheckAnswer(bool Admitted, DenyReason Reason, string DeniedScope, long RemainingNanos, long RetryAfterMs = 0);
 
 /// <summary>A value or the failure that prevented it. Expected failures travel as values, not exceptions.</summary>
+[GenerateSerializer, Immutable]
 public readonly record struct Result<T>(T? Value, Failure? Failure) where T : class
 {
     public bool IsSuccess => Failure is null;

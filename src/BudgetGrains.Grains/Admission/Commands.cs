@@ -3,6 +3,7 @@ using BudgetGrains.Grains.Scopes;
 namespace BudgetGrains.Grains.Admission;
 
 /// <summary>Who a call is attributed to (the domain twin of budget.v1.Attribution).</summary>
+[GenerateSerializer, Immutable]
 public sealed record Attribution(
     string Tenant = "",
     string Feature = "",
@@ -39,6 +40,7 @@ public sealed record Attribution(
 }
 
 /// <summary>Token counts of a call, priced by the <see cref="PriceCatalog"/>.</summary>
+[GenerateSerializer, Immutable]
 public sealed record TokenCounts(string Model, long InputTokens, long CachedInputTokens, long OutputTokens, long ReasoningTokens)
 {
     /// <summary>No tokens (a call given in nanos only).</summary>
@@ -49,9 +51,11 @@ public sealed record TokenCounts(string Model, long InputTokens, long CachedInpu
 }
 
 /// <summary>Where the call sits in its agent task.</summary>
+[GenerateSerializer, Immutable]
 public readonly record struct TaskPosition(int Depth, bool IsRetry);
 
 /// <summary>Hold an estimate before a model call.</summary>
+[GenerateSerializer, Immutable]
 public sealed record ReserveCommand(
     string RequestId,
     Attribution Attribution,
@@ -61,6 +65,7 @@ public sealed record ReserveCommand(
     long HoldTtlMs);
 
 /// <summary>Record what a reserved call cost.</summary>
+[GenerateSerializer, Immutable]
 public sealed record CommitCommand(string ReservationId, long ActualNanos, TokenCounts? Usage, string Outcome);
 
 /// <summary>Would a reserve be admitted?</summary>

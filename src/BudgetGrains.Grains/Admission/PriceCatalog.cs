@@ -3,6 +3,7 @@ using BudgetGrains.Grains.Prices;
 namespace BudgetGrains.Grains.Admission;
 
 /// <summary>Prices of one model in nanos per token (e.g. $2.50 / 1M tokens = 2,500).</summary>
+[GenerateSerializer, Immutable]
 public sealed record ModelPrice(long InputNanos, long CachedInputNanos, long OutputNanos, long ReasoningNanos);
 
 /// <summary>

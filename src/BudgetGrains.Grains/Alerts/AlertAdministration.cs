@@ -1,5 +1,5 @@
 using System.Globalization;
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Admission;
 
 namespace BudgetGrains.Grains.Alerts;

@@ -1,9 +1,10 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Scopes;
 
 namespace BudgetGrains.Grains.Alerts;
 
 /// <summary>What raised an alert (numbered as budget.v1.AlertKind).</summary>
+[GenerateSerializer]
 public enum AlertKind
 {
     Threshold = 1,
@@ -16,6 +17,7 @@ public enum AlertKind
 /// and ignores repeats, so raising is idempotent.
 /// </summary>
 /// <param name="ThresholdPercent">Threshold alerts: the percent reached; 0 for the other kinds.</param>
+[GenerateSerializer, Immutable]
 public sealed record AlertCandidate(
     AlertKind Kind,
     string Scope,

@@ -1,9 +1,10 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 using Microsoft.Extensions.Logging;
 
 namespace BudgetGrains.Grains.Alerts;
 
 /// <summary>What a delivery pass left: whether more is due at once, and when the next retry is due (0: none pending).</summary>
+[GenerateSerializer, Immutable]
 public sealed record DeliveryPass(bool MoreNow, long NextAttemptUnixMs)
 {
     public static readonly DeliveryPass Idle = new(false, 0);
@@ -15,7 +16,7 @@ public sealed record DeliveryPass(bool MoreNow, long NextAttemptUnixMs)
 /// the deliveries that are due. An outcome is written after the receiver answered, so a crash in between delivers
 /// again after the restart: at least once. One activation per sink means one pass at a time, on one silo.
 /// </summary>
-public interface IAlertSinkGrain : IGrain
+public interface IAlertSinkGrain : IGrainWithStringKey
 {
     /// <summary>Activates the outbox; a sink seen for the first time starts after the newest alert (no backlog of history).</summary>
     Task OpenAsync();
@@ -33,17 +34,26 @@ public sealed class AlertSinkState
 
 /// <summary>See <see cref="IAlertSinkGrain"/>.</summary>
 [GrainType(AlertGrainTypes.Sink)]
-internal sealed class AlertSinkGrain(IAlertStore store, AlertSinks sinks, ILogger<AlertSinkGrain> logger)
-    : Grain<AlertSinkState>, IAlertSinkGrain
+internal sealed class AlertSinkGrain(IAlertStore store, AlertSinks sinks, JournalService journal, TimeProvider clock, ILogger<AlertSinkGrain> logger)
+    : Grain, IAlertSinkGrain
 {
+    private DurableState<AlertSinkState> _state = null!;
+
+    private string GrainKey { get; set; } = "";
+
+    private AlertSinkState State => _state.Value;
+
     /// <summary>Set while the queue is full, so that the warning is logged once per episode, not once per pass.</summary>
     private bool _full;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (RecordExists) return;
+        GrainKey = this.GetPrimaryKeyString();
+        _state = new DurableState<AlertSinkState>(journal, new StateKey(AlertGrainTypes.Sink, GrainKey), AlertStateJsonContext.Default.AlertSinkState);
+        await _state.ReadAsync(cancellationToken);
+        if (_state.RecordExists) return;
         State.CursorId = await store.LatestIdAsync(cancellationToken);
-        await WriteStateAsync();
+        await _state.WriteAsync();
     }
 
     public Task OpenAsync() => Task.CompletedTask;
@@ -80,14 +90,14 @@ internal sealed class AlertSinkGrain(IAlertStore store, AlertSinks sinks, ILogge
         var fresh = await store.ListAfterAsync(State.CursorId, "", take, CancellationToken.None);
         if (fresh.Count == 0) return false;
         var now = NowUnixMs();
-        var journal = fresh.Where(a => sink.Accepts(a.Alert.Scope))
+        var queued = fresh.Where(a => sink.Accepts(a.Alert.Scope))
             .Select(a => (IJournalRecord)new AlertDeliveryRecorded(a.Id, new AlertDelivery(GrainKey, DeliveryState.Pending, 0, now, now, "")))
             .ToList();
         var previous = State.CursorId;
         State.CursorId = fresh[^1].Id;
         try
         {
-            await WriteStateAsync(journal);
+            await _state.WriteAsync(queued);
         }
         catch (StorageUnavailableException)
         {
@@ -132,8 +142,8 @@ internal sealed class AlertSinkGrain(IAlertStore store, AlertSinks sinks, ILogge
         {
             outcome = outcome with { NextAttemptUnixMs = now + (long)policy.DelayAfter(attempts, Random.Shared.NextDouble()).TotalMilliseconds };
         }
-        await AppendJournalAsync([new AlertDeliveryRecorded(alert.Id, outcome)]);
+        await journal.AppendAsync(new JournalWrite(new StateKey(AlertGrainTypes.Sink, GrainKey), null, [new AlertDeliveryRecorded(alert.Id, outcome)]));
     }
 
-    private long NowUnixMs() => TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+    private long NowUnixMs() => clock.GetUtcNow().ToUnixTimeMilliseconds();
 }

@@ -1,8 +1,9 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 
 namespace BudgetGrains.Grains.Alerts;
 
 /// <summary>Where an alert stands with one sink (numbered as budget.v1.DeliveryState).</summary>
+[GenerateSerializer]
 public enum DeliveryState
 {
     Pending = 1,
@@ -13,11 +14,13 @@ public enum DeliveryState
 /// <summary>An alert's delivery to one sink: attempts so far, when the next is due, and the last error.</summary>
 /// <param name="NextAttemptUnixMs">Pending: when the next attempt is due.</param>
 /// <param name="UpdatedAtUnixMs">When it was queued or last attempted (delivered: when it was delivered).</param>
+[GenerateSerializer, Immutable]
 public sealed record AlertDelivery(string Sink, DeliveryState State, int Attempts, long NextAttemptUnixMs, long UpdatedAtUnixMs, string LastError);
 
 /// <summary>An alert as stored: its id (increasing in firing order), what raised it, its acknowledgement, and (when asked
 /// for) its deliveries.</summary>
 /// <param name="AcknowledgedAtUnixMs">0 while not acknowledged.</param>
+[GenerateSerializer, Immutable]
 public sealed record StoredAlert(long Id, AlertCandidate Alert, long AcknowledgedAtUnixMs, string AcknowledgedBy, IReadOnlyList<AlertDelivery> Deliveries)
 {
     public bool Acknowledged => AcknowledgedAtUnixMs != 0;

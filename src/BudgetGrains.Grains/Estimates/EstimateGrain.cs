@@ -1,14 +1,24 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
+using Orleans.Runtime;
 
 namespace BudgetGrains.Grains.Estimates;
 
 /// <summary>See <see cref="IEstimateGrain"/>. The window is written every few records, not on each: losing the last
 /// few samples in a crash only makes the estimate a little older.</summary>
 [GrainType(GrainTypes.Estimate)]
-internal sealed class EstimateGrain : Grain<EstimateState>, IEstimateGrain
+internal sealed class EstimateGrain(JournalService journal) : Grain, IEstimateGrain
 {
     private const int WriteEvery = 16;
     private int _unwritten;
+    private DurableState<EstimateState> _state = null!;
+
+    private EstimateState State => _state.Value;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _state = new DurableState<EstimateState>(journal, new StateKey(GrainTypes.Estimate, this.GetPrimaryKeyString()), BudgetStateJsonContext.Default.EstimateState);
+        return _state.ReadAsync(cancellationToken);
+    }
 
     public Task<long?> P95Async()
     {
@@ -31,9 +41,9 @@ internal sealed class EstimateGrain : Grain<EstimateState>, IEstimateGrain
         }
         if (++_unwritten < WriteEvery) return;
         _unwritten = 0;
-        await WriteStateAsync();
+        await _state.WriteAsync();
     }
 
-    public override Task OnDeactivateAsync(CancellationToken cancellationToken) =>
-        _unwritten > 0 ? WriteStateAsync() : Task.CompletedTask;
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        _unwritten > 0 ? _state.WriteAsync() : Task.CompletedTask;
 }

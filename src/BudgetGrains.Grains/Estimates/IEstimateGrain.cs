@@ -1,4 +1,4 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 
 namespace BudgetGrains.Grains.Estimates;
 
@@ -6,7 +6,7 @@ namespace BudgetGrains.Grains.Estimates;
 /// What calls of one feature and model really cost lately (key: "feature|model"), so a reserve that gives no
 /// estimate can hold a realistic one instead of a worst case.
 /// </summary>
-public interface IEstimateGrain : IGrain
+public interface IEstimateGrain : IGrainWithStringKey
 {
     /// <summary>The p95 of the recent actual costs, or null while fewer than <see cref="Limits.MinLearnedSamples"/> are known.</summary>
     Task<long?> P95Async();

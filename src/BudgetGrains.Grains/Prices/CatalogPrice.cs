@@ -5,6 +5,7 @@ using BudgetGrains.Grains.Scopes;
 namespace BudgetGrains.Grains.Prices;
 
 /// <summary>Where a price came from; decides which one applies when a model has several (docs/decisions/0010).</summary>
+[GenerateSerializer]
 public enum PriceSource
 {
     /// <summary>The default price file shipped with the server, loaded into the store.</summary>
@@ -19,6 +20,7 @@ public enum PriceSource
 
 /// <summary>One model's price with its provenance: the date it was taken from the provider's list and its source.</summary>
 /// <param name="AsOf">An ISO date, "2025-08-07"; empty only for configuration prices, which carry no date.</param>
+[GenerateSerializer, Immutable]
 public sealed record CatalogPrice(string Model, ModelPrice Price, string AsOf, PriceSource Source);
 
 /// <summary>The names of <see cref="PriceSource"/> on the wire and in the store.</summary>

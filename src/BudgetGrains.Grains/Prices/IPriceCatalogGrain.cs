@@ -1,4 +1,4 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Admission;
 
 namespace BudgetGrains.Grains.Prices;
@@ -8,7 +8,7 @@ namespace BudgetGrains.Grains.Prices;
 /// <see cref="Admission.PriceCatalog"/> that admission reads. Its turns order concurrent changes, and the count limit
 /// is checked inside the turn that adds.
 /// </summary>
-public interface IPriceCatalogGrain : IGrain
+public interface IPriceCatalogGrain : IGrainWithStringKey
 {
     public const string Key = "catalog";
 
@@ -27,10 +27,13 @@ public interface IPriceCatalogGrain : IGrain
 /// <param name="Applied">Default prices stored now (new models, or newer as_of than last applied).</param>
 /// <param name="KeptApi">Default prices not stored because an administrator set the model's price.</param>
 /// <param name="OverLimit">Default prices not stored because the catalog is full (retried at the next start).</param>
+[GenerateSerializer, Immutable]
 public sealed record DefaultsLoaded(int Stored, int Applied, int KeptApi, int OverLimit);
 
 /// <summary>What <see cref="IPriceCatalogGrain.SetAsync"/> stored, and how many of those models had no stored price before.</summary>
+[GenerateSerializer, Immutable]
 public sealed record PricesStored(IReadOnlyList<CatalogPrice> Prices, int Added);
 
 /// <summary>What <see cref="IPriceCatalogGrain.RemoveAsync"/> did: false when the model had no stored price.</summary>
+[GenerateSerializer, Immutable]
 public sealed record PriceRemoval(bool Deleted);

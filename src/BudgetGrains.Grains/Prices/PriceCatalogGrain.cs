@@ -1,4 +1,4 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Admission;
 
 namespace BudgetGrains.Grains.Prices;
@@ -9,8 +9,12 @@ namespace BudgetGrains.Grains.Prices;
 /// published only after its write is durable, so admission never prices with a change that a crash could undo.
 /// </summary>
 [GrainType(GrainTypes.PriceCatalog)]
-internal sealed class PriceCatalogGrain(PriceCatalog catalog, IPriceStore store) : Grain, IPriceCatalogGrain
+internal sealed class PriceCatalogGrain(PriceCatalog catalog, IPriceStore store, JournalService journal, TimeProvider clock) : Grain, IPriceCatalogGrain
 {
+    private static readonly StateKey Key = new(GrainTypes.PriceCatalog, IPriceCatalogGrain.Key);
+
+    private Task AppendJournalAsync(IReadOnlyList<IJournalRecord> records) => journal.AppendAsync(new JournalWrite(Key, null, records));
+
     public async Task<DefaultsLoaded> LoadAsync(IReadOnlyList<CatalogPrice> defaults)
     {
         var found = await store.ReadAsync(CancellationToken.None);
@@ -52,7 +56,7 @@ internal sealed class PriceCatalogGrain(PriceCatalog catalog, IPriceStore store)
         if (stored.Count + added > Limits.MaxPricedModels)
             return Failure.Exhausted($"the catalog holds {stored.Count} stored prices and this would add {added}; the limit is " +
                 $"{Limits.MaxPricedModels}: delete prices of models no longer used");
-        var today = PriceRules.Date(TimeProvider.GetUtcNow());
+        var today = PriceRules.Date(clock.GetUtcNow());
         var set = prices.Select(p => p with { Source = PriceSource.Api, AsOf = p.AsOf.Length == 0 ? today : p.AsOf }).ToList();
         await AppendJournalAsync([.. set.Select(p => new PriceStored(p))]);
         foreach (var price in set) stored[price.Model] = price;

@@ -1,4 +1,4 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Admission;
 
 namespace BudgetGrains.Grains.Reservations;
@@ -7,7 +7,7 @@ namespace BudgetGrains.Grains.Reservations;
 /// One reservation, keyed by the client's request id (which is also the reservation id). Its turns
 /// serialize every request with that id, so duplicates, even concurrent ones, have one effect.
 /// </summary>
-public interface IReservationGrain : IGrain
+public interface IReservationGrain : IGrainWithStringKey
 {
     /// <summary>Hold the estimate on every scope of the chain, or deny; durable before it answers.</summary>
     Task<Result<ReserveAnswer>> ReserveAsync(ReserveCommand command);

@@ -1,4 +1,4 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Admission;
 
 namespace BudgetGrains.Grains.Scopes;
@@ -6,6 +6,8 @@ namespace BudgetGrains.Grains.Scopes;
 /// <summary>What one scope of the chain says about an amount.</summary>
 /// <param name="Parent">The scope's rollup parent ("" for none): the admission chain continues there.</param>
 /// <param name="Failure">A limit of the scope itself (too many open holds); nothing was held.</param>
+/// <param name="PeriodStartUnixMs">Denials and task calls: the period the scope counted them in (the reservation writes them there).</param>
+[GenerateSerializer, Immutable]
 public sealed record ScopeAnswer(
     bool Admitted,
     DenyReason Reason,
@@ -14,13 +16,11 @@ public sealed record ScopeAnswer(
     IReadOnlyList<string> CrossedThresholds,
     Failure? Failure = null,
     TaskPolicy? Policy = null,
-    long RetryAfterMs = 0)
-{
-    /// <summary>Denials and task calls: the period the scope counted them in (the reservation writes them there).</summary>
-    public long PeriodStartUnixMs { get; init; }
-}
+    long RetryAfterMs = 0,
+    long PeriodStartUnixMs = 0);
 
 /// <summary>What a scope did with a commit: the period it counted the spend in, and the alerts the spend raised.</summary>
+[GenerateSerializer, Immutable]
 public sealed record ScopeCommitted(long PeriodStartUnixMs, IReadOnlyList<Alerts.AlertCandidate>? Alerts);
 
 /// <summary>
@@ -29,7 +29,7 @@ public sealed record ScopeCommitted(long PeriodStartUnixMs, IReadOnlyList<Alerts
 /// The grain's counters change in memory at once; the reservation that caused a change makes it
 /// durable (as a counter delta in its own write) before it answers.
 /// </summary>
-public interface IScopeGrain : IGrain
+public interface IScopeGrain : IGrainWithStringKey
 {
     /// <summary>Hold <paramref name="amountNanos"/> if not frozen, spent + held + amount &lt;= limit, and the scope's
     /// rate limits have room for one more request and <paramref name="tokens"/> (which they then count).</summary>

@@ -1,13 +1,14 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Storage;
+using Orleans.Runtime;
 
 namespace BudgetGrains.Grains.Scopes;
 
 /// <summary>See <see cref="IScopeGrain"/>.</summary>
 [GrainType(GrainTypes.Scope)]
-internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : Grain<ScopeState>, IScopeGrain
+internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, JournalService journal, TimeProvider clock) : Grain, IScopeGrain
 {
     private static readonly string[] NoThresholds = [];
 
@@ -27,12 +28,6 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : 
     /// <summary>Task scopes: reservations admitted here and still open, so that ending the task releases them.</summary>
     private readonly HashSet<string> _openReservations = new(StringComparer.Ordinal);
 
-    /// <summary>
-    /// Held while the scope has open holds. Release and expiry make their change durable before they
-    /// tell the scope; a scope loaded from the store in between would count the release twice, so a
-    /// scope with open holds is never collected for idleness.
-    /// </summary>
-    private IDisposable? _keepAlive;
 
     // Rate limits live in memory: after a restart or a reactivation a scope starts with full buckets.
     private RateBucket? _requests;
@@ -40,9 +35,22 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : 
 
     private readonly SpendWatch _watch = new();
     private IDisposable? _periodTimer;
+    private bool _keptAlive;
+    private DurableState<ScopeState> _state = null!;
+
+    private string GrainKey { get; set; } = "";
+
+    private ScopeState State
+    {
+        get => _state.Value;
+        set => _state.Value = value;
+    }
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        GrainKey = this.GetPrimaryKeyString();
+        _state = new DurableState<ScopeState>(journal, new StateKey(GrainTypes.Scope, GrainKey), BudgetStateJsonContext.Default.ScopeState);
+        await _state.ReadAsync(cancellationToken);
         var counters = await store.ReadCountersAsync(GrainKey, State.PeriodStartUnixMs, cancellationToken);
         (_spentNanos, _heldNanos, _openHolds, _commits, _denials, _calls, _retries, _depthMaxSeen) =
             (counters.SpentNanos, counters.HeldNanos, counters.OpenHolds, counters.Commits, counters.Denials,
@@ -177,7 +185,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : 
         State.TaskPolicy = policy.IsEmpty ? null : policy;
         try
         {
-            await WriteStateAsync();
+            await _state.WriteAsync();
         }
         catch (StorageUnavailableException)
         {
@@ -196,7 +204,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : 
             State.Ended = true;
             try
             {
-                await WriteStateAsync();
+                await _state.WriteAsync();
             }
             catch (StorageUnavailableException)
             {
@@ -290,7 +298,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : 
 
     private bool IsTask => GrainKey.StartsWith(ScopeIds.Task + "/", StringComparison.Ordinal);
 
-    private long NowUnixMs() => TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+    private long NowUnixMs() => clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     private bool PeriodHasActivity => _spentNanos != 0 || _commits != 0 || _denials != 0 || _calls != 0;
 
@@ -327,7 +335,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : 
         State = next;
         try
         {
-            await WriteStateAsync(journal);
+            await _state.WriteAsync(journal);
         }
         catch (StorageUnavailableException)
         {
@@ -351,20 +359,20 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : 
         _periodTimer = null;
         if (State.PeriodEndUnixMs == 0) return;
         var due = TimeSpan.FromMilliseconds(Math.Max(0, State.PeriodEndUnixMs - NowUnixMs()));
-        _periodTimer = RegisterTimer(_ => RollPeriodIfDueAsync(), due < LongestPeriodTimer ? due : LongestPeriodTimer, LongestPeriodTimer);
+        _periodTimer = this.RegisterGrainTimer(_ => RollPeriodIfDueAsync(),
+            new GrainTimerCreationOptions(due < LongestPeriodTimer ? due : LongestPeriodTimer, LongestPeriodTimer));
     }
 
+    /// <summary>
+    /// Release and expiry make their change durable before they tell the scope; a scope loaded from the store in between
+    /// would count the release twice, so a scope with open holds is never collected for idleness (Orleans' collection
+    /// age applies again once the last hold is gone).
+    /// </summary>
     private void KeepAliveWhileHolding()
     {
-        if (_openHolds > 0)
-        {
-            _keepAlive ??= KeepAlive();
-        }
-        else
-        {
-            _keepAlive?.Dispose();
-            _keepAlive = null;
-        }
+        if (_openHolds > 0 == _keptAlive) return;
+        _keptAlive = _openHolds > 0;
+        DelayDeactivation(_keptAlive ? TimeSpan.MaxValue : TimeSpan.Zero);
     }
 
     /// <summary>
@@ -396,7 +404,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal) : 
     {
         var answer = EvaluateBudget(amountNanos);
         if (!answer.Admitted || (State.RequestsPerMinute == 0 && State.TokensPerMinute == 0)) return answer;
-        var now = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var retryAfter = Math.Max(
             Bucket(ref _requests, State.RequestsPerMinute, now)?.RetryAfterMs(1, now) ?? 0,
             tokens == 0 ? 0 : Bucket(ref _tokens, State.TokensPerMinute, now)?.RetryAfterMs(tokens, now) ?? 0);

@@ -1,6 +1,7 @@
 namespace BudgetGrains.Grains.Scopes;
 
 /// <summary>A budget's accounting period (numbered as budget.v1.Period).</summary>
+[GenerateSerializer]
 public enum BudgetPeriod
 {
     None = 1,
@@ -11,6 +12,7 @@ public enum BudgetPeriod
 }
 
 /// <summary>A scope's budget settings, as an admin sets them.</summary>
+[GenerateSerializer, Immutable]
 public sealed record BudgetSettings(
     string Scope,
     long LimitNanos,
@@ -47,6 +49,7 @@ public sealed class ScopeState
 }
 
 /// <summary>A scope's budget and live counters.</summary>
+[GenerateSerializer, Immutable]
 public sealed record BudgetStatus(
     string Scope,
     bool HasBudget,

@@ -6,6 +6,7 @@ namespace BudgetGrains.Grains.Scopes;
 /// </summary>
 /// <param name="HoldTtlMs">Lifetime of a hold: the default when a reserve gives none, and the longest a reserve may ask
 /// for. Unlike the other limits it applies to every reserve through the feature or agent, with or without a task.</param>
+[GenerateSerializer, Immutable]
 public sealed record TaskPolicy(long? MaxDepth = null, long? MaxRetries = null, long? MaxCalls = null, long? MaxSpendNanos = null,
     long? HoldTtlMs = null)
 {
@@ -55,4 +56,5 @@ public sealed record TaskPolicy(long? MaxDepth = null, long? MaxRetries = null, 
 /// <param name="AmountNanos">The call's estimate.</param>
 /// <param name="AlreadyHeld">True for a reserve (the chain walk already held the estimate at the task scope), false
 /// for a check (which holds nothing).</param>
+[GenerateSerializer, Immutable]
 public sealed record TaskCall(string ReservationId, int Depth, bool IsRetry, TaskPolicy Inherited, long AmountNanos, bool AlreadyHeld);

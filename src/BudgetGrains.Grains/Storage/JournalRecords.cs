@@ -1,4 +1,4 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 
 namespace BudgetGrains.Grains.Storage;
 

@@ -1,4 +1,4 @@
-using BudgetGrains.Actors;
+
 using BudgetGrains.Grains.Alerts;
 
 namespace BudgetGrains.Server.Alerts;

@@ -1,4 +1,4 @@
-using BudgetGrains.Actors;
+
 using BudgetGrains.Grains.Prices;
 
 namespace BudgetGrains.Server.Hosting;

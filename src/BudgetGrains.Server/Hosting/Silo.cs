@@ -1,8 +1,9 @@
 using System.Security.Cryptography.X509Certificates;
-using BudgetGrains.Actors;
 using BudgetGrains.Grains;
+using Orleans.Runtime;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Alerts;
+using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
@@ -21,23 +22,24 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 namespace BudgetGrains.Server.Hosting;
 
 /// <summary>
-/// One silo: the grain runtime on the embedded SQLite store, serving budget.v1 over gRPC on Kestrel.
-/// Used by the executable and by tests, which start it on port 0 in a temporary directory.
+/// One silo: Orleans (localhost clustering) with the journal on the embedded SQLite store, serving budget.v1 over gRPC
+/// and REST on Kestrel, in one host. Used by the executable and by tests, which start it on port 0 in a temporary directory.
 /// </summary>
 public sealed class Silo : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly ActorRuntime _runtime;
-    private readonly SqliteGrainStorage _storage;
+    private readonly SqliteJournalStore _storage;
     private readonly AlertDispatcher _alerts;
     private readonly CancellationTokenSource _stopping = new();
     private readonly BudgetWatchHub _watch;
     private Task _statisticsLog = Task.CompletedTask;
     private int _disposed;
 
-    private Silo(WebApplication app, ActorRuntime runtime, SqliteGrainStorage storage, IBudgetStore store, AlertDispatcher alerts, BudgetWatchHub watch, Uri address)
+    private Silo(WebApplication app, SqliteJournalStore storage, IBudgetStore store, AlertDispatcher alerts, BudgetWatchHub watch, Uri address)
     {
-        (_app, _runtime, _storage, Store, _alerts, _watch, Address) = (app, runtime, storage, store, alerts, watch, address);
+        (_app, _storage, Store, _alerts, _watch, Address) = (app, storage, store, alerts, watch, address);
+        Grains = app.Services.GetRequiredService<IGrainFactory>();
+        Journal = app.Services.GetRequiredService<JournalService>();
     }
 
     /// <summary>Where clients reach the silo, e.g. http://127.0.0.1:5080.</summary>
@@ -49,11 +51,13 @@ public sealed class Silo : IAsyncDisposable
     /// <summary>The store's read side (counters, ledger sums), for operators and tests.</summary>
     public IBudgetStore Store { get; }
 
-    public IGrainFactory Grains => _runtime;
+    /// <summary>References to the silo's grains, for in-process callers (benchmarks, tests).</summary>
+    public IGrainFactory Grains { get; }
 
-    public RuntimeStatistics Statistics => _runtime.GetStatistics();
+    /// <summary>The journal the grains write through (its counters: batches, writes).</summary>
+    public JournalService Journal { get; }
 
-    /// <param name="clock">The grains' clock (hold expiry, rate limits); tests pass one they can move.</param>
+    /// <param name="clock">The silo's clock (hold expiry, periods, rate limits), also Orleans' own; tests pass one they can move.</param>
     public static async Task<Silo> StartAsync(SiloOptions options, Action<ILoggingBuilder>? configureLogging = null,
         TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
@@ -62,9 +66,7 @@ public sealed class Silo : IAsyncDisposable
         var prices = options.PriceCatalog();
         var defaultPrices = PriceFile.ReadDefaults(options.DefaultPricesFile.Length == 0 ? "" : Path.GetFullPath(options.DefaultPricesFile));
         Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
-        var storage = new SqliteGrainStorage(options.DatabasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal(), new SqlitePriceJournal()]);
-        var store = new SqliteBudgetStore(storage.OpenReadConnection);
-        var alertStore = new SqliteAlertStore(storage.OpenReadConnection);
+        var storage = SqliteJournalServices.Open(options.DatabasePath);
 
         // The empty builder reads no appsettings and so watches no files: a default host watches its content root,
         // and every write of the store under ./data would wake that watcher.
@@ -72,12 +74,10 @@ public sealed class Silo : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.Logging.ClearProviders();
         (configureLogging ?? ConsoleLogging)(builder.Logging);
-        builder.Services.AddSingleton<IBudgetStore>(store);
-        builder.Services.AddSingleton(new AlertSignal());
-        builder.Services.AddSingleton<IAlertStore>(alertStore);
+        builder.Services.AddSingleton(clock ?? TimeProvider.System);
+        builder.Services.AddSqliteJournal(storage).AddBudgetGrainServices();
         builder.Services.AddSingleton(services => AlertSinkFactory.Create(options.Alerts, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(prices);
-        builder.Services.AddSingleton<IPriceStore>(new SqlitePriceStore(storage.OpenReadConnection));
         var certificate = options.TlsCertificatePath is { } path
             ? X509CertificateLoader.LoadPkcs12FromFile(path, options.TlsCertificatePassword)
             : null;
@@ -89,44 +89,43 @@ public sealed class Silo : IAsyncDisposable
             kestrel.ListenGrpc(options.ListenEndPoint, certificate);
             if (httpEndPoint is not null) http = kestrel.ListenHttp(httpEndPoint, certificate);
         });
+        builder.Services.AddSingleton(services => new AlertDispatcher(services.GetRequiredService<IGrainFactory>(),
+            services.GetRequiredService<AlertSinks>(), services.GetRequiredService<AlertSignal>(), services.GetRequiredService<TimeProvider>(),
+            options.Alerts.PollInterval, services.GetRequiredService<ILoggerFactory>().CreateLogger<AlertDispatcher>()));
+        builder.UseBudgetGrainsSilo(options);
+        // After Orleans (hosted services start in registration order, Kestrel last): prices and outboxes are ready
+        // before the listeners open.
+        builder.Services.AddHostedService(services => new GrainStartup(services.GetRequiredService<IGrainFactory>(), defaultPrices,
+            services.GetRequiredService<AlertDispatcher>(), services.GetRequiredService<ILoggerFactory>().CreateLogger<Silo>()));
         var app = builder.Build();
 
-        var runtimeOptions = new ActorRuntimeOptions();
-        BudgetGrainsSetup.Configure(runtimeOptions);
-        AlertGrainsSetup.Configure(runtimeOptions);
-        runtimeOptions.IdleTimeoutByGrainType[GrainTypes.Scope] = options.ScopeIdleTimeout;
-        var runtime = new ActorRuntime(runtimeOptions, storage, app.Services, clock ?? TimeProvider.System,
-            app.Services.GetRequiredService<ILoggerFactory>()).AddBudgetGrains().AddAlertGrains();
+        var grains = app.Services.GetRequiredService<IGrainFactory>();
+        var (store, alertStore) = (app.Services.GetRequiredService<IBudgetStore>(), app.Services.GetRequiredService<IAlertStore>());
         var (signal, sinks) = (app.Services.GetRequiredService<AlertSignal>(), app.Services.GetRequiredService<AlertSinks>());
-
-        await PriceStartup.LoadAsync(runtime, defaultPrices, app.Logger);
         var grpcOptions = new GrpcServerOptions { MaxReceiveMessageBytes = options.MaxMessageBytes, MaxSendMessageBytes = options.MaxMessageBytes };
-        var watch = new BudgetWatchHub(runtime, options.BudgetWatchInterval, options.BudgetWatchHeartbeat, options.MaxBudgetWatchStreams,
+        var watch = new BudgetWatchHub(grains, options.BudgetWatchInterval, options.BudgetWatchHeartbeat, options.MaxBudgetWatchStreams,
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<BudgetWatchHub>());
         // Open watch streams end when the host stops; otherwise it would wait for them until its shutdown timeout.
         app.Lifetime.ApplicationStopping.Register(watch.Stop);
-        var management = GrpcServices.Management(new BudgetAdministration(runtime, store), new PriceAdministration(runtime, prices),
-            new AlertAdministration(runtime, alertStore));
+        var management = GrpcServices.Management(new BudgetAdministration(grains, store), new PriceAdministration(grains, prices),
+            new AlertAdministration(grains, alertStore));
         app.UseGrpcServices(grpcOptions,
-            GrpcServices.Admission(new AdmissionApi(runtime, prices), watch),
+            GrpcServices.Admission(new AdmissionApi(grains, prices), watch),
             management,
             new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping).Build());
         app.UseRestMirror(management, options.MaxMessageBytes);
 
-        var alerts = new AlertDispatcher(runtime, sinks, signal, clock ?? TimeProvider.System, options.Alerts.PollInterval,
-            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<AlertDispatcher>());
-        await alerts.OpenAsync();
-
+        var alerts = app.Services.GetRequiredService<AlertDispatcher>();
         await app.StartAsync(cancellationToken);
         alerts.Start();
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var silo = new Silo(app, runtime, storage, store, alerts, watch, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)))
+        var silo = new Silo(app, storage, store, alerts, watch, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)))
         {
             HttpAddress = http is null ? null : RestHosting.AddressOf(http, tls: certificate is not null),
         };
         if (silo.HttpAddress is { } httpAddress) app.Logger.LogInformation("REST API on {Address}api/v1/", httpAddress);
 
-        var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(runtime, store, cancellationToken);
+        var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(grains, store, cancellationToken);
         app.Logger.LogInformation("BudgetGrains silo ready on {Address} (store {Database}, {Open} open holds restored)",
             silo.Address.ToString().TrimEnd('/'), options.DatabasePath, woken);
         if (options.StatisticsInterval > TimeSpan.Zero) silo._statisticsLog = silo.LogStatisticsAsync(options.StatisticsInterval, app.Logger);
@@ -136,19 +135,22 @@ public sealed class Silo : IAsyncDisposable
     /// <summary>One line per event on the console; the host's own start-up chatter is left out (the silo says "ready").</summary>
     public static void ConsoleLogging(ILoggingBuilder logging) => logging
         .AddFilter("Microsoft", LogLevel.Warning)
+        .AddFilter("Orleans", LogLevel.Warning)
         .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
 
     /// <summary>One line per interval: what an operator looks at first when the silo is slow.</summary>
     private async Task LogStatisticsAsync(TimeSpan interval, ILogger logger)
     {
-        var before = _runtime.GetStatistics();
+        var management = Grains.GetGrain<IManagementGrain>(0);
+        var before = Journal.Statistics;
         using var timer = new PeriodicTimer(interval);
         try
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token))
             {
-                var now = _runtime.GetStatistics();
-                logger.LogInformation("Runtime: {Rates}", RuntimeRates.Between(before, now, interval));
+                var now = Journal.Statistics;
+                logger.LogInformation("Silo: {Activations} activations, {Rates}", await management.GetTotalActivationCount(),
+                    JournalStatistics.RatesBetween(before, now, interval));
                 before = now;
             }
         }
@@ -161,7 +163,8 @@ public sealed class Silo : IAsyncDisposable
     /// <summary>Completes when the host is asked to stop (Ctrl+C, SIGTERM).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 
-    /// <summary>Graceful stop: no new requests, every activation deactivated, every pending write flushed.</summary>
+    /// <summary>Graceful stop: no new requests, every activation deactivated (Orleans stops after Kestrel), every
+    /// pending journal write flushed, then the store closed.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
@@ -170,9 +173,7 @@ public sealed class Silo : IAsyncDisposable
         await _alerts.DisposeAsync();
         await _app.StopAsync();
         await _watch.DisposeAsync();
-        await _runtime.StopAsync(CancellationToken.None);
-        await _runtime.DisposeAsync();
-        await _storage.DisposeAsync();
         await _app.DisposeAsync();
+        await _storage.DisposeAsync();
     }
 }

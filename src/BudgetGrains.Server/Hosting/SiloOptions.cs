@@ -36,7 +36,10 @@ public sealed class SiloOptions
     /// <summary>How long an idle scope stays in memory.</summary>
     public TimeSpan ScopeIdleTimeout { get; set; } = Grains.BudgetGrainsSetup.ScopeIdleTimeout;
 
-    /// <summary>How often the silo logs its runtime statistics (activations, turns/s, p99 turn, writes/s); 0 = never.</summary>
+    /// <summary>Orleans' silo-to-silo port on 127.0.0.1 (localhost clustering: one silo); 0 picks a free one.</summary>
+    public int SiloPort { get; set; }
+
+    /// <summary>How often the silo logs its statistics (activations, journal writes/s and batch size); 0 = never.</summary>
     public TimeSpan StatisticsInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>How often WatchBudgets streams read the status of the scopes they watch.</summary>

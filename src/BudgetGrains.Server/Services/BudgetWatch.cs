@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using BudgetGrains.Actors;
+
 using BudgetGrains.Grains;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Scopes;

@@ -111,36 +111,37 @@ public sealed class AnomalyTests : IAsyncLifetime
     public async Task ForecastFiresOncePerPeriodWhenTheLinearProjectionExceedsTheLimit()
     {
         var team = Build.UniqueKey("forecast");
+        // Forward from the class's clock (March 10th): the silo's clock is also Orleans', which never goes back.
         var onTrack = Build.UniqueKey("on-track");
-        _clock.Advance(new DateTimeOffset(2031, 3, 4, 0, 0, 0, TimeSpan.Zero) - _clock.GetUtcNow());
+        _clock.Advance(new DateTimeOffset(2031, 5, 4, 0, 0, 0, TimeSpan.Zero) - _clock.GetUtcNow());
         foreach (var scope in (string[])[team, onTrack])
             await _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "team/" + scope, LimitNanos = 100 * Dollar, Period = Period.Month });
-        // Three days into March (under a fifth of it): too early to project.
+        // Three days into May (31 days, like March) (under a fifth of it): too early to project.
         await _silo.SpendAsync(new Attribution { Team = team }, 30 * Dollar);
         Assert.Empty(await _silo.AlertsAsync("team/" + team));
 
-        // A quarter of March gone (7.75 of 31 days): $31 spent projects to $124.
-        _clock.Advance(new DateTimeOffset(2031, 3, 8, 18, 0, 0, TimeSpan.Zero) - _clock.GetUtcNow());
+        // A quarter of May gone (7.75 of 31 days): $31 spent projects to $124.
+        _clock.Advance(new DateTimeOffset(2031, 5, 8, 18, 0, 0, TimeSpan.Zero) - _clock.GetUtcNow());
         await _silo.SpendAsync(new Attribution { Team = team }, 1 * Dollar);
         await _silo.SpendAsync(new Attribution { Team = team }, 1 * Dollar);
         await _silo.SpendAsync(new Attribution { Team = onTrack }, 20 * Dollar);
 
-        var march = Assert.Single(await _silo.AlertsAsync("team/" + team));
-        Assert.Equal(AlertKind.Forecast, march.Kind);
-        Assert.Equal(124 * Dollar, march.ForecastNanos);
-        Assert.Equal(31 * Dollar, march.SpentNanos);
-        Assert.Equal(new DateTimeOffset(2031, 3, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(), march.PeriodStartUnixMs);
-        Assert.Equal($"team/{team} is on course to spend $124.00 of $100.00 (124%) this month (spent $31.00 so far)", march.Message);
+        var may = Assert.Single(await _silo.AlertsAsync("team/" + team));
+        Assert.Equal(AlertKind.Forecast, may.Kind);
+        Assert.Equal(124 * Dollar, may.ForecastNanos);
+        Assert.Equal(31 * Dollar, may.SpentNanos);
+        Assert.Equal(new DateTimeOffset(2031, 5, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(), may.PeriodStartUnixMs);
+        Assert.Equal($"team/{team} is on course to spend $124.00 of $100.00 (124%) this month (spent $31.00 so far)", may.Message);
         Assert.Empty(await _silo.AlertsAsync("team/" + onTrack));
 
-        // April: a new period arms the forecast again (a quarter of April is 7.5 days).
-        _clock.Advance(new DateTimeOffset(2031, 4, 8, 12, 0, 0, TimeSpan.Zero) - _clock.GetUtcNow());
+        // June: a new period arms the forecast again (a quarter of June is 7.5 days).
+        _clock.Advance(new DateTimeOffset(2031, 6, 8, 12, 0, 0, TimeSpan.Zero) - _clock.GetUtcNow());
         await _silo.SpendAsync(new Attribution { Team = team }, 30 * Dollar);
 
         var alerts = await _silo.AlertsAsync("team/" + team);
         Assert.Equal(2, alerts.Count);
         Assert.Equal(AlertKind.Forecast, alerts[0].Kind);
         Assert.Equal(120 * Dollar, alerts[0].ForecastNanos);
-        Assert.Equal(new DateTimeOffset(2031, 4, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(), alerts[0].PeriodStartUnixMs);
+        Assert.Equal(new DateTimeOffset(2031, 6, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(), alerts[0].PeriodStartUnixMs);
     }
 }

@@ -1,14 +1,14 @@
-using BudgetGrains.Actors;
+using BudgetGrains.Grains.Journal;
 using Microsoft.Data.Sqlite;
 
 namespace BudgetGrains.Storage.Sqlite;
 
 /// <summary>
-/// Grain state in one SQLite file. WAL with synchronous=FULL, so a committed batch survives kill -9 and power loss.
+/// The journal's SQLite backend (the embedded default): grain state and journal records in one file. WAL with synchronous=FULL, so a committed batch survives kill -9 and power loss.
 /// One dedicated writer connection commits each group-commit batch as one IMMEDIATE transaction with prepared,
 /// reused statements; reads use separate pooled connections, which WAL lets run alongside the writer.
 /// </summary>
-public sealed class SqliteGrainStorage : IGrainStorage, IAsyncDisposable
+public sealed class SqliteJournalStore : IJournalStore, IAsyncDisposable
 {
     /// <summary>How long a connection waits for a lock held by another connection before failing.</summary>
     public const int BusyTimeoutMs = 5_000;
@@ -47,14 +47,14 @@ public sealed class SqliteGrainStorage : IGrainStorage, IAsyncDisposable
     private readonly SqliteParameter _key;
     private readonly SqliteParameter _data;
     private readonly SqliteParameter _updated;
-    // The writer connection is single-threaded; the runtime's writer is the only caller, this guards misuse.
+    // The writer connection is single-threaded; the journal's writer thread is the only caller, this guards misuse.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private bool _disposed;
     private readonly CancellationTokenSource _stopCheckpoints = new();
     private readonly Task _checkpointer;
 
     /// <summary>Opens (or creates) the database file and the schema of the state table and of every handler.</summary>
-    public SqliteGrainStorage(string databasePath, IEnumerable<ISqliteJournalHandler> journalHandlers, TimeProvider? timeProvider = null)
+    public SqliteJournalStore(string databasePath, IEnumerable<ISqliteJournalHandler> journalHandlers, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(databasePath);
         ArgumentNullException.ThrowIfNull(journalHandlers);
@@ -120,7 +120,7 @@ public sealed class SqliteGrainStorage : IGrainStorage, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public Task<byte[]?> ReadStateAsync(GrainId grain, CancellationToken cancellationToken)
+    public Task<byte[]?> ReadStateAsync(StateKey grain, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -202,9 +202,9 @@ public sealed class SqliteGrainStorage : IGrainStorage, IAsyncDisposable
             _select.Prepare();
         }
 
-        public byte[]? Read(GrainId grain)
+        public byte[]? Read(StateKey grain)
         {
-            _type.Value = grain.Type;
+            _type.Value = grain.GrainType;
             _key.Value = grain.Key;
             return _select.ExecuteScalar() as byte[];
         }
@@ -217,7 +217,7 @@ public sealed class SqliteGrainStorage : IGrainStorage, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public async Task WriteBatchAsync(IReadOnlyList<StateWrite> batch, CancellationToken cancellationToken)
+    public async Task WriteBatchAsync(IReadOnlyList<JournalWrite> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -232,7 +232,7 @@ public sealed class SqliteGrainStorage : IGrainStorage, IAsyncDisposable
         }
     }
 
-    private void WriteBatch(IReadOnlyList<StateWrite> batch)
+    private void WriteBatch(IReadOnlyList<JournalWrite> batch)
     {
         using var transaction = _writer.BeginTransaction(deferred: false);
         _upsert.Transaction = transaction;
@@ -242,13 +242,13 @@ public sealed class SqliteGrainStorage : IGrainStorage, IAsyncDisposable
         {
             if (write.State is not null)
             {
-                _type.Value = write.Grain.Type;
+                _type.Value = write.Grain.GrainType;
                 _key.Value = write.Grain.Key;
                 _data.Value = write.State;
                 _updated.Value = nowMs;
                 _upsert.ExecuteNonQuery();
             }
-            foreach (var record in write.Journal)
+            foreach (var record in write.Records)
             {
                 var handler = HandlerFor(record);
                 journal ??= [];
@@ -279,7 +279,7 @@ public sealed class SqliteGrainStorage : IGrainStorage, IAsyncDisposable
             }
         }
         throw new InvalidOperationException(
-            $"No ISqliteJournalHandler handles journal records of type {record.GetType().FullName}; register one with SqliteGrainStorage.");
+            $"No ISqliteJournalHandler handles journal records of type {record.GetType().FullName}; register one with SqliteJournalStore.");
     }
 
     /// <summary>Closes the writer and releases pooled read connections, so the file can be moved or deleted.</summary>

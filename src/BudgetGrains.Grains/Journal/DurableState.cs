@@ -1,0 +1,39 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace BudgetGrains.Grains.Journal;
+
+/// <summary>
+/// A grain's state kept in the journal: read when the grain activates, written with journal records in one durable
+/// write. Orleans' <c>IPersistentState</c> writes each grain on its own; the admission path needs a reservation's state,
+/// its counter deltas and its ledger entry in one transaction (decision 0003), so its grains keep state here instead.
+/// Stored as JSON from source-generated contracts: no CLR type names in stored data.
+/// </summary>
+public sealed class DurableState<TState>(JournalService journal, StateKey key, JsonTypeInfo<TState> contract) where TState : class, new()
+{
+    /// <summary>The state; a new TState when none was stored.</summary>
+    public TState Value { get; set; } = new();
+
+    /// <summary>True when state was read from the journal or written by this activation.</summary>
+    public bool RecordExists { get; private set; }
+
+    /// <summary>Reads the stored state (call once, when the grain activates).</summary>
+    public async Task ReadAsync(CancellationToken cancellationToken)
+    {
+        if (await journal.ReadStateAsync(key, cancellationToken) is not { } data) return;
+        Value = JsonSerializer.Deserialize(data, contract) ?? throw new InvalidOperationException($"Stored state of {key} deserialized to null.");
+        RecordExists = true;
+    }
+
+    /// <summary>Writes <see cref="Value"/> and <paramref name="records"/> atomically; completes when durable.</summary>
+    public Task WriteAsync(IReadOnlyList<IJournalRecord> records)
+    {
+        // Serialized now, inside the turn, so later changes of Value cannot leak into this write.
+        var data = JsonSerializer.SerializeToUtf8Bytes(Value, contract);
+        RecordExists = true;
+        return journal.AppendAsync(new JournalWrite(key, data, records));
+    }
+
+    /// <summary>Writes <see cref="Value"/> alone.</summary>
+    public Task WriteAsync() => WriteAsync([]);
+}

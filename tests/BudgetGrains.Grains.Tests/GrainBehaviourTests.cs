@@ -1,0 +1,91 @@
+using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Scopes;
+using Orleans.Runtime;
+
+namespace BudgetGrains.Grains.Tests;
+
+/// <summary>
+/// What the budget grains promise on Orleans, tested on a test cluster with the real journal: one request id has one
+/// effect however many copies arrive at once (the reservation's turns serialize them), a scope never admits more than it
+/// has under concurrent reserves, and open holds outlive Orleans' idle collection until they expire.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class GrainBehaviourTests(ClusterFixture fixture)
+{
+    private readonly AdmissionApi _admission = new(fixture.Grains, PriceCatalog.Empty);
+
+    [Fact]
+    public async Task ConcurrentCopiesOfOneReserveGetOneAnswerAndHoldOnce()
+    {
+        var team = Unique("dup");
+        await SetLimitAsync("team/" + team, 1_000);
+        var command = Reserve("dup-" + Guid.NewGuid().ToString("N"), new Attribution(Team: team), 100);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(() => _admission.ReserveAsync(command))));
+
+        Assert.All(answers, a => Assert.Equal(answers[0].Value, a.Value));
+        Assert.True(answers[0].Value!.Admitted);
+        var status = await StatusAsync("team/" + team);
+        Assert.Equal((100L, 1), (status.HeldNanos, status.OpenHolds));
+    }
+
+    [Fact]
+    public async Task ConcurrentReservesOnOneScopeAdmitExactlyWhatTheLimitHolds()
+    {
+        var team = Unique("cap");
+        await SetLimitAsync("team/" + team, 1_000);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 64).Select(i =>
+            Task.Run(() => _admission.ReserveAsync(Reserve($"{team}-{i}", new Attribution(Tenant: team, Team: team), 100)))));
+
+        Assert.Equal(10, answers.Count(a => a.Value!.Admitted));
+        Assert.All(answers.Where(a => !a.Value!.Admitted), a => Assert.Equal(DenyReason.BudgetExhausted, a.Value!.Reason));
+        var status = await StatusAsync("team/" + team);
+        Assert.Equal((1_000L, 10, 0L), (status.HeldNanos, status.OpenHolds, status.SpentNanos));
+    }
+
+    [Fact]
+    public async Task AnOpenHoldOutlivesForcedCollectionAndStillExpiresOnTime()
+    {
+        var tenant = Unique("expiry");
+        var reserved = await _admission.ReserveAsync(Reserve(tenant, new Attribution(Tenant: tenant), 100, holdTtlMs: 2_000));
+        Assert.True(reserved.Value!.Admitted);
+
+        // Everything idle is collected now, except what must stay: the reservation (its expiry timer) and the scope
+        // holding for it. Had the reservation gone, nothing would release the hold before the next restart.
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Equal(1, (await StatusAsync("tenant/" + tenant)).OpenHolds);
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await StatusAsync("tenant/" + tenant)).OpenHolds != 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        var status = await StatusAsync("tenant/" + tenant);
+        Assert.Equal((0L, 0), (status.HeldNanos, status.OpenHolds));
+        Assert.False((await _admission.ReleaseAsync(tenant)).Value!.Released);
+    }
+
+    [Fact]
+    public async Task ARepeatedCommitAfterTheReservationLeftMemoryGetsTheSameAnswerAndSpendsOnce()
+    {
+        var tenant = Unique("again");
+        await _admission.ReserveAsync(Reserve(tenant, new Attribution(Tenant: tenant), 100));
+        var commit = new CommitCommand(tenant, 60, null, "resolved");
+        var first = await _admission.CommitAsync(commit);
+
+        // A settled reservation deactivates; the retry reloads it from the journal.
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var again = await _admission.CommitAsync(commit);
+
+        Assert.Equal(first.Value, again.Value);
+        Assert.Equal(60, (await StatusAsync("tenant/" + tenant)).SpentNanos);
+    }
+
+    private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+
+    private static ReserveCommand Reserve(string requestId, Attribution attribution, long estimateNanos, long holdTtlMs = 0) =>
+        new(requestId, attribution, estimateNanos, null, new TaskPosition(0, false), holdTtlMs);
+
+    private Task SetLimitAsync(string scope, long limitNanos) => fixture.Grains.GetGrain<IScopeGrain>(scope)
+        .SetBudgetAsync(new BudgetSettings(scope, limitNanos, BudgetPeriod.None, [], "", false, "USD"));
+
+    private Task<BudgetStatus> StatusAsync(string scope) => fixture.Grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
+}
