@@ -1,0 +1,284 @@
+using BudgetGrains.Grains.Journal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+using static BudgetGrains.Storage.Postgres.Sql;
+
+namespace BudgetGrains.Storage.Postgres;
+
+/// <summary>
+/// The journal's PostgreSQL backend (clusters): grain state and journal records in a shared database. Each group-commit
+/// batch is one NpgsqlBatch on the writer's own connection: all its statements go in one round trip and run as one
+/// implicit transaction (one Sync), committed with synchronous_commit=on, so the batch is durable (WAL flushed) before
+/// any of its writers is answered, and all of it or none of it is stored. docs/decisions/0017-postgres-journal.md.
+/// </summary>
+public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
+{
+    /// <summary>Statements each connection keeps prepared (Npgsql's automatic preparation): the batch's few
+    /// statements and the read side's queries are parsed and planned once per connection, not once per use.</summary>
+    public const int MaxAutoPrepare = 64;
+
+    /// <summary>How long the writer keeps trying to learn whether a batch whose connection broke during the commit was
+    /// committed, before it reports the batch as failed.</summary>
+    public static readonly TimeSpan OutcomeCheckTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Pooled read connections at most (state reads on activation, the read sides).</summary>
+    public const int MaxReadConnections = 32;
+
+    internal const string Component = "journal";
+
+    internal static readonly IReadOnlyList<string> Migrations =
+    [
+        """
+        CREATE TABLE grain_state(
+            grain_type text COLLATE "C" NOT NULL,
+            grain_key text COLLATE "C" NOT NULL,
+            data bytea NOT NULL,
+            updated_at_ms bigint NOT NULL,
+            PRIMARY KEY(grain_type, grain_key));
+        CREATE TABLE journal_writers(
+            writer uuid PRIMARY KEY,
+            last_batch bigint NOT NULL,
+            updated_at_ms bigint NOT NULL);
+        """,
+    ];
+
+    // One statement for the whole batch's states: unnest turns the three arrays into rows.
+    private const string UpsertStates = """
+        INSERT INTO grain_state(grain_type, grain_key, data, updated_at_ms)
+        SELECT t, k, d, $4 FROM unnest($1::text[], $2::text[], $3::bytea[]) AS s(t, k, d)
+        ON CONFLICT(grain_type, grain_key) DO UPDATE SET data = excluded.data, updated_at_ms = excluded.updated_at_ms
+        """;
+
+    // The batch's own mark, committed with it: after a connection breaks during the commit, reading it back tells
+    // whether the batch was committed (the commit's answer was lost) or not.
+    private const string MarkBatch = """
+        INSERT INTO journal_writers(writer, last_batch, updated_at_ms) VALUES($1, $2, $3)
+        ON CONFLICT(writer) DO UPDATE SET last_batch = excluded.last_batch, updated_at_ms = excluded.updated_at_ms
+        """;
+
+    private readonly NpgsqlDataSource _writeSource;
+    private readonly IReadOnlyList<IPostgresJournalHandler> _handlers;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly Guid _writerId = Guid.NewGuid();
+    // The writer connection is single-threaded; the journal's writer thread is the only caller, this guards misuse.
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private NpgsqlConnection? _writer;
+    private long _batchNumber;
+    private bool _disposed;
+
+    private PostgresJournalStore(NpgsqlDataSource writeSource, NpgsqlDataSource readSource, IReadOnlyList<IPostgresJournalHandler> handlers,
+        TimeProvider timeProvider, ILogger logger)
+    {
+        (_writeSource, ReadSource, _handlers, _timeProvider, _logger) = (writeSource, readSource, handlers, timeProvider, logger);
+    }
+
+    /// <summary>Pooled connections for the read sides; they see the last committed batch.</summary>
+    public NpgsqlDataSource ReadSource { get; }
+
+    /// <summary>
+    /// Connects, and creates or upgrades the schema of the state table and of every handler (refusing a database whose
+    /// schema is newer than this code). Fails with a message naming the setting when the connection string is malformed
+    /// or the server cannot be reached.
+    /// </summary>
+    public static async Task<PostgresJournalStore> OpenAsync(string connectionString, IEnumerable<IPostgresJournalHandler> journalHandlers,
+        TimeProvider? timeProvider = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(journalHandlers);
+        var builder = ParseConnectionString(connectionString);
+        builder.MaxAutoPrepare = MaxAutoPrepare;
+        builder.AutoPrepareMinUsages = 2;
+        builder.MaxPoolSize = MaxReadConnections;
+        var readSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        // The writer's session insists on synchronous_commit=on (durable before the answer), whatever the database's default.
+        builder.Options = (builder.Options is { Length: > 0 } options ? options + " " : "") + "-c synchronous_commit=on";
+        builder.MaxPoolSize = 2;
+        var writeSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        var store = new PostgresJournalStore(writeSource, readSource, [.. journalHandlers], timeProvider ?? TimeProvider.System,
+            logger ?? NullLogger.Instance);
+        try
+        {
+            await using var connection = await writeSource.OpenConnectionAsync(cancellationToken);
+            await PostgresSchema.UpgradeAsync(connection, Component, Migrations, cancellationToken);
+            foreach (var handler in store._handlers)
+                await PostgresSchema.UpgradeAsync(connection, handler.Component, handler.Migrations, cancellationToken);
+        }
+        catch (NpgsqlException e)
+        {
+            await store.DisposeAsync();
+            throw new InvalidOperationException(
+                $"PostgreSQL at {builder.Host}:{builder.Port} database '{builder.Database}' could not be opened for the journal: {e.Message}", e);
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+        return store;
+    }
+
+    /// <summary>The connection string parsed, or an error naming what is wrong with it.</summary>
+    public static NpgsqlConnectionStringBuilder ParseConnectionString(string connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+            throw new ArgumentException("The PostgreSQL connection string is empty: give one such as 'Host=127.0.0.1;Port=5432;Database=budgetgrains;Username=budgetgrains'.",
+                nameof(connectionString));
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"The PostgreSQL connection string is not valid: {e.Message}", nameof(connectionString), e);
+        }
+        if (string.IsNullOrEmpty(builder.Host))
+            throw new ArgumentException("The PostgreSQL connection string names no Host.", nameof(connectionString));
+        return builder;
+    }
+
+    /// <inheritdoc/>
+    public async Task<byte[]?> ReadStateAsync(StateKey grain, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await using var connection = await ReadSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, "SELECT data FROM grain_state WHERE grain_type = $1 AND grain_key = $2",
+            grain.GrainType, grain.Key);
+        return await command.ExecuteScalarAsync(cancellationToken) as byte[];
+    }
+
+    /// <inheritdoc/>
+    public async Task WriteBatchAsync(IReadOnlyList<JournalWrite> batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            WriteBatch(batch);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    // Synchronous: the journal's writer thread is dedicated to this and waits anyway; no thread-pool hops per batch.
+    private void WriteBatch(IReadOnlyList<JournalWrite> writes)
+    {
+        var number = ++_batchNumber;
+        var nowMs = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        _writer ??= _writeSource.OpenConnection();
+        using var batch = new NpgsqlBatch(_writer);
+        AppendStates(batch, writes, nowMs);
+        Dictionary<IPostgresJournalHandler, List<IJournalRecord>>? journal = null;
+        foreach (var write in writes)
+        {
+            foreach (var record in write.Records)
+            {
+                var handler = HandlerFor(record);
+                journal ??= [];
+                if (!journal.TryGetValue(handler, out var records)) journal[handler] = records = [];
+                records.Add(record);
+            }
+        }
+        if (journal is not null)
+            foreach (var (handler, records) in journal) handler.Append(batch, records);
+        batch.BatchCommands.Add(BatchCommand(MarkBatch, _writerId, number, nowMs));
+        try
+        {
+            batch.ExecuteNonQuery();
+        }
+        catch (PostgresException)
+        {
+            // The server refused a statement: it rolled the whole implicit transaction back, nothing of the batch is stored.
+            throw;
+        }
+        catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
+        {
+            // The connection broke: the commit may or may not have happened. Learn which before answering anyone.
+            DropWriter();
+            if (WasCommitted(number, e)) return;
+            throw;
+        }
+    }
+
+    /// <summary>One set-based upsert of the batch's grain states; a grain written twice keeps its last state, as it would
+    /// if its writes were applied one after the other.</summary>
+    private static void AppendStates(NpgsqlBatch batch, IReadOnlyList<JournalWrite> writes, long nowMs)
+    {
+        var states = new Dictionary<StateKey, byte[]>();
+        foreach (var write in writes)
+            if (write.State is not null) states[write.Grain] = write.State;
+        if (states.Count == 0) return;
+        batch.BatchCommands.Add(BatchCommand(UpsertStates,
+            Array(states.Keys.Select(k => k.GrainType), NpgsqlDbType.Text),
+            Array(states.Keys.Select(k => k.Key), NpgsqlDbType.Text),
+            Array(states.Values, NpgsqlDbType.Bytea),
+            nowMs));
+    }
+
+    /// <summary>Whether batch <paramref name="number"/> was committed, read from this writer's mark on a new connection;
+    /// retried until <see cref="OutcomeCheckTimeout"/>, then the outcome counts as unknown and the batch as failed.</summary>
+    private bool WasCommitted(long number, Exception failure)
+    {
+        var deadline = _timeProvider.GetTimestamp() + (long)(OutcomeCheckTimeout.TotalSeconds * _timeProvider.TimestampFrequency);
+        while (true)
+        {
+            try
+            {
+                _writer = _writeSource.OpenConnection();
+                using var command = Command(_writer, "SELECT last_batch FROM journal_writers WHERE writer = $1", _writerId);
+                var committed = command.ExecuteScalar() is long last && last >= number;
+                _logger.LogWarning(failure, "The journal's PostgreSQL connection broke during batch {Batch}; it was {Outcome}", number,
+                    committed ? "committed" : "not committed");
+                return committed;
+            }
+            catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
+            {
+                DropWriter();
+                if (_timeProvider.GetTimestamp() > deadline)
+                {
+                    _logger.LogCritical(e, "Whether journal batch {Batch} was committed is unknown: PostgreSQL unreachable for {Timeout}",
+                        number, OutcomeCheckTimeout);
+                    return false;
+                }
+                Thread.Sleep(TimeSpan.FromMilliseconds(200));
+            }
+        }
+    }
+
+    private void DropWriter()
+    {
+        _writer?.Dispose();
+        _writer = null;
+    }
+
+    private IPostgresJournalHandler HandlerFor(IJournalRecord record)
+    {
+        foreach (var handler in _handlers)
+            if (handler.CanHandle(record)) return handler;
+        throw new InvalidOperationException(
+            $"No IPostgresJournalHandler handles journal records of type {record.GetType().FullName}; register one with PostgresJournalStore.");
+    }
+
+    /// <summary>Closes the writer and the read pool.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _writeGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_disposed) return;
+            _disposed = true;
+            DropWriter();
+            await _writeSource.DisposeAsync();
+            await ReadSource.DisposeAsync();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+}
