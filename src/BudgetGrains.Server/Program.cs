@@ -9,6 +9,7 @@ if (args.Contains("--help") || args.Contains("-h"))
 
         Usage: BudgetGrains.Server [--listen 127.0.0.1:5080] [--http 127.0.0.1:5081|none] [--data-dir ./data]
                                    [--tls-cert file.pfx --tls-password pw]
+                                   [--storage sqlite|postgres --postgres 'Host=...;Database=...']
 
         Every setting can also be given in appsettings.json (section "BudgetGrains") or as an
         environment variable, e.g. BudgetGrains__Listen=0.0.0.0:5080. See docs/configuration.md.
@@ -25,6 +26,8 @@ var configuration = new ConfigurationBuilder()
         ["--listen"] = "BudgetGrains:Listen",
         ["--http"] = "BudgetGrains:Http",
         ["--data-dir"] = "BudgetGrains:DataDir",
+        ["--storage"] = "BudgetGrains:Storage",
+        ["--postgres"] = "BudgetGrains:PostgresConnectionString",
         ["--tls-cert"] = "BudgetGrains:TlsCertificatePath",
         ["--tls-password"] = "BudgetGrains:TlsCertificatePassword",
         ["--max-message-bytes"] = "BudgetGrains:MaxMessageBytes",

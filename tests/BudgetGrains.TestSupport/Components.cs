@@ -32,7 +32,7 @@ public static class Components
         return node;
     }
 
-    private static string Missing(string component)
+    internal static string Missing(string component)
     {
         if (InCi) throw new InvalidOperationException($"CI=true and a required component is missing: {component}");
         Skip.If(true, $"missing component: {component}");

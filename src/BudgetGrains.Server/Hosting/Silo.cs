@@ -28,14 +28,14 @@ namespace BudgetGrains.Server.Hosting;
 public sealed class Silo : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly SqliteJournalStore _storage;
+    private readonly IAsyncDisposable _storage;
     private readonly AlertDispatcher _alerts;
     private readonly CancellationTokenSource _stopping = new();
     private readonly BudgetWatchHub _watch;
     private Task _statisticsLog = Task.CompletedTask;
     private int _disposed;
 
-    private Silo(WebApplication app, SqliteJournalStore storage, IBudgetStore store, AlertDispatcher alerts, BudgetWatchHub watch, Uri address)
+    private Silo(WebApplication app, IAsyncDisposable storage, IBudgetStore store, AlertDispatcher alerts, BudgetWatchHub watch, Uri address)
     {
         (_app, _storage, Store, _alerts, _watch, Address) = (app, storage, store, alerts, watch, address);
         Grains = app.Services.GetRequiredService<IGrainFactory>();
@@ -65,8 +65,8 @@ public sealed class Silo : IAsyncDisposable
         options.Alerts.Validate();
         var prices = options.PriceCatalog();
         var defaultPrices = PriceFile.ReadDefaults(options.DefaultPricesFile.Length == 0 ? "" : Path.GetFullPath(options.DefaultPricesFile));
-        Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
-        var storage = SqliteJournalServices.Open(options.DatabasePath);
+        var journal = await JournalBackend.OpenAsync(options, cancellationToken);
+        var storage = journal.Store;
 
         // The empty builder reads no appsettings and so watches no files: a default host watches its content root,
         // and every write of the store under ./data would wake that watcher.
@@ -75,7 +75,7 @@ public sealed class Silo : IAsyncDisposable
         builder.Logging.ClearProviders();
         (configureLogging ?? ConsoleLogging)(builder.Logging);
         builder.Services.AddSingleton(clock ?? TimeProvider.System);
-        builder.Services.AddSqliteJournal(storage).AddBudgetGrainServices();
+        journal.Register(builder.Services).AddBudgetGrainServices();
         builder.Services.AddSingleton(services => AlertSinkFactory.Create(options.Alerts, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(prices);
         var certificate = options.TlsCertificatePath is { } path
@@ -127,7 +127,7 @@ public sealed class Silo : IAsyncDisposable
 
         var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(grains, store, cancellationToken);
         app.Logger.LogInformation("BudgetGrains silo ready on {Address} (store {Database}, {Open} open holds restored)",
-            silo.Address.ToString().TrimEnd('/'), options.DatabasePath, woken);
+            silo.Address.ToString().TrimEnd('/'), journal.Description, woken);
         if (options.StatisticsInterval > TimeSpan.Zero) silo._statisticsLog = silo.LogStatisticsAsync(options.StatisticsInterval, app.Logger);
         return silo;
     }

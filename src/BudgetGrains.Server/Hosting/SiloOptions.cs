@@ -25,6 +25,12 @@ public sealed class SiloOptions
     /// <summary>Directory of the embedded store (created if missing).</summary>
     public string DataDir { get; set; } = "./data";
 
+    /// <summary>Where the journal lives: "sqlite" (the embedded default, in DataDir) or "postgres" (PostgresConnectionString).</summary>
+    public string Storage { get; set; } = "sqlite";
+
+    /// <summary>Npgsql connection string of the journal's database when Storage is postgres.</summary>
+    public string? PostgresConnectionString { get; set; }
+
     /// <summary>PFX/PKCS#12 certificate file: serve gRPC over TLS instead of h2c.</summary>
     public string? TlsCertificatePath { get; set; }
 

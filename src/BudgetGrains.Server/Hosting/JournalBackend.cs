@@ -1,0 +1,54 @@
+using BudgetGrains.Storage.Postgres;
+using BudgetGrains.Storage.Sqlite;
+
+namespace BudgetGrains.Server.Hosting;
+
+/// <summary>
+/// The journal's backend chosen by <see cref="SiloOptions.Storage"/>: the embedded SQLite file in DataDir (the default),
+/// or a PostgreSQL database shared by the silos of a cluster (docs/decisions/0017-postgres-journal.md).
+/// </summary>
+/// <param name="Store">The opened store; the silo disposes it after the host, once the journal has flushed.</param>
+/// <param name="Register">Adds the journal's backend and its read sides to the silo's services.</param>
+/// <param name="Description">Where the journal is, for the ready line (a path, or host:port/database).</param>
+internal sealed record JournalBackend(IAsyncDisposable Store, Func<IServiceCollection, IServiceCollection> Register, string Description)
+{
+    public const string Sqlite = "sqlite";
+    public const string Postgres = "postgres";
+
+    /// <summary>Opens the configured backend; a bad setting or an unreachable database is an InvalidOperationException
+    /// whose message names the setting (the executable prints it and exits).</summary>
+    public static async Task<JournalBackend> OpenAsync(SiloOptions options, CancellationToken cancellationToken)
+    {
+        var kind = string.IsNullOrWhiteSpace(options.Storage) ? Sqlite : options.Storage.Trim().ToLowerInvariant();
+        switch (kind)
+        {
+            case Sqlite:
+                Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
+                var sqlite = SqliteJournalServices.Open(options.DatabasePath);
+                return new(sqlite, services => services.AddSqliteJournal(sqlite), options.DatabasePath);
+            case Postgres:
+                if (string.IsNullOrWhiteSpace(options.PostgresConnectionString))
+                    throw new InvalidOperationException(
+                        "BudgetGrains:Storage is postgres but BudgetGrains:PostgresConnectionString is empty: give one with --postgres " +
+                        "'Host=127.0.0.1;Port=5432;Database=budgetgrains;Username=budgetgrains' (or BudgetGrains__PostgresConnectionString)");
+                NpgsqlConnectionStringBuilderCheck(options.PostgresConnectionString);
+                var postgres = await PostgresJournalServices.OpenAsync(options.PostgresConnectionString, cancellationToken: cancellationToken);
+                var where = PostgresJournalStore.ParseConnectionString(options.PostgresConnectionString);
+                return new(postgres, services => services.AddPostgresJournal(postgres), $"postgres://{where.Host}:{where.Port}/{where.Database}");
+            default:
+                throw new InvalidOperationException($"BudgetGrains:Storage '{options.Storage}' is not a storage kind: use {Sqlite} (the default) or {Postgres}");
+        }
+    }
+
+    private static void NpgsqlConnectionStringBuilderCheck(string connectionString)
+    {
+        try
+        {
+            PostgresJournalStore.ParseConnectionString(connectionString);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidOperationException($"BudgetGrains:PostgresConnectionString: {e.Message}", e);
+        }
+    }
+}
