@@ -49,10 +49,13 @@ public sealed class PostgresAlertJournal : IPostgresJournalHandler
         """,
     ];
 
+    // A repeat is filtered before the row is built: ON CONFLICT alone would still take an id from the identity, leaving
+    // gaps that SQLite's ids do not have. ON CONFLICT stays for a repeat written concurrently by another silo.
     private const string Insert = """
         INSERT INTO alerts(scope, period_start_ms, kind, threshold_percent, period, spent_nanos, limit_nanos, currency,
             fired_at_ms, forecast_nanos, velocity_nanos_per_minute, baseline_nanos_per_minute)
-        VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+        WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE scope = $1 AND period_start_ms = $2 AND kind = $3 AND threshold_percent = $4)
         ON CONFLICT(scope, period_start_ms, kind, threshold_percent) DO NOTHING
         """;
 

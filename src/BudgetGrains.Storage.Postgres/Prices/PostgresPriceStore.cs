@@ -13,7 +13,7 @@ public sealed class PostgresPriceStore(NpgsqlDataSource dataSource) : IPriceStor
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var prices = new List<CatalogPrice>();
         await using (var command = Command(connection,
-            "SELECT model, input_nanos, cached_input_nanos, output_nanos, reasoning_nanos, as_of, source FROM model_prices"))
+            "SELECT model, input_nanos, cached_input_nanos, output_nanos, reasoning_nanos, as_of, source FROM model_prices ORDER BY model"))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -23,7 +23,7 @@ public sealed class PostgresPriceStore(NpgsqlDataSource dataSource) : IPriceStor
             }
         }
         var applied = new Dictionary<string, string>(StringComparer.Ordinal);
-        await using (var command = Command(connection, "SELECT model, as_of FROM default_prices_applied"))
+        await using (var command = Command(connection, "SELECT model, as_of FROM default_prices_applied ORDER BY model"))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken)) applied[reader.GetString(0)] = reader.GetString(1);
