@@ -49,13 +49,12 @@ public sealed class PostgresAlertJournal : IPostgresJournalHandler
         """,
     ];
 
-    // A repeat is filtered before the row is built: ON CONFLICT alone would still take an id from the identity, leaving
-    // gaps that SQLite's ids do not have. ON CONFLICT stays for a repeat written concurrently by another silo.
+    // A repeat takes an id from the identity and is dropped, leaving a gap, as SQLite's AUTOINCREMENT does with INSERT OR IGNORE:
+    // the ids are the same on both backends.
     private const string Insert = """
         INSERT INTO alerts(scope, period_start_ms, kind, threshold_percent, period, spent_nanos, limit_nanos, currency,
             fired_at_ms, forecast_nanos, velocity_nanos_per_minute, baseline_nanos_per_minute)
-        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
-        WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE scope = $1 AND period_start_ms = $2 AND kind = $3 AND threshold_percent = $4)
+        VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
         ON CONFLICT(scope, period_start_ms, kind, threshold_percent) DO NOTHING
         """;
 
