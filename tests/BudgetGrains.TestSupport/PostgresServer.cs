@@ -55,7 +55,8 @@ public sealed class PostgresServer : IAsyncDisposable
     {
         var bin = RequireBinaries();
         var runAs = IsRoot() ? ServiceAccount : null;
-        var directory = Path.Combine(Path.GetTempPath(), "budgetgrains-pg-" + Guid.NewGuid().ToString("N"));
+        // Under root the server's account must reach the directory: /tmp is open to every user, a root TMPDIR may not be.
+        var directory = Path.Combine(runAs is null ? Path.GetTempPath() : "/tmp", "budgetgrains-pg-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Path.Combine(directory, "socket"));
         if (runAs is not null) Check(Components.Run("chown", ["-R", runAs, directory], CommandTimeout), "chown the PostgreSQL directory to " + runAs);
         var server = new PostgresServer(bin, runAs, directory, FreePort());
