@@ -26,6 +26,10 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     /// <summary>Pooled read connections at most (state reads on activation, the read sides).</summary>
     public const int MaxReadConnections = 32;
 
+    /// <summary>The session advisory lock the writer holds ("BGWRITER" as ASCII): one silo's journal per database
+    /// (I6) until the cluster's membership and fencing let several share one.</summary>
+    public const long WriterLockKey = 0x4247_5752_4954_4552;
+
     internal const string Component = "journal";
 
     internal static readonly IReadOnlyList<string> Migrations =
@@ -104,6 +108,8 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
             await PostgresSchema.UpgradeAsync(connection, Component, Migrations, cancellationToken);
             foreach (var handler in store._handlers)
                 await PostgresSchema.UpgradeAsync(connection, handler.Component, handler.Migrations, cancellationToken);
+            // Take the writer's lock now, so that a second silo on the database refuses to start rather than fail its first write.
+            store._writer = store.OpenWriter();
         }
         catch (NpgsqlException e)
         {
@@ -170,7 +176,7 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     {
         var number = ++_batchNumber;
         var nowMs = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        _writer ??= _writeSource.OpenConnection();
+        _writer ??= OpenWriter();
         using var batch = new NpgsqlBatch(_writer);
         AppendStates(batch, writes, nowMs);
         Dictionary<IPostgresJournalHandler, List<IJournalRecord>>? journal = null;
@@ -229,7 +235,7 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
         {
             try
             {
-                _writer = _writeSource.OpenConnection();
+                _writer = OpenWriter();
                 using var command = Command(_writer, "SELECT last_batch FROM journal_writers WHERE writer = $1", _writerId);
                 var committed = command.ExecuteScalar() is long last && last >= number;
                 _logger.LogWarning(failure, "The journal's PostgreSQL connection broke during batch {Batch}; it was {Outcome}", number,
@@ -248,6 +254,24 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
                 Thread.Sleep(TimeSpan.FromMilliseconds(200));
             }
         }
+    }
+
+    /// <summary>A writer connection holding <see cref="WriterLockKey"/>; refused, naming the holder, when another
+    /// session (another silo) holds it. The lock is the session's: it goes when the connection or the silo dies.</summary>
+    private NpgsqlConnection OpenWriter()
+    {
+        var connection = _writeSource.OpenConnection();
+        using var command = Command(connection, $"SELECT pg_try_advisory_lock({WriterLockKey})");
+        if (command.ExecuteScalar() is true) return connection;
+        using var holder = Command(connection, """
+            SELECT format('%s (server pid %s, since %s)', COALESCE(a.client_addr::text, 'local socket'), a.pid, a.backend_start)
+            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1
+            """, WriterLockKey);
+        var who = holder.ExecuteScalar() as string ?? "another session";
+        connection.Dispose();
+        throw new InvalidOperationException(
+            $"Another silo's journal is writing to this PostgreSQL database: the session from {who} holds its writer lock; one silo per database until clustering.");
     }
 
     private void DropWriter()

@@ -55,13 +55,23 @@ public sealed class SchemaTests(PostgresFixture postgres)
         Assert.Equal("w", await ScalarAsync(database, "SELECT name FROM widgets WHERE id = 1"));
     }
 
+    /// <summary>Four silos starting at once on a fresh database: the migrations run once (the others wait for them and
+    /// find the schema current), and exactly one takes the journal's writer lock; the others are refused naming it.</summary>
     [SkippableFact]
-    public async Task SilosStartingTogetherMigrateOneAfterTheOther()
+    public async Task SilosStartingTogetherMigrateOnceAndOnlyOneWrites()
     {
         var database = await postgres.NewDatabaseAsync();
-        var stores = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => PostgresJournalServices.OpenAsync(database)));
-        foreach (var store in stores) await store.DisposeAsync();
+        var opening = Enumerable.Range(0, 4).Select(_ => PostgresJournalServices.OpenAsync(database)).ToList();
+        await Task.WhenAll(opening.Select(o => o.ContinueWith(_ => { }, TaskScheduler.Default)));
+        var opened = opening.Where(o => o.IsCompletedSuccessfully).Select(o => o.Result).ToList();
+        Assert.Single(opened);
+        foreach (var refused in opening.Where(o => o.IsFaulted))
+            Assert.Contains("holds its writer lock", Assert.IsType<InvalidOperationException>(refused.Exception!.InnerException).Message, StringComparison.Ordinal);
         Assert.Equal(1, (await VersionsAsync(database))["budget"]);
+
+        // The lock is the writer's session: once the first silo's store closes, another can open.
+        await opened[0].DisposeAsync();
+        await (await PostgresJournalServices.OpenAsync(database)).DisposeAsync();
     }
 
     [SkippableFact]

@@ -59,6 +59,10 @@ public sealed class SiloOnPostgresTests(PostgresFixture postgres) : IDisposable
             Assert.Equal(committed.Values.Sum(), status.SpentNanos);
             Assert.Equal((Admits - committed.Count) * Estimate, status.HeldNanos);
             await AssertCountersEqualLedgerAsync(silo);
+
+            // I6 until clustering: a second silo on the same database is refused while this one runs.
+            var second = await Assert.ThrowsAsync<InvalidOperationException>(() => Silo.StartAsync(options, Quiet));
+            Assert.Contains("holds its writer lock", second.Message, StringComparison.Ordinal);
         }
 
         // A new silo on the same database: the same counters, the same open holds, and the remaining holds release to zero.
