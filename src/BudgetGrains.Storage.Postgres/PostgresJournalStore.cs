@@ -1,3 +1,4 @@
+using System.Data;
 using BudgetGrains.Grains.Journal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -22,6 +23,12 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     /// <summary>How long the writer keeps trying to learn whether a batch whose connection broke during the commit was
     /// committed, before it reports the batch as failed.</summary>
     public static readonly TimeSpan OutcomeCheckTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the writer tries to reconnect while it learns a batch's outcome.</summary>
+    public static readonly TimeSpan OutcomeCheckInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Times a batch is sent when its connection broke before it was committed: once more, on a new connection.</summary>
+    public const int MaxAttempts = 2;
 
     /// <summary>Pooled read connections at most (state reads on activation, the read sides).</summary>
     public const int MaxReadConnections = 32;
@@ -176,8 +183,40 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     {
         var number = ++_batchNumber;
         var nowMs = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        _writer ??= OpenWriter();
-        using var batch = new NpgsqlBatch(_writer);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                _writer ??= OpenWriter();
+                Execute(_writer, writes, number, nowMs);
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
+            {
+                // The connection is fine: the server refused a statement and rolled the whole batch back; nothing is stored.
+                if (_writer is { FullState: ConnectionState.Open }) throw;
+                // The connection broke (a restart, a network cut, a terminated session): the commit may or may not have
+                // happened. Learn which before answering anyone.
+                DropWriter();
+                switch (WasCommitted(number, e))
+                {
+                    case true:
+                        return;
+                    case false when attempt < MaxAttempts:
+                        // Nothing of it is stored: it can go again, whole, on the new connection.
+                        _logger.LogWarning(e, "Journal batch {Batch} was not committed: the connection broke; writing it again", number);
+                        continue;
+                    default:
+                        throw;
+                }
+            }
+        }
+    }
+
+    /// <summary>The batch as one NpgsqlBatch: one round trip, one implicit transaction.</summary>
+    private void Execute(NpgsqlConnection connection, IReadOnlyList<JournalWrite> writes, long number, long nowMs)
+    {
+        using var batch = new NpgsqlBatch(connection);
         AppendStates(batch, writes, nowMs);
         Dictionary<IPostgresJournalHandler, List<IJournalRecord>>? journal = null;
         foreach (var write in writes)
@@ -193,22 +232,7 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
         if (journal is not null)
             foreach (var (handler, records) in journal) handler.Append(batch, records);
         batch.BatchCommands.Add(BatchCommand(MarkBatch, _writerId, number, nowMs));
-        try
-        {
-            batch.ExecuteNonQuery();
-        }
-        catch (PostgresException)
-        {
-            // The server refused a statement: it rolled the whole implicit transaction back, nothing of the batch is stored.
-            throw;
-        }
-        catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
-        {
-            // The connection broke: the commit may or may not have happened. Learn which before answering anyone.
-            DropWriter();
-            if (WasCommitted(number, e)) return;
-            throw;
-        }
+        batch.ExecuteNonQuery();
     }
 
     /// <summary>One set-based upsert of the batch's grain states; a grain written twice keeps its last state, as it would
@@ -227,8 +251,8 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     }
 
     /// <summary>Whether batch <paramref name="number"/> was committed, read from this writer's mark on a new connection;
-    /// retried until <see cref="OutcomeCheckTimeout"/>, then the outcome counts as unknown and the batch as failed.</summary>
-    private bool WasCommitted(long number, Exception failure)
+    /// retried until <see cref="OutcomeCheckTimeout"/>; null when it stays unknown (the batch is then reported failed).</summary>
+    private bool? WasCommitted(long number, Exception failure)
     {
         var deadline = _timeProvider.GetTimestamp() + (long)(OutcomeCheckTimeout.TotalSeconds * _timeProvider.TimestampFrequency);
         while (true)
@@ -247,11 +271,11 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
                 DropWriter();
                 if (_timeProvider.GetTimestamp() > deadline)
                 {
-                    _logger.LogCritical(e, "Whether journal batch {Batch} was committed is unknown: PostgreSQL unreachable for {Timeout}",
-                        number, OutcomeCheckTimeout);
-                    return false;
+                    _logger.LogCritical(e, "Whether journal batch {Batch} was committed is unknown: PostgreSQL unreachable for {Timeout}; " +
+                        "restart the silo once it is back, so that its grains reload from the store", number, OutcomeCheckTimeout);
+                    return null;
                 }
-                Thread.Sleep(TimeSpan.FromMilliseconds(200));
+                Thread.Sleep(OutcomeCheckInterval);
             }
         }
     }

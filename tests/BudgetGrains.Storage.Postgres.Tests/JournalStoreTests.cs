@@ -76,6 +76,32 @@ public sealed class JournalStoreTests(PostgresFixture postgres)
         Assert.Equal(40, (await read.ReadCountersAsync("team/t", 0, CancellationToken.None)).HeldNanos);
     }
 
+    /// <summary>The writer's session is terminated between two batches (as a PostgreSQL restart or a network cut would):
+    /// the next batch finds its connection broken, learns from its mark that it was not committed, and goes again whole
+    /// on a new connection, which takes the writer lock again.</summary>
+    [SkippableFact]
+    public async Task ABatchWhoseConnectionBrokeBeforeTheCommitIsWrittenAgainOnANewConnection()
+    {
+        var database = await postgres.NewDatabaseAsync();
+        await using var store = await PostgresJournalServices.OpenAsync(database);
+        var read = new PostgresBudgetStore(store.ReadSource);
+        await store.WriteBatchAsync([new JournalWrite(GrainA, [1], Hold("team/t", 100, "r-a", 5_000))], CancellationToken.None);
+
+        var terminated = await SchemaTests.ScalarAsync(database, $"""
+            SELECT pg_terminate_backend(pid) FROM pg_locks
+            WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = {PostgresJournalStore.WriterLockKey}
+            """);
+        Assert.Equal(true, terminated);
+        await store.WriteBatchAsync([new JournalWrite(GrainB, [2], Hold("team/t", 50, "r-b", 6_000))], CancellationToken.None);
+
+        Assert.Equal([2], await store.ReadStateAsync(GrainB, CancellationToken.None));
+        Assert.Equal((150L, 2), ((await read.ReadCountersAsync("team/t", 0, CancellationToken.None)).HeldNanos,
+            (await read.ReadCountersAsync("team/t", 0, CancellationToken.None)).OpenHolds));
+        // The new connection holds the writer lock: another store is still refused.
+        var second = await Assert.ThrowsAsync<InvalidOperationException>(() => PostgresJournalServices.OpenAsync(database));
+        Assert.Contains("holds its writer lock", second.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Many writers through the journal service (group commit), random reserves, commits and releases over
     /// overlapping chains and two periods: at the end the counters equal the ledger sums per scope and per period, and
     /// the held amounts equal the open holds.</summary>

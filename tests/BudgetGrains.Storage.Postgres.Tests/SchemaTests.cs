@@ -112,7 +112,7 @@ public sealed class SchemaTests(PostgresFixture postgres)
         await command.ExecuteNonQueryAsync();
     }
 
-    private static async Task<object?> ScalarAsync(string database, string sql)
+    internal static async Task<object?> ScalarAsync(string database, string sql)
     {
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync();
