@@ -74,6 +74,7 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly Guid _writerId = Guid.NewGuid();
+    private readonly StateReads _stateReads;
     // The writer connection is single-threaded; the journal's writer thread is the only caller, this guards misuse.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private NpgsqlConnection? _writer;
@@ -84,6 +85,7 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
         TimeProvider timeProvider, ILogger logger)
     {
         (_writeSource, ReadSource, _handlers, _timeProvider, _logger) = (writeSource, readSource, handlers, timeProvider, logger);
+        _stateReads = new StateReads(readSource);
     }
 
     /// <summary>Pooled connections for the read sides; they see the last committed batch.</summary>
@@ -156,10 +158,7 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     public async Task<byte[]?> ReadStateAsync(StateKey grain, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        await using var connection = await ReadSource.OpenConnectionAsync(cancellationToken);
-        await using var command = Command(connection, "SELECT data FROM grain_state WHERE grain_type = $1 AND grain_key = $2",
-            grain.GrainType, grain.Key);
-        return await command.ExecuteScalarAsync(cancellationToken) as byte[];
+        return await _stateReads.ReadAsync(grain, cancellationToken);
     }
 
     /// <inheritdoc/>

@@ -76,6 +76,19 @@ public sealed class JournalStoreTests(PostgresFixture postgres)
         Assert.Equal(40, (await read.ReadCountersAsync("team/t", 0, CancellationToken.None)).HeldNanos);
     }
 
+    /// <summary>Reads arriving together are coalesced into shared queries: each still gets its own grain's state, or null.</summary>
+    [SkippableFact]
+    public async Task ConcurrentStateReadsEachGetTheirOwnState()
+    {
+        await using var store = await PostgresJournalServices.OpenAsync(await postgres.NewDatabaseAsync());
+        await store.WriteBatchAsync([.. Enumerable.Range(0, 300).Select(i =>
+            new JournalWrite(new StateKey(GrainTypes.Reservation, "r-" + i), BitConverter.GetBytes(i), []))], CancellationToken.None);
+        var reads = Enumerable.Range(0, 1_000).Select(async i =>
+            (i, await store.ReadStateAsync(new StateKey(i % 2 == 0 ? GrainTypes.Reservation : GrainTypes.Scope, "r-" + (i % 600)), CancellationToken.None)));
+        foreach (var (i, state) in await Task.WhenAll(reads))
+            Assert.Equal(i % 2 == 0 && i % 600 < 300 ? BitConverter.GetBytes(i % 600) : null, state);
+    }
+
     /// <summary>The writer's session is terminated between two batches (as a PostgreSQL restart or a network cut would):
     /// the next batch finds its connection broken, learns from its mark that it was not committed, and goes again whole
     /// on a new connection, which takes the writer lock again.</summary>
