@@ -24,7 +24,13 @@ public static class PostgresJournalServices
     /// <summary>The journal's backend and the read sides (counters and ledger, alerts, prices) over the same database. The
     /// caller owns <paramref name="store"/> and disposes it after the host, once the journal has flushed.</summary>
     public static IServiceCollection AddPostgresJournal(this IServiceCollection services, PostgresJournalStore store) => services
-        .AddSingleton<IJournalStore>(store)
+        // A factory, to hand the store the host's logger; the container then also disposes it (after the journal service,
+        // which depends on it, has flushed), and the owner's own dispose after the host's is a no-op.
+        .AddSingleton<IJournalStore>(provider =>
+        {
+            store.UseLogger(provider.GetRequiredService<ILoggerFactory>().CreateLogger<PostgresJournalStore>());
+            return store;
+        })
         .AddSingleton<IBudgetStore>(new PostgresBudgetStore(store.ReadSource))
         .AddSingleton<IAlertStore>(new PostgresAlertStore(store.ReadSource))
         .AddSingleton<IPriceStore>(new PostgresPriceStore(store.ReadSource));

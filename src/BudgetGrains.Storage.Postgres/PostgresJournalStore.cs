@@ -72,7 +72,7 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     private readonly NpgsqlDataSource _writeSource;
     private readonly IReadOnlyList<IPostgresJournalHandler> _handlers;
     private readonly TimeProvider _timeProvider;
-    private readonly ILogger _logger;
+    private ILogger _logger;
     private readonly Guid _writerId = Guid.NewGuid();
     private readonly StateReads _stateReads;
     // The writer connection is single-threaded; the journal's writer thread is the only caller, this guards misuse.
@@ -87,6 +87,10 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
         (_writeSource, ReadSource, _handlers, _timeProvider, _logger) = (writeSource, readSource, handlers, timeProvider, logger);
         _stateReads = new StateReads(readSource);
     }
+
+    /// <summary>Where the writer reports broken connections and their outcome; the silo's logger once its host is built
+    /// (the store opens before the host, so that a bad connection string stops the silo before anything starts).</summary>
+    public void UseLogger(ILogger logger) => _logger = logger ?? throw new ArgumentNullException(nameof(logger));
 
     /// <summary>Pooled connections for the read sides; they see the last committed batch.</summary>
     public NpgsqlDataSource ReadSource { get; }
