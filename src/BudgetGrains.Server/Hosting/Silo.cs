@@ -34,6 +34,7 @@ public sealed class Silo : IAsyncDisposable
     private readonly BudgetWatchHub _watch;
     private Task _statisticsLog = Task.CompletedTask;
     private int _disposed;
+    private DataDirectoryLock? _dataDirectory;
 
     private Silo(WebApplication app, SqliteJournalStore storage, IBudgetStore store, AlertDispatcher alerts, BudgetWatchHub watch, Uri address)
     {
@@ -65,6 +66,7 @@ public sealed class Silo : IAsyncDisposable
         options.Alerts.Validate();
         var prices = options.PriceCatalog();
         var defaultPrices = PriceFile.ReadDefaults(options.DefaultPricesFile.Length == 0 ? "" : Path.GetFullPath(options.DefaultPricesFile));
+        using var dataDirectory = DataDirectoryLock.Acquire(options); // I6: released here if the start fails, else by DisposeAsync
         Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
         var storage = SqliteJournalServices.Open(options.DatabasePath);
 
@@ -121,7 +123,7 @@ public sealed class Silo : IAsyncDisposable
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var silo = new Silo(app, storage, store, alerts, watch, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)))
         {
-            HttpAddress = http is null ? null : RestHosting.AddressOf(http, tls: certificate is not null),
+            HttpAddress = http is null ? null : RestHosting.AddressOf(http, tls: certificate is not null), _dataDirectory = dataDirectory.Keep(bound),
         };
         if (silo.HttpAddress is { } httpAddress) app.Logger.LogInformation("REST API on {Address}api/v1/", httpAddress);
 
@@ -175,5 +177,6 @@ public sealed class Silo : IAsyncDisposable
         await _watch.DisposeAsync();
         await _app.DisposeAsync();
         await _storage.DisposeAsync();
+        _dataDirectory?.Dispose();
     }
 }
