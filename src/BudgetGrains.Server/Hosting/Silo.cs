@@ -6,7 +6,6 @@ using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
-using BudgetGrains.Grpc;
 using BudgetGrains.Server.Alerts;
 using BudgetGrains.Server.Rest;
 using BudgetGrains.Server.Services;
@@ -89,6 +88,16 @@ public sealed class Silo : IAsyncDisposable
             kestrel.ListenGrpc(options.ListenEndPoint, certificate);
             if (httpEndPoint is not null) http = kestrel.ListenHttp(httpEndPoint, certificate);
         });
+        var readiness = new SiloReadiness();
+        builder.Services.AddBudgetGrpc(options.MaxMessageBytes, readiness);
+        // The services call the grain runtime, which is made from the built host's services: they are made with it
+        // below, and the host asks for them only when calls arrive, after the silo started.
+        AdmissionService? admission = null;
+        ManagementService? management = null;
+        AlertsService? alertStreams = null;
+        builder.Services.AddSingleton(_ => admission!);
+        builder.Services.AddSingleton(_ => management!);
+        builder.Services.AddSingleton(_ => alertStreams!);
         var app = builder.Build();
 
         var runtimeOptions = new ActorRuntimeOptions();
@@ -100,18 +109,18 @@ public sealed class Silo : IAsyncDisposable
         var (signal, sinks) = (app.Services.GetRequiredService<AlertSignal>(), app.Services.GetRequiredService<AlertSinks>());
 
         await PriceStartup.LoadAsync(runtime, defaultPrices, app.Logger);
-        var grpcOptions = new GrpcServerOptions { MaxReceiveMessageBytes = options.MaxMessageBytes, MaxSendMessageBytes = options.MaxMessageBytes };
         var watch = new BudgetWatchHub(runtime, options.BudgetWatchInterval, options.BudgetWatchHeartbeat, options.MaxBudgetWatchStreams,
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<BudgetWatchHub>());
         // Open watch streams end when the host stops; otherwise it would wait for them until its shutdown timeout.
         app.Lifetime.ApplicationStopping.Register(watch.Stop);
-        var management = GrpcServices.Management(new BudgetAdministration(runtime, store), new PriceAdministration(runtime, prices),
+        // Health answers NOT_SERVING from the moment the host begins to stop.
+        app.Lifetime.ApplicationStopping.Register(readiness.Stopping);
+        admission = new AdmissionService(new AdmissionApi(runtime, prices), watch);
+        management = new ManagementService(new BudgetAdministration(runtime, store), new PriceAdministration(runtime, prices),
             new AlertAdministration(runtime, alertStore));
-        app.UseGrpcServices(grpcOptions,
-            GrpcServices.Admission(new AdmissionApi(runtime, prices), watch),
-            management,
-            new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping).Build());
-        app.UseRestMirror(management, options.MaxMessageBytes);
+        alertStreams = new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping);
+        app.UseRestMirror(admission, management, options.MaxMessageBytes);
+        app.MapBudgetGrpc();
 
         var alerts = new AlertDispatcher(runtime, sinks, signal, clock ?? TimeProvider.System, options.Alerts.PollInterval,
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<AlertDispatcher>());
@@ -127,6 +136,7 @@ public sealed class Silo : IAsyncDisposable
         if (silo.HttpAddress is { } httpAddress) app.Logger.LogInformation("REST API on {Address}api/v1/", httpAddress);
 
         var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(runtime, store, cancellationToken);
+        readiness.Ready();
         app.Logger.LogInformation("BudgetGrains silo ready on {Address} (store {Database}, {Open} open holds restored)",
             silo.Address.ToString().TrimEnd('/'), options.DatabasePath, woken);
         if (options.StatisticsInterval > TimeSpan.Zero) silo._statisticsLog = silo.LogStatisticsAsync(options.StatisticsInterval, app.Logger);

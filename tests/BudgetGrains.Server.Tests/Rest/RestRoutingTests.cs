@@ -162,10 +162,10 @@ public sealed class RestErrorMappingTests
             "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
             "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
         ];
-        var codes = Enum.GetValues<BudgetGrains.Grpc.StatusCode>();
+        var codes = Enum.GetValues<global::Grpc.Core.StatusCode>();
 
         Assert.Equal(canonical, codes.Select(RestErrors.NameOf));
         Assert.All(codes.Skip(1), c => Assert.InRange(RestErrors.HttpStatusOf(c), 400, 599));
-        Assert.Equal(409, RestErrors.HttpStatusOf(BudgetGrains.Grpc.StatusCode.FailedPrecondition));
+        Assert.Equal(409, RestErrors.HttpStatusOf(global::Grpc.Core.StatusCode.FailedPrecondition));
     }
 }
