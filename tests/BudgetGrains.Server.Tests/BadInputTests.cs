@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 using Google.Protobuf;
 
 namespace BudgetGrains.Server.Tests;
@@ -39,10 +39,10 @@ public sealed class BadInputTests(SiloFixture silo)
         Spoil(request, defect);
         var before = await SnapshotAsync();
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(request));
+        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(request).ResponseAsync);
 
         Assert.Equal(expected, error.StatusCode);
-        Assert.False(string.IsNullOrWhiteSpace(error.Detail));
+        Assert.False(string.IsNullOrWhiteSpace(error.Status.Detail));
         Assert.Equal(before, await SnapshotAsync());
         if (request.RequestId.Length is > 0 and <= 128)
         {
@@ -62,7 +62,7 @@ public sealed class BadInputTests(SiloFixture silo)
         var before = await SnapshotAsync();
 
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            silo.Admission.CommitAsync(new CommitRequest { ReservationId = reserve.ReservationId, ActualNanos = actual }));
+            silo.Admission.CommitAsync(new CommitRequest { ReservationId = reserve.ReservationId, ActualNanos = actual }).ResponseAsync);
 
         Assert.Equal(expected, error.StatusCode);
         Assert.Equal(before, await SnapshotAsync());
@@ -96,10 +96,10 @@ public sealed class BadInputTests(SiloFixture silo)
         var attribution = new Attribution { Tenant = key, Feature = key, Agent = key, Task = key, Team = key, CostCenter = key };
         attribution.Budgets.AddRange(budgets);
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(Build.Reserve(attribution, 10)));
+        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(Build.Reserve(attribution, 10)).ResponseAsync);
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-        Assert.Contains("longer than 16 scopes", error.Detail);
+        Assert.Contains("longer than 16 scopes", error.Status.Detail);
         foreach (var scope in (string[])[$"tenant/{key}", $"budget/{budgets[0]}", $"budget/{key}-p2"])
             Assert.Equal((0L, 0), ((await silo.Management.StatusAsync(scope)).HeldNanos, (await silo.Management.StatusAsync(scope)).OpenHolds));
     }
@@ -129,7 +129,7 @@ public sealed class BadInputTests(SiloFixture silo)
         request.Attribution.Labels["padding"] = new string('x', 70 * 1024);
         var before = await SnapshotAsync();
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(request));
+        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(request).ResponseAsync);
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
         Assert.Equal(before, await SnapshotAsync());

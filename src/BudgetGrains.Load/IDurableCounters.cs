@@ -1,4 +1,4 @@
-namespace BudgetGrains.LoadGen;
+namespace BudgetGrains.Load;
 
 /// <summary>A scope's durable counters, as the store has them.</summary>
 public sealed record DurableScope(long SpentNanos, long HeldNanos, int OpenHolds)

@@ -1,10 +1,9 @@
 using System.Buffers.Binary;
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
 using Google.Protobuf;
+using ManagementClient = BudgetGrains.Contracts.V1.Management.ManagementClient;
 
-namespace BudgetGrains.LoadGen;
+namespace BudgetGrains.Load;
 
 /// <summary>A Check request already framed for gRPC, for tools that send the same bytes each time (h2load -d).</summary>
 public static class CheckBody
@@ -18,7 +17,7 @@ public static class CheckBody
         var chain = Chain.Create(key, 0);
         if (server is not null)
         {
-            using var channel = GrpcChannel.ForAddress(server);
+            using var channel = LoadTest.ChannelTo(server);
             await chain.CreateBudgetsAsync(new ManagementClient(channel), Chain.GenerousLimitNanos);
         }
         var message = new CheckRequest { Attribution = chain.Attribution, EstimateNanos = LoadRun.EstimateNanos }.ToByteArray();

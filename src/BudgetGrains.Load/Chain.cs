@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
+using ManagementClient = BudgetGrains.Contracts.V1.Management.ManagementClient;
 
-namespace BudgetGrains.LoadGen;
+namespace BudgetGrains.Load;
 
 /// <summary>
 /// One admission chain of the run and what the callers expect of it: the sum of what was charged

@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using BudgetGrains.Client.Protocol;
-using BudgetGrains.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
+using AdmissionClient = BudgetGrains.Contracts.V1.Admission.AdmissionClient;
+using ManagementClient = BudgetGrains.Contracts.V1.Management.ManagementClient;
 
-namespace BudgetGrains.LoadGen;
+namespace BudgetGrains.Load;
 
 /// <summary>What a run measured and whether the invariants held afterwards.</summary>
 public sealed record LoadReport(long Operations, long Admitted, long Denied, long Errors, double OperationsPerSecond, int InvariantChecks, int InvariantFailures)
@@ -21,7 +23,7 @@ public static class LoadTest
     public static async Task<LoadReport> RunAsync(LoadOptions options, Uri address, SiloView silo, TextWriter output)
     {
         var runId = Guid.NewGuid().ToString("N")[..8];
-        var channels = Enumerable.Range(0, options.Channels).Select(_ => GrpcChannel.ForAddress(address)).ToArray();
+        var channels = Enumerable.Range(0, options.Channels).Select(_ => ChannelTo(address)).ToArray();
         try
         {
             var admission = channels.Select(c => new AdmissionClient(c)).ToArray();
@@ -107,6 +109,15 @@ public static class LoadTest
             foreach (var channel in channels) channel.Dispose();
         }
     }
+
+    /// <summary>
+    /// A channel that opens more HTTP/2 connections when one reaches the server's concurrent stream limit (100 on
+    /// Kestrel), so that many callers on one channel are not queued behind that limit.
+    /// </summary>
+    internal static GrpcChannel ChannelTo(Uri address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    {
+        HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, UseProxy = false },
+    });
 
     private static void PrintLatency(TextWriter output, string name, LatencyHistogram h) =>
         output.WriteLine($"{name,-8} latency ms: p50 {Ms(h.PercentileNanos(50))}  p90 {Ms(h.PercentileNanos(90))}  p99 {Ms(h.PercentileNanos(99))}  " +

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace BudgetGrains.LoadGen;
+namespace BudgetGrains.Load;
 
 /// <summary>
 /// A log-linear latency histogram in the manner of HdrHistogram: values below 128 ns are exact, above

@@ -1,7 +1,8 @@
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
+using AdmissionClient = BudgetGrains.Contracts.V1.Admission.AdmissionClient;
+using ManagementClient = BudgetGrains.Contracts.V1.Management.ManagementClient;
 
-namespace BudgetGrains.LoadGen;
+namespace BudgetGrains.Load;
 
 /// <summary>
 /// DESIGN.md §4 I1–I2 after the run, against the server's own view: every scope's live counters (GetBudget)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 
-namespace BudgetGrains.LoadGen;
+namespace BudgetGrains.Load;
 
 public enum Scenario
 {

@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
+using AdmissionClient = BudgetGrains.Contracts.V1.Admission.AdmissionClient;
 
-namespace BudgetGrains.LoadGen;
+namespace BudgetGrains.Load;
 
 /// <summary>What one caller saw while the run was measured; merged at the end.</summary>
 internal sealed class CallerStats
