@@ -135,12 +135,26 @@ public sealed class BadInputTests(SiloFixture silo)
         Assert.Equal(before, await SnapshotAsync());
     }
 
-    [Fact]
-    public async Task UnknownMethodIsUnimplemented()
+    [Theory]
+    [InlineData("/budget.v1.Admission/Spend")]
+    [InlineData("/budget.v1.Ledger/Reserve")]
+    public async Task UnknownMethodOrServiceIsUnimplemented(string path)
     {
-        var (status, _) = await SendRawAsync("/budget.v1.Admission/Spend", Frame([]));
+        var (status, _) = await SendRawAsync(path, Frame([]));
 
         Assert.Equal(StatusCode.Unimplemented, status);
+    }
+
+    [Fact]
+    public async Task TheServerEndsAStreamAtTheCallersGrpcTimeout()
+    {
+        // No deadline on the client side: the status must come from the silo.
+        var request = new WatchBudgetsRequest();
+        request.Scopes.Add(Scopes.TeamScope);
+
+        var (status, _) = await SendRawAsync("/budget.v1.Admission/WatchBudgets", Frame(request.ToByteArray()), timeout: "300m");
+
+        Assert.Equal(StatusCode.DeadlineExceeded, status);
     }
 
     private static void Spoil(ReserveRequest request, string defect)
@@ -196,7 +210,7 @@ public sealed class BadInputTests(SiloFixture silo)
     }
 
     /// <summary>A hand-made gRPC request over HTTP/2; the status comes from the trailers (or the headers, Trailers-Only).</summary>
-    private async Task<(StatusCode Status, string Message)> SendRawAsync(string path, byte[] body)
+    private async Task<(StatusCode Status, string Message)> SendRawAsync(string path, byte[] body, string? timeout = null)
     {
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(silo.Silo.Address, path))
@@ -207,6 +221,7 @@ public sealed class BadInputTests(SiloFixture silo)
         };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
         request.Headers.TryAddWithoutValidation("te", "trailers");
+        if (timeout is not null) request.Headers.TryAddWithoutValidation("grpc-timeout", timeout);
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         string? Header(string name) =>
