@@ -361,7 +361,11 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
             RpcException failure;
             try
             {
-                return await call(new CallOptions(deadline: attemptDeadline.UtcDateTime, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                // Grpc.Net.Client reports a passed deadline only once the HTTP request gives up, which can be much later
+                // when the connection itself hangs (a server that accepts and never answers): the attempt ends on time
+                // here, so that it is retried in time; the abandoned call ends at its own deadline.
+                var answer = call(new CallOptions(deadline: attemptDeadline.UtcDateTime, cancellationToken: cancellationToken));
+                return await answer.WaitAsync(Max(attemptDeadline - DateTimeOffset.UtcNow, TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
             }
             catch (RpcException e) when (cancellationToken.IsCancellationRequested)
             {
@@ -370,6 +374,10 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
             catch (RpcException e)
             {
                 failure = e;
+            }
+            catch (TimeoutException e)
+            {
+                failure = new RpcException(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded", e));
             }
 
             var left = deadline - DateTimeOffset.UtcNow;
@@ -421,6 +429,8 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
             return (response, mark);
         }
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static long? RemainingOf(long nanos) => nanos == long.MaxValue ? null : nanos;
 
