@@ -143,9 +143,13 @@ public sealed class Silo : IAsyncDisposable
         return silo;
     }
 
-    /// <summary>One line per event on the console; the host's own start-up chatter is left out (the silo says "ready").</summary>
+    /// <summary>
+    /// One line per event on the console; the host's own start-up chatter is left out (the silo says "ready"), and so is
+    /// Grpc.AspNetCore's line per call answered with an error status (the caller has the status).
+    /// </summary>
     public static void ConsoleLogging(ILoggingBuilder logging) => logging
         .AddFilter("Microsoft", LogLevel.Warning)
+        .AddFilter("Grpc", LogLevel.Warning)
         .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
 
     /// <summary>One line per interval: what an operator looks at first when the silo is slow.</summary>
