@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using BudgetGrains.Client.Protocol;
+using Grpc.Net.Client;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using static BudgetGrains.Contracts.V1.Admission;
+using static BudgetGrains.Contracts.V1.Management;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Extensions.Logging;
 
