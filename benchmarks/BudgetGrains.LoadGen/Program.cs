@@ -1,7 +1,7 @@
 using System.Globalization;
 using BudgetGrains.Grains;
 using BudgetGrains.Grains.Storage;
-using BudgetGrains.LoadGen;
+using BudgetGrains.Load;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Extensions.Logging;
 

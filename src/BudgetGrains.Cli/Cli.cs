@@ -4,7 +4,7 @@ using System.CommandLine.Parsing;
 using System.Net.Http;
 using System.Net.Sockets;
 using BudgetGrains.Cli.Commands;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 using Spectre.Console;
 
 namespace BudgetGrains.Cli;
@@ -66,7 +66,7 @@ public static class Cli
         }
         catch (RpcException e)
         {
-            PrintError(terminal, $"{e.Detail} ({e.StatusCode})");
+            PrintError(terminal, $"{e.Status.Detail} ({e.StatusCode})");
             return Failed;
         }
     }
@@ -90,7 +90,7 @@ public static class Cli
     private static bool IsUnreachable(RpcException e)
     {
         if (e.StatusCode != StatusCode.Unavailable) return false;
-        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        for (var inner = e.Status.DebugException; inner is not null; inner = inner.InnerException)
         {
             if (inner is SocketException or HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError }) return true;
         }

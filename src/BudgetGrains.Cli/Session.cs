@@ -1,5 +1,6 @@
-using BudgetGrains.Client.Protocol;
-using BudgetGrains.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
+using V1 = BudgetGrains.Contracts.V1;
 
 namespace BudgetGrains.Cli;
 
@@ -14,22 +15,22 @@ internal sealed class Session : IDisposable
     public Session(Uri server, Output output)
     {
         _channel = GrpcChannel.ForAddress(server);
-        Admission = new AdmissionClient(_channel);
-        Management = new ManagementClient(_channel);
-        Alerts = new AlertsClient(_channel);
+        Admission = new V1.Admission.AdmissionClient(_channel);
+        Management = new V1.Management.ManagementClient(_channel);
+        Alerts = new V1.Alerts.AlertsClient(_channel);
         Output = output;
     }
 
     public Output Output { get; }
 
-    public AdmissionClient Admission { get; }
+    public V1.Admission.AdmissionClient Admission { get; }
 
-    public ManagementClient Management { get; }
+    public V1.Management.ManagementClient Management { get; }
 
-    public AlertsClient Alerts { get; }
+    public V1.Alerts.AlertsClient Alerts { get; }
 
     public CallOptions Call(CancellationToken cancellationToken) =>
-        new(Deadline: DateTimeOffset.UtcNow + CallTimeout, CancellationToken: cancellationToken);
+        new(deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellationToken);
 
     public void Dispose() => _channel.Dispose();
 }

@@ -1,8 +1,9 @@
-using BudgetGrains.Grpc;
+using System.Globalization;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using V1 = BudgetGrains.Contracts.V1;
-using BudgetGrains.Client.Protocol;
 
 namespace BudgetGrains.Client;
 
@@ -25,7 +26,7 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
 {
     private readonly BudgetClientOptions _options;
     private readonly GrpcChannel _channel;
-    private readonly AdmissionClient _admission;
+    private readonly V1.Admission.AdmissionClient _admission;
     private readonly PreCheckCache _preChecks;
     private int _disposed;
 
@@ -50,8 +51,18 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
             MaxPreCheckChains = options.MaxPreCheckChains,
         };
         Logger = logger ?? NullLogger.Instance;
-        _channel = GrpcChannel.ForAddress(_options.Address);
-        _admission = new AdmissionClient(_channel);
+        _channel = GrpcChannel.ForAddress(_options.Address, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                // One HTTP/2 connection caps at the server's concurrent stream limit (100 on Kestrel); open more under load.
+                EnableMultipleHttp2Connections = true,
+                UseProxy = false,
+            },
+            // The SDK retries itself, with the same ids (see InvokeAsync); the channel's own retries stay off.
+            MaxRetryAttempts = 0,
+        });
+        _admission = new V1.Admission.AdmissionClient(_channel);
         _preChecks = new PreCheckCache(_admission, _options, Logger);
     }
 
@@ -214,7 +225,7 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     public async Task<bool> ReleaseAsync(string reservationId, CancellationToken cancellationToken = default)
     {
         var request = new V1.ReleaseRequest { ReservationId = reservationId };
-        var response = await InvokeAsync("Release", o => _admission.ReleaseAsync(request, o), cancellationToken).ConfigureAwait(false);
+        var response = await InvokeAsync("Release", o => _admission.ReleaseAsync(request, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
         return response.Released;
     }
 
@@ -276,7 +287,7 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     private async Task<BudgetHold> ReserveCoreAsync(V1.ReserveRequest request, string chainKey, long? amount, CancellationToken cancellationToken)
     {
         var own = _preChecks.Begin(chainKey, amount);
-        var (response, mark) = await TrackAsync(own, InvokeAsync("Reserve", o => _admission.ReserveWithStatusMarkAsync(request, o), cancellationToken)).ConfigureAwait(false);
+        var (response, mark) = await TrackAsync(own, InvokeAsync("Reserve", o => WithStatusMarkAsync(_admission.ReserveAsync(request, o)), cancellationToken)).ConfigureAwait(false);
         if (response.Decision == V1.Decision.Admitted) _preChecks.Applied(own, response.HeldNanos, mark);
         else _preChecks.NoEffect(own);
         return response.Decision switch
@@ -297,7 +308,7 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     private async Task<CommitResult> CommitCoreAsync(V1.CommitRequest request, BudgetHold? hold, long? actual, CancellationToken cancellationToken)
     {
         var own = _preChecks.Begin(hold?.ChainKey, actual);
-        var (response, mark) = await TrackAsync(own, InvokeAsync("Commit", o => _admission.CommitWithStatusMarkAsync(request, o), cancellationToken)).ConfigureAwait(false);
+        var (response, mark) = await TrackAsync(own, InvokeAsync("Commit", o => WithStatusMarkAsync(_admission.CommitAsync(request, o)), cancellationToken)).ConfigureAwait(false);
         var taken = response.Late || hold is null ? response.ChargedNanos : Math.Max(0, response.ChargedNanos - hold.HeldNanos);
         _preChecks.Applied(own, taken, mark);
         return new CommitResult(response.ChargedNanos, response.Late, response.Overage);
@@ -328,7 +339,7 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
 
     private async Task<CheckResult> CheckCoreAsync(V1.CheckRequest request, CancellationToken cancellationToken)
     {
-        var response = await InvokeAsync("Check", o => _admission.CheckAsync(request, o), cancellationToken).ConfigureAwait(false);
+        var response = await InvokeAsync("Check", o => _admission.CheckAsync(request, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
         return response.Decision switch
         {
             V1.Decision.Admitted => new CheckResult(true, null, null, RemainingOf(response.RemainingNanos)),
@@ -350,7 +361,11 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
             RpcException failure;
             try
             {
-                return await call(new CallOptions(attemptDeadline, cancellationToken)).ConfigureAwait(false);
+                // Grpc.Net.Client reports a passed deadline only once the HTTP request gives up, which can be much later
+                // when the connection itself hangs (a server that accepts and never answers): the attempt ends on time
+                // here, so that it is retried in time; the abandoned call ends at its own deadline.
+                var answer = call(new CallOptions(deadline: attemptDeadline.UtcDateTime, cancellationToken: cancellationToken));
+                return await answer.WaitAsync(Max(attemptDeadline - DateTimeOffset.UtcNow, TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
             }
             catch (RpcException e) when (cancellationToken.IsCancellationRequested)
             {
@@ -360,18 +375,22 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
             {
                 failure = e;
             }
+            catch (TimeoutException e)
+            {
+                failure = new RpcException(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded", e));
+            }
 
             var left = deadline - DateTimeOffset.UtcNow;
             var delay = Backoff(attempt);
             if (!IsRetryable(failure) || attempt >= _options.MaxAttempts || delay >= left)
             {
                 throw left <= TimeSpan.Zero || failure.StatusCode == StatusCode.DeadlineExceeded
-                    ? new BudgetTimeoutException($"{operation} did not finish within {_options.Timeout.TotalMilliseconds:0} ms: {failure.Detail}", attempt, failure)
-                    : new BudgetException((BudgetErrorCode)failure.StatusCode, failure.Detail, attempt, failure);
+                    ? new BudgetTimeoutException($"{operation} did not finish within {_options.Timeout.TotalMilliseconds:0} ms: {failure.Status.Detail}", attempt, failure)
+                    : new BudgetException((BudgetErrorCode)failure.StatusCode, failure.Status.Detail, attempt, failure);
             }
 
             Logger.LogWarning("BudgetGrains {Operation} attempt {Attempt} failed ({Code}: {Detail}); retrying in {DelayMs} ms with the same id",
-                operation, attempt, failure.StatusCode, failure.Detail, (int)delay.TotalMilliseconds);
+                operation, attempt, failure.StatusCode, failure.Status.Detail, (int)delay.TotalMilliseconds);
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -383,7 +402,7 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     private static bool IsRetryable(RpcException failure) => failure.StatusCode switch
     {
         StatusCode.Unavailable or StatusCode.DeadlineExceeded => true,
-        StatusCode.Internal => failure.InnerException is HttpRequestException or IOException,
+        StatusCode.Internal => failure.Status.DebugException is HttpRequestException or IOException,
         _ => false,
     };
 
@@ -393,6 +412,25 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
         var bound = Math.Min(_options.MaxBackoff.TotalMilliseconds, _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, attempt - 1));
         return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * bound);
     }
+
+    /// <summary>
+    /// The answer with its status mark: the <c>budget-status-mark</c> trailer of a Reserve or Commit answer (0 when the silo
+    /// sent none), which tells the pre-check cache when its status stream includes the call (docs/decisions/0012).
+    /// </summary>
+    private static async Task<(T Response, long StatusMark)> WithStatusMarkAsync<T>(AsyncUnaryCall<T> call)
+    {
+        using (call)
+        {
+            var response = await call.ResponseAsync.ConfigureAwait(false);
+            var mark = call.GetTrailers().GetValue("budget-status-mark") is { } text
+                && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed)
+                    ? parsed
+                    : 0;
+            return (response, mark);
+        }
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static long? RemainingOf(long nanos) => nanos == long.MaxValue ? null : nanos;
 
@@ -405,7 +443,7 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     private static ThresholdCrossing ParseThreshold(string text)
     {
         var colon = text.LastIndexOf(':');
-        return colon > 0 && int.TryParse(text.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture, out var percent)
+        return colon > 0 && int.TryParse(text.AsSpan(colon + 1), CultureInfo.InvariantCulture, out var percent)
             ? new ThresholdCrossing(text[..colon], percent)
             : throw new BudgetException(BudgetErrorCode.Internal, $"malformed threshold '{text}' in the server's answer", 1, null);
     }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using BudgetGrains.Client.Protocol;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using V1 = BudgetGrains.Contracts.V1;
 
@@ -23,7 +22,7 @@ internal sealed class PreCheckCache : IDisposable
     private readonly object _lock = new();
     private readonly Dictionary<string, ChainWatch> _chains = new(StringComparer.Ordinal);
     private readonly HashSet<OwnCall> _calls = [];
-    private readonly AdmissionClient _admission;
+    private readonly V1.Admission.AdmissionClient _admission;
     private readonly BudgetClientOptions _options;
     private readonly ILogger _logger;
 
@@ -31,7 +30,7 @@ internal sealed class PreCheckCache : IDisposable
     private long _sequence;
     private bool _disposed;
 
-    public PreCheckCache(AdmissionClient admission, BudgetClientOptions options, ILogger logger) =>
+    public PreCheckCache(V1.Admission.AdmissionClient admission, BudgetClientOptions options, ILogger logger) =>
         (_admission, _options, _logger) = (admission, options, logger);
 
     /// <summary>The key of an attribution's chain: the scope fields, not the labels.</summary>
@@ -195,7 +194,8 @@ internal sealed class PreCheckCache : IDisposable
                 {
                     // A stream that sends nothing for the staleness bound is stuck (the silo sends heartbeats): open another.
                     stream.CancelAfter(_options.PreCheckStaleAfter);
-                    await foreach (var update in _admission.WatchBudgets(request, new CallOptions(CancellationToken: stream.Token)).ConfigureAwait(false))
+                    using var call = _admission.WatchBudgets(request, new CallOptions(cancellationToken: stream.Token));
+                    await foreach (var update in call.ResponseStream.ReadAllAsync(stream.Token).ConfigureAwait(false))
                     {
                         stream.CancelAfter(_options.PreCheckStaleAfter);
                         lock (_lock)

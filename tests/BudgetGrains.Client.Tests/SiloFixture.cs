@@ -1,9 +1,9 @@
 using BudgetGrains.Client;
-using BudgetGrains.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Extensions.Logging;
 using V1 = BudgetGrains.Contracts.V1;
-using BudgetGrains.Client.Protocol;
 
 namespace BudgetGrains.Client.Tests;
 
@@ -54,7 +54,7 @@ public sealed class SiloFixture : IAsyncLifetime
         return key;
     }
 
-    public Task<V1.BudgetStatus> StatusAsync(string scope) => Management.GetBudgetAsync(new V1.GetBudgetRequest { Scope = scope });
+    public Task<V1.BudgetStatus> StatusAsync(string scope) => Management.GetBudgetAsync(new V1.GetBudgetRequest { Scope = scope }).ResponseAsync;
 }
 
 [CollectionDefinition(Name)]

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using BudgetGrains.Client.Protocol;
-using BudgetGrains.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Extensions.Logging;
 using V1 = BudgetGrains.Contracts.V1;
@@ -42,7 +42,7 @@ public sealed class WatchSilo : IAsyncDisposable
     }
 
     public Task SetBudgetAsync(string scope, long limitNanos, string parent = "", bool frozen = false) =>
-        Management.UpsertBudgetAsync(new V1.UpsertBudgetRequest { Scope = scope, LimitNanos = limitNanos, Parent = parent, Frozen = frozen });
+        Management.UpsertBudgetAsync(new V1.UpsertBudgetRequest { Scope = scope, LimitNanos = limitNanos, Parent = parent, Frozen = frozen }).ResponseAsync;
 
     /// <summary>limit − spent − held of <paramref name="scope"/>, read from the silo now.</summary>
     public async Task<long> RemainingAsync(string scope)

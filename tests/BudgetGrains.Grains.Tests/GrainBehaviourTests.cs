@@ -1,5 +1,7 @@
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Scopes;
+using BudgetGrains.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
 
 namespace BudgetGrains.Grains.Tests;
@@ -7,7 +9,8 @@ namespace BudgetGrains.Grains.Tests;
 /// <summary>
 /// What the budget grains promise on Orleans, tested on a test cluster with the real journal: one request id has one
 /// effect however many copies arrive at once (the reservation's turns serialize them), a scope never admits more than it
-/// has under concurrent reserves, and open holds outlive Orleans' idle collection until they expire.
+/// has under concurrent reserves, open holds outlive Orleans' idle collection until they expire, and grain timers do
+/// their work with nobody calling (expiry, the period boundary).
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class GrainBehaviourTests(ClusterFixture fixture)
@@ -54,8 +57,11 @@ public sealed class GrainBehaviourTests(ClusterFixture fixture)
         // Everything idle is collected now, except what must stay: the reservation (its expiry timer) and the scope
         // holding for it. Had the reservation gone, nothing would release the hold before the next restart.
         await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        ClusterFixture.Clock.Advance(TimeSpan.FromMilliseconds(1_999));
+        await Task.Delay(200);
         Assert.Equal(1, (await StatusAsync("tenant/" + tenant)).OpenHolds);
 
+        ClusterFixture.Clock.Advance(TimeSpan.FromMilliseconds(1));
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while ((await StatusAsync("tenant/" + tenant)).OpenHolds != 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
         var status = await StatusAsync("tenant/" + tenant);
@@ -77,6 +83,28 @@ public sealed class GrainBehaviourTests(ClusterFixture fixture)
 
         Assert.Equal(first.Value, again.Value);
         Assert.Equal(60, (await StatusAsync("tenant/" + tenant)).SpentNanos);
+    }
+
+    [Fact]
+    public async Task AnActiveScopeClosesItsPeriodAtTheBoundaryByItsTimerWithNobodyCallingIt()
+    {
+        var team = Unique("period");
+        var scope = "team/" + team;
+        await fixture.Grains.GetGrain<IScopeGrain>(scope).SetBudgetAsync(new BudgetSettings(scope, 1_000, BudgetPeriod.Hour, [], "", false, "USD"));
+        await _admission.ReserveAsync(Reserve(team, new Attribution(Team: team), 100));
+        await _admission.CommitAsync(new CommitCommand(team, 70, null, "resolved"));
+        var store = fixture.SiloServices.GetRequiredService<IBudgetStore>();
+        Assert.Empty(await store.ListClosedPeriodsAsync(scope, long.MaxValue, 10, CancellationToken.None));
+
+        // Past the next hour boundary: the scope's period timer closes the hour into history by itself.
+        ClusterFixture.Clock.Advance(TimeSpan.FromHours(1));
+        IReadOnlyList<PeriodSummary> closed = [];
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); closed.Count == 0 && DateTime.UtcNow < deadline; await Task.Delay(100))
+            closed = await store.ListClosedPeriodsAsync(scope, long.MaxValue, 10, CancellationToken.None);
+
+        var hour = Assert.Single(closed);
+        Assert.Equal((BudgetPeriod.Hour, 70L, 1L), (hour.Period, hour.SpentNanos, hour.Commits));
+        Assert.Equal(0, (await StatusAsync(scope)).SpentNanos);
     }
 
     private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";

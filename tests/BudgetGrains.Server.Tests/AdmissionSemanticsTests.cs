@@ -1,5 +1,5 @@
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 
 namespace BudgetGrains.Server.Tests;
 
@@ -186,9 +186,9 @@ public sealed class AdmissionSemanticsTests(SiloFixture silo)
     public async Task UnknownReservationIsNotFound()
     {
         var commit = await Assert.ThrowsAsync<RpcException>(() =>
-            silo.Admission.CommitAsync(new CommitRequest { ReservationId = Build.NewRequestId(), ActualNanos = 1 }));
+            silo.Admission.CommitAsync(new CommitRequest { ReservationId = Build.NewRequestId(), ActualNanos = 1 }).ResponseAsync);
         var release = await Assert.ThrowsAsync<RpcException>(() =>
-            silo.Admission.ReleaseAsync(new ReleaseRequest { ReservationId = Build.NewRequestId() }));
+            silo.Admission.ReleaseAsync(new ReleaseRequest { ReservationId = Build.NewRequestId() }).ResponseAsync);
 
         Assert.Equal(StatusCode.NotFound, commit.StatusCode);
         Assert.Equal(StatusCode.NotFound, release.StatusCode);
@@ -203,7 +203,7 @@ public sealed class AdmissionSemanticsTests(SiloFixture silo)
         var error = await Assert.ThrowsAsync<RpcException>(() => silo.Management.SetBudgetAsync(chain.CostCenterScope, 1, parent: chain.FeatureScope));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Contains("cycle", error.Detail);
+        Assert.Contains("cycle", error.Status.Detail);
         Assert.Equal("", (await silo.Management.StatusAsync(chain.CostCenterScope)).Parent);
     }
 

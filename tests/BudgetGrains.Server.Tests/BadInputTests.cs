@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 using Google.Protobuf;
 
 namespace BudgetGrains.Server.Tests;
@@ -39,10 +39,10 @@ public sealed class BadInputTests(SiloFixture silo)
         Spoil(request, defect);
         var before = await SnapshotAsync();
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(request));
+        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(request).ResponseAsync);
 
         Assert.Equal(expected, error.StatusCode);
-        Assert.False(string.IsNullOrWhiteSpace(error.Detail));
+        Assert.False(string.IsNullOrWhiteSpace(error.Status.Detail));
         Assert.Equal(before, await SnapshotAsync());
         if (request.RequestId.Length is > 0 and <= 128)
         {
@@ -62,7 +62,7 @@ public sealed class BadInputTests(SiloFixture silo)
         var before = await SnapshotAsync();
 
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            silo.Admission.CommitAsync(new CommitRequest { ReservationId = reserve.ReservationId, ActualNanos = actual }));
+            silo.Admission.CommitAsync(new CommitRequest { ReservationId = reserve.ReservationId, ActualNanos = actual }).ResponseAsync);
 
         Assert.Equal(expected, error.StatusCode);
         Assert.Equal(before, await SnapshotAsync());
@@ -96,10 +96,10 @@ public sealed class BadInputTests(SiloFixture silo)
         var attribution = new Attribution { Tenant = key, Feature = key, Agent = key, Task = key, Team = key, CostCenter = key };
         attribution.Budgets.AddRange(budgets);
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(Build.Reserve(attribution, 10)));
+        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(Build.Reserve(attribution, 10)).ResponseAsync);
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-        Assert.Contains("longer than 16 scopes", error.Detail);
+        Assert.Contains("longer than 16 scopes", error.Status.Detail);
         foreach (var scope in (string[])[$"tenant/{key}", $"budget/{budgets[0]}", $"budget/{key}-p2"])
             Assert.Equal((0L, 0), ((await silo.Management.StatusAsync(scope)).HeldNanos, (await silo.Management.StatusAsync(scope)).OpenHolds));
     }
@@ -129,18 +129,32 @@ public sealed class BadInputTests(SiloFixture silo)
         request.Attribution.Labels["padding"] = new string('x', 70 * 1024);
         var before = await SnapshotAsync();
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(request));
+        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(request).ResponseAsync);
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
         Assert.Equal(before, await SnapshotAsync());
     }
 
-    [Fact]
-    public async Task UnknownMethodIsUnimplemented()
+    [Theory]
+    [InlineData("/budget.v1.Admission/Spend")]
+    [InlineData("/budget.v1.Ledger/Reserve")]
+    public async Task UnknownMethodOrServiceIsUnimplemented(string path)
     {
-        var (status, _) = await SendRawAsync("/budget.v1.Admission/Spend", Frame([]));
+        var (status, _) = await SendRawAsync(path, Frame([]));
 
         Assert.Equal(StatusCode.Unimplemented, status);
+    }
+
+    [Fact]
+    public async Task TheServerEndsAStreamAtTheCallersGrpcTimeout()
+    {
+        // No deadline on the client side: the status must come from the silo.
+        var request = new WatchBudgetsRequest();
+        request.Scopes.Add(Scopes.TeamScope);
+
+        var (status, _) = await SendRawAsync("/budget.v1.Admission/WatchBudgets", Frame(request.ToByteArray()), timeout: "300m");
+
+        Assert.Equal(StatusCode.DeadlineExceeded, status);
     }
 
     private static void Spoil(ReserveRequest request, string defect)
@@ -196,7 +210,7 @@ public sealed class BadInputTests(SiloFixture silo)
     }
 
     /// <summary>A hand-made gRPC request over HTTP/2; the status comes from the trailers (or the headers, Trailers-Only).</summary>
-    private async Task<(StatusCode Status, string Message)> SendRawAsync(string path, byte[] body)
+    private async Task<(StatusCode Status, string Message)> SendRawAsync(string path, byte[] body, string? timeout = null)
     {
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(silo.Silo.Address, path))
@@ -207,6 +221,7 @@ public sealed class BadInputTests(SiloFixture silo)
         };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
         request.Headers.TryAddWithoutValidation("te", "trailers");
+        if (timeout is not null) request.Headers.TryAddWithoutValidation("grpc-timeout", timeout);
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         string? Header(string name) =>

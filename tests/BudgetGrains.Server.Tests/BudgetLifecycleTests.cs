@@ -1,6 +1,6 @@
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -55,11 +55,11 @@ public sealed class BudgetLifecycleTests(SiloFixture silo)
     {
         foreach (var call in new Func<Task>[]
         {
-            () => silo.Management.DeleteBudgetAsync(new DeleteBudgetRequest { Scope = scope }),
-            () => silo.Management.FreezeBudgetAsync(new FreezeBudgetRequest { Scope = scope }),
-            () => silo.Management.ResetBudgetAsync(new ResetBudgetRequest { Scope = scope }),
-            () => silo.Management.ListPeriodsAsync(new ListPeriodsRequest { Scope = scope }),
-            () => silo.Management.GetUsageAsync(new GetUsageRequest { Scope = scope }),
+            () => silo.Management.DeleteBudgetAsync(new DeleteBudgetRequest { Scope = scope }).ResponseAsync,
+            () => silo.Management.FreezeBudgetAsync(new FreezeBudgetRequest { Scope = scope }).ResponseAsync,
+            () => silo.Management.ResetBudgetAsync(new ResetBudgetRequest { Scope = scope }).ResponseAsync,
+            () => silo.Management.ListPeriodsAsync(new ListPeriodsRequest { Scope = scope }).ResponseAsync,
+            () => silo.Management.GetUsageAsync(new GetUsageRequest { Scope = scope }).ResponseAsync,
         })
             Assert.Equal(StatusCode.InvalidArgument, (await Assert.ThrowsAsync<RpcException>(call)).StatusCode);
     }

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -173,7 +173,7 @@ public sealed class BudgetWatchTests : IAsyncLifetime
         Assert.Equal(StatusCode.ResourceExhausted, tooMany.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, badScope.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, nothing.StatusCode);
-        Assert.Equal((StatusCode.InvalidArgument, true), (overLimit.StatusCode, overLimit.Detail.Contains("32", StringComparison.Ordinal)));
+        Assert.Equal((StatusCode.InvalidArgument, true), (overLimit.StatusCode, overLimit.Status.Detail.Contains("32", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -248,7 +248,7 @@ public sealed class BudgetWatchTests : IAsyncLifetime
         private Watch(AdmissionClient admission, WatchBudgetsRequest request) =>
             Completion = Task.Run(async () =>
             {
-                await foreach (var update in admission.WatchBudgets(request, new CallOptions(CancellationToken: _cancel.Token)))
+                await foreach (var update in admission.WatchBudgetsAsync(request, new CallOptions(cancellationToken: _cancel.Token)))
                 {
                     lock (_updates) _updates.Add(update);
                     _arrived.Release();

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using BudgetGrains.Storage.Sqlite.Budget;
 using Microsoft.Data.Sqlite;
 

@@ -1,6 +1,5 @@
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -102,18 +101,18 @@ public sealed class HoldTtlPolicyTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<RpcException>(() => SetPolicyAsync(scope, holdTtlMs));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Contains("hold_ttl_ms", error.Detail);
+        Assert.Contains("hold_ttl_ms", error.Status.Detail);
         Assert.Equal(30_000, (await _silo.Management.GetTaskPolicyAsync(new GetTaskPolicyRequest { Scope = scope })).Policy.HoldTtlMs.Value);
     }
 
     private Task<TaskPolicyStatus> SetPolicyAsync(string scope, long holdTtlMs) =>
-        _silo.Management.SetTaskPolicyAsync(new SetTaskPolicyRequest { Scope = scope, Policy = new TaskPolicy { HoldTtlMs = new Limit { Value = holdTtlMs } } });
+        _silo.Management.SetTaskPolicyAsync(new SetTaskPolicyRequest { Scope = scope, Policy = new TaskPolicy { HoldTtlMs = new Limit { Value = holdTtlMs } } }).ResponseAsync;
 
     private Task<ReserveResponse> ReserveInTaskAsync(Attribution attribution)
     {
         var request = Build.Reserve(attribution, 100);
         request.Task = new TaskContext();
-        return _silo.Admission.ReserveAsync(request);
+        return _silo.Admission.ReserveAsync(request).ResponseAsync;
     }
 
     private async Task<(long Held, int OpenHolds)> HeldAsync(string scope)

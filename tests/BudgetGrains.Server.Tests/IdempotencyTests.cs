@@ -1,5 +1,5 @@
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 
 namespace BudgetGrains.Server.Tests;
 
@@ -16,7 +16,7 @@ public sealed class IdempotencyTests(SiloFixture silo)
         await chain.CreateAsync(silo.Management, generous: 1_000_000);
         var request = Build.Reserve(chain.Attribution, 700);
 
-        var answers = await Task.WhenAll(Enumerable.Range(0, Duplicates).Select(_ => Task.Run(() => silo.Admission.ReserveAsync(request))));
+        var answers = await Task.WhenAll(Enumerable.Range(0, Duplicates).Select(_ => Task.Run(() => silo.Admission.ReserveAsync(request).ResponseAsync)));
 
         Assert.All(answers, a => Assert.Equal(answers[0], a));
         Assert.Equal(Decision.Admitted, answers[0].Decision);
@@ -35,10 +35,10 @@ public sealed class IdempotencyTests(SiloFixture silo)
 
         var reused = first.Clone();
         reused.EstimateNanos = 701;
-        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(reused));
+        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(reused).ResponseAsync);
 
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
-        Assert.Contains("different parameters", error.Detail);
+        Assert.Contains("different parameters", error.Status.Detail);
         Assert.Equal(700, (await silo.Management.StatusAsync(chain.TeamScope)).HeldNanos);
     }
 
@@ -50,7 +50,7 @@ public sealed class IdempotencyTests(SiloFixture silo)
         var reserve = await silo.Admission.ReserveAsync(Build.Reserve(chain.Attribution, 700));
         var commit = new CommitRequest { ReservationId = reserve.ReservationId, ActualNanos = 650, Outcome = "resolved" };
 
-        var answers = await Task.WhenAll(Enumerable.Range(0, Duplicates).Select(_ => Task.Run(() => silo.Admission.CommitAsync(commit))));
+        var answers = await Task.WhenAll(Enumerable.Range(0, Duplicates).Select(_ => Task.Run(() => silo.Admission.CommitAsync(commit).ResponseAsync)));
 
         Assert.All(answers, a => Assert.Equal(new CommitResponse { ChargedNanos = 650 }, a));
         var ledger = await silo.Silo.Store.SumLedgerByScopeAsync(CancellationToken.None);
@@ -63,7 +63,7 @@ public sealed class IdempotencyTests(SiloFixture silo)
 
         var different = commit.Clone();
         different.ActualNanos = 651;
-        Assert.Equal(StatusCode.FailedPrecondition, (await Assert.ThrowsAsync<RpcException>(() => silo.Admission.CommitAsync(different))).StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, (await Assert.ThrowsAsync<RpcException>(() => silo.Admission.CommitAsync(different).ResponseAsync)).StatusCode);
     }
 
     [Fact]
@@ -76,16 +76,16 @@ public sealed class IdempotencyTests(SiloFixture silo)
         await silo.Admission.CommitAsync(new CommitRequest { ReservationId = committed.ReservationId, ActualNanos = 300 });
 
         var answers = await Task.WhenAll(Enumerable.Range(0, Duplicates).Select(_ => Task.Run(() =>
-            silo.Admission.ReleaseAsync(new ReleaseRequest { ReservationId = released.ReservationId }))));
+            silo.Admission.ReleaseAsync(new ReleaseRequest { ReservationId = released.ReservationId }).ResponseAsync)));
 
         Assert.All(answers, a => Assert.True(a.Released));
         var team = await silo.Management.StatusAsync(chain.TeamScope);
         Assert.Equal((300L, 0L, 0), (team.SpentNanos, team.HeldNanos, team.OpenHolds));
         var commitAfterRelease = await Assert.ThrowsAsync<RpcException>(() =>
-            silo.Admission.CommitAsync(new CommitRequest { ReservationId = released.ReservationId, ActualNanos = 1 }));
+            silo.Admission.CommitAsync(new CommitRequest { ReservationId = released.ReservationId, ActualNanos = 1 }).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, commitAfterRelease.StatusCode);
         var releaseAfterCommit = await Assert.ThrowsAsync<RpcException>(() =>
-            silo.Admission.ReleaseAsync(new ReleaseRequest { ReservationId = committed.ReservationId }));
+            silo.Admission.ReleaseAsync(new ReleaseRequest { ReservationId = committed.ReservationId }).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, releaseAfterCommit.StatusCode);
         Assert.Equal(300, (await silo.Management.StatusAsync(chain.TeamScope)).SpentNanos);
     }

@@ -1,5 +1,5 @@
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 
 namespace BudgetGrains.Server.Tests;
 
@@ -13,10 +13,10 @@ public sealed class LearnedEstimateTests(SiloFixture silo)
         var feature = Build.UniqueKey("unlearned");
         var request = Build.Reserve(new Attribution { Feature = feature, Labels = { ["model"] = "m1" } }, 0);
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(request));
+        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(request).ResponseAsync);
 
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
-        Assert.Contains("give estimate_nanos", error.Detail);
+        Assert.Contains("give estimate_nanos", error.Status.Detail);
         Assert.Equal(0, (await silo.Management.StatusAsync("feature/" + feature)).OpenHolds);
     }
 
@@ -40,7 +40,7 @@ public sealed class LearnedEstimateTests(SiloFixture silo)
             await silo.Admission.ReleaseAsync(new ReleaseRequest { ReservationId = probe.ReservationId });
             return probe.HeldNanos == 1_900 && probe.EstimateSource == EstimateSource.Learned;
         }, TimeSpan.FromSeconds(5));
-        var unlearnedModel = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(Build.Reserve(otherModel, 0)));
+        var unlearnedModel = await Assert.ThrowsAsync<RpcException>(() => silo.Admission.ReserveAsync(Build.Reserve(otherModel, 0)).ResponseAsync);
 
         Assert.True(learned, "the reserve did not hold the learned p95 of 1,900");
         Assert.Equal(StatusCode.FailedPrecondition, unlearnedModel.StatusCode);

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -201,9 +200,9 @@ public sealed class PeriodTests : IAsyncLifetime
         Assert.Equal(["feature/a-" + key, "agent/x-" + key, "feature/b-" + key], first.Rows.Concat(second.Rows).Select(r => r.Key).ToArray());
         Assert.Equal("", second.NextPageToken);
 
-        var bad = await Assert.ThrowsAsync<RpcException>(() => _silo.Management.GetUsageAsync(new GetUsageRequest { Scope = team, GroupBy = "user" }));
+        var bad = await Assert.ThrowsAsync<RpcException>(() => _silo.Management.GetUsageAsync(new GetUsageRequest { Scope = team, GroupBy = "user" }).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
-        var unknown = await Assert.ThrowsAsync<RpcException>(() => _silo.Management.GetUsageAsync(new GetUsageRequest { Scope = team, PeriodStartUnixMs = 42 }));
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => _silo.Management.GetUsageAsync(new GetUsageRequest { Scope = team, PeriodStartUnixMs = 42 }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
     }
 

@@ -1,6 +1,6 @@
 using BudgetGrains.Contracts.V1;
 using BudgetGrains.Grains;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 
 namespace BudgetGrains.Server.Tests;
 
@@ -90,10 +90,10 @@ public sealed class PriceCatalogTests(SiloFixture silo)
         }
         var countBefore = (await silo.Management.ListAllPricesAsync("")).Count;
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Management.UpsertPriceAsync(new UpsertPriceRequest { Price = price }));
+        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Management.UpsertPriceAsync(new UpsertPriceRequest { Price = price }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Contains(message, error.Detail, StringComparison.Ordinal);
+        Assert.Contains(message, error.Status.Detail, StringComparison.Ordinal);
         Assert.Equal([before], await silo.Management.ListAllPricesAsync(model));
         Assert.Equal(countBefore, (await silo.Management.ListAllPricesAsync("")).Count);
     }
@@ -105,14 +105,14 @@ public sealed class PriceCatalogTests(SiloFixture silo)
         var bad = new ImportPricesRequest { Prices = { Prices.Of(good, 10), Prices.Of(Prices.Unique("import-bad"), -3) } };
         var repeated = new ImportPricesRequest { Prices = { Prices.Of(good, 10), Prices.Of(good, 20) } };
 
-        var badError = await Assert.ThrowsAsync<RpcException>(() => silo.Management.ImportPricesAsync(bad));
-        var repeatedError = await Assert.ThrowsAsync<RpcException>(() => silo.Management.ImportPricesAsync(repeated));
-        var emptyError = await Assert.ThrowsAsync<RpcException>(() => silo.Management.ImportPricesAsync(new ImportPricesRequest()));
+        var badError = await Assert.ThrowsAsync<RpcException>(() => silo.Management.ImportPricesAsync(bad).ResponseAsync);
+        var repeatedError = await Assert.ThrowsAsync<RpcException>(() => silo.Management.ImportPricesAsync(repeated).ResponseAsync);
+        var emptyError = await Assert.ThrowsAsync<RpcException>(() => silo.Management.ImportPricesAsync(new ImportPricesRequest()).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, badError.StatusCode);
-        Assert.StartsWith("prices[1] of ", badError.Detail, StringComparison.Ordinal);
+        Assert.StartsWith("prices[1] of ", badError.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(StatusCode.InvalidArgument, repeatedError.StatusCode);
-        Assert.Contains($"prices[1]: model {good} is also prices[0]", repeatedError.Detail, StringComparison.Ordinal);
+        Assert.Contains($"prices[1]: model {good} is also prices[0]", repeatedError.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(StatusCode.InvalidArgument, emptyError.StatusCode);
         Assert.Empty(await silo.Management.ListAllPricesAsync(good));
     }
@@ -138,9 +138,9 @@ public sealed class PriceCatalogTests(SiloFixture silo)
     public async Task ListRefusesABadPageSizeOrToken(int pageSize, string pageToken, string message)
     {
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            silo.Management.ListPricesAsync(new ListPricesRequest { PageSize = pageSize, PageToken = pageToken }));
+            silo.Management.ListPricesAsync(new ListPricesRequest { PageSize = pageSize, PageToken = pageToken }).ResponseAsync);
 
-        Assert.Equal((StatusCode.InvalidArgument, message), (error.StatusCode, error.Detail));
+        Assert.Equal((StatusCode.InvalidArgument, message), (error.StatusCode, error.Status.Detail));
     }
 
     [Fact]
@@ -184,7 +184,7 @@ public sealed class PriceCatalogTests(SiloFixture silo)
         after.EstimateUsage = usage;
         var denied = await silo.Admission.ReserveAsync(after);
         var commit = await Assert.ThrowsAsync<RpcException>(() =>
-            silo.Admission.CommitAsync(new CommitRequest { ReservationId = before.RequestId, Usage = usage }));
+            silo.Admission.CommitAsync(new CommitRequest { ReservationId = before.RequestId, Usage = usage }).ResponseAsync);
         var again = await silo.Management.DeletePriceAsync(new DeletePriceRequest { Model = model });
 
         Assert.True(deleted.Deleted);
@@ -198,20 +198,20 @@ public sealed class PriceCatalogTests(SiloFixture silo)
     public async Task AConfigurationPriceCannotBeDeletedThroughTheApi()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            silo.Management.DeletePriceAsync(new DeletePriceRequest { Model = SiloFixture.PricedModel }));
+            silo.Management.DeletePriceAsync(new DeletePriceRequest { Model = SiloFixture.PricedModel }).ResponseAsync);
         var listed = Assert.Single(await silo.Management.ListAllPricesAsync(SiloFixture.PricedModel));
 
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
-        Assert.Contains("BudgetGrains:Prices:test-model", error.Detail, StringComparison.Ordinal);
+        Assert.Contains("BudgetGrains:Prices:test-model", error.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(("config", "", 1_000L), (listed.Source, listed.AsOf, listed.InputNanosPerToken));
     }
 
     [Fact]
     public async Task DeleteRefusesAMalformedModelName()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Management.DeletePriceAsync(new DeletePriceRequest { Model = "" }));
+        var error = await Assert.ThrowsAsync<RpcException>(() => silo.Management.DeletePriceAsync(new DeletePriceRequest { Model = "" }).ResponseAsync);
 
-        Assert.Equal((StatusCode.InvalidArgument, "model must be 1 to 128 characters"), (error.StatusCode, error.Detail));
+        Assert.Equal((StatusCode.InvalidArgument, "model must be 1 to 128 characters"), (error.StatusCode, error.Status.Detail));
     }
 }
 
@@ -233,7 +233,7 @@ internal static class Prices
     };
 
     /// <summary>Every page of ListPrices for a prefix.</summary>
-    public static async Task<List<ModelPrice>> ListAllPricesAsync(this Client.Protocol.ManagementClient management, string prefix)
+    public static async Task<List<ModelPrice>> ListAllPricesAsync(this ManagementClient management, string prefix)
     {
         var prices = new List<ModelPrice>();
         var request = new ListPricesRequest { ModelPrefix = prefix, PageSize = Limits.MaxPageSize };

@@ -1,7 +1,7 @@
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
 using BudgetGrains.Grains;
-using BudgetGrains.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -26,7 +26,7 @@ public sealed class PricePersistenceTests : IDisposable
         await using (var first = await StartAsync())
         {
             // Concurrent upserts: each acknowledged one must be there after the restart.
-            await Task.WhenAll(models.Select((m, i) => first.Management.UpsertPriceAsync(new UpsertPriceRequest { Price = Prices.Of(m, i + 1) })));
+            await Task.WhenAll(models.Select((m, i) => first.Management.UpsertPriceAsync(new UpsertPriceRequest { Price = Prices.Of(m, i + 1) }).ResponseAsync));
             await first.Management.ImportPricesAsync(new ImportPricesRequest { Prices = { Prices.Of("imported", 77, asOf: "2025-07-01") } });
             await first.Management.DeletePriceAsync(new DeletePriceRequest { Model = models[0] });
         }
@@ -110,15 +110,15 @@ public sealed class PricePersistenceTests : IDisposable
         var tooMany = new ImportPricesRequest { Prices = { full.Prices } };
         tooMany.Prices.Add(Prices.Of("one-more", 1));
 
-        var tooManyError = await Assert.ThrowsAsync<RpcException>(() => silo.Management.ImportPricesAsync(tooMany));
+        var tooManyError = await Assert.ThrowsAsync<RpcException>(() => silo.Management.ImportPricesAsync(tooMany).ResponseAsync);
         await silo.Management.ImportPricesAsync(full);
         var fullError = await Assert.ThrowsAsync<RpcException>(() =>
-            silo.Management.UpsertPriceAsync(new UpsertPriceRequest { Price = Prices.Of("one-more", 1) }));
+            silo.Management.UpsertPriceAsync(new UpsertPriceRequest { Price = Prices.Of("one-more", 1) }).ResponseAsync);
         var replaced = await silo.Management.UpsertPriceAsync(new UpsertPriceRequest { Price = Prices.Of("m00000", 9) });
 
         Assert.Equal(StatusCode.InvalidArgument, tooManyError.StatusCode);
         Assert.Equal(StatusCode.ResourceExhausted, fullError.StatusCode);
-        Assert.Contains($"the limit is {Limits.MaxPricedModels}", fullError.Detail, StringComparison.Ordinal);
+        Assert.Contains($"the limit is {Limits.MaxPricedModels}", fullError.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(9, replaced.InputNanosPerToken);
         Assert.Equal(Limits.MaxPricedModels, (await silo.Management.ListAllPricesAsync("")).Count);
     }

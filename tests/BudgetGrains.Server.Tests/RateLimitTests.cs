@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -86,7 +85,7 @@ public sealed class RateLimitTests : IAsyncLifetime
     public async Task RatesOutOfRangeAreRefused()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "team/x", RequestsPerMinute = -1 }));
+            _silo.Management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "team/x", RequestsPerMinute = -1 }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
     }

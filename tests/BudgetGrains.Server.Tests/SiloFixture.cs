@@ -1,6 +1,6 @@
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using BudgetGrains.Server.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -69,7 +69,7 @@ internal static class Build
     }
 
     public static Task<BudgetStatus> StatusAsync(this ManagementClient management, string scope) =>
-        management.GetBudgetAsync(new GetBudgetRequest { Scope = scope });
+        management.GetBudgetAsync(new GetBudgetRequest { Scope = scope }).ResponseAsync;
 
     /// <summary>Polls until <paramref name="condition"/> holds or the time is up; returns whether it held.</summary>
     public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan within)

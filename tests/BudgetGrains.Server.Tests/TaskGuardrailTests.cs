@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 
 namespace BudgetGrains.Server.Tests;
 
@@ -124,7 +124,7 @@ public sealed class TaskGuardrailTests(SiloFixture silo)
     public async Task GuardrailsAreRefusedOnScopesThatHaveNoTasks(string scope, StatusCode expected)
     {
         var error = await Assert.ThrowsAsync<RpcException>(() => SetPolicyAsync(scope, new TaskPolicy { MaxCalls = Limit(1) }));
-        var endOther = await Assert.ThrowsAsync<RpcException>(() => silo.Management.EndTaskAsync(new EndTaskRequest { Scope = scope }));
+        var endOther = await Assert.ThrowsAsync<RpcException>(() => silo.Management.EndTaskAsync(new EndTaskRequest { Scope = scope }).ResponseAsync);
 
         Assert.Equal(expected, error.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, endOther.StatusCode);
@@ -138,13 +138,13 @@ public sealed class TaskGuardrailTests(SiloFixture silo)
     }
 
     private Task SetPolicyAsync(string scope, TaskPolicy policy) =>
-        silo.Management.SetTaskPolicyAsync(new SetTaskPolicyRequest { Scope = scope, Policy = policy });
+        silo.Management.SetTaskPolicyAsync(new SetTaskPolicyRequest { Scope = scope, Policy = policy }).ResponseAsync;
 
     private Task<ReserveResponse> ReserveAsync(Attribution attribution, int depth = 0, bool isRetry = false)
     {
         var request = Build.Reserve(attribution, Estimate);
         request.Task = new TaskContext { Depth = depth, IsRetry = isRetry };
-        return silo.Admission.ReserveAsync(request);
+        return silo.Admission.ReserveAsync(request).ResponseAsync;
     }
 
     private static Limit Limit(long value) => new() { Value = value };

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
 using BudgetGrains.Server.Tests;
 using BudgetGrains.Storage.Postgres.Budget;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Npgsql;
 
 namespace BudgetGrains.Storage.Postgres.Tests;
@@ -129,7 +129,7 @@ public sealed class KillOnPostgresTests(PostgresFixture postgres) : IDisposable
     }
 
     private static Task<BudgetStatus> StatusAsync(ManagementClient management, string scope) =>
-        management.GetBudgetAsync(new GetBudgetRequest { Scope = scope });
+        management.GetBudgetAsync(new GetBudgetRequest { Scope = scope }).ResponseAsync;
 
     private static ReserveRequest Reserve(Attribution attribution, long estimateNanos, long holdTtlMs = 0) => new()
     {

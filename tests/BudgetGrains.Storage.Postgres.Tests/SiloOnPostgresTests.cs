@@ -60,8 +60,10 @@ public sealed class SiloOnPostgresTests(PostgresFixture postgres) : IDisposable
             Assert.Equal((Admits - committed.Count) * Estimate, status.HeldNanos);
             await AssertCountersEqualLedgerAsync(silo);
 
-            // I6 until clustering: a second silo on the same database is refused while this one runs.
-            var second = await Assert.ThrowsAsync<InvalidOperationException>(() => Silo.StartAsync(options, Quiet));
+            // I6 until clustering: a second silo on the same database (with a data directory of its own) is refused while this one runs.
+            var elsewhere = Options(database);
+            elsewhere.DataDir = _dataDir + "-second";
+            var second = await Assert.ThrowsAsync<InvalidOperationException>(() => Silo.StartAsync(elsewhere, Quiet));
             Assert.Contains("holds its writer lock", second.Message, StringComparison.Ordinal);
         }
 
@@ -122,6 +124,7 @@ public sealed class SiloOnPostgresTests(PostgresFixture postgres) : IDisposable
 
     public void Dispose()
     {
-        if (Directory.Exists(_dataDir)) Directory.Delete(_dataDir, recursive: true);
+        foreach (var directory in new[] { _dataDir, _dataDir + "-second" })
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
     }
 }

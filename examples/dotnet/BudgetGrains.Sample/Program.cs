@@ -1,9 +1,8 @@
 // Wraps a fake model call with the BudgetGrains SDK: reserve before, commit after, release when the call throws,
 // and stop when the budget denies. Usage: dotnet run --project examples/dotnet/BudgetGrains.Sample [-- http://127.0.0.1:5080]
 using BudgetGrains.Client;
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Attribution = BudgetGrains.Client.Attribution;
@@ -15,7 +14,7 @@ var limit = Money.FromDollars(0.01m);
 // Demo setup: an admin would run `budgetctl budgets set tenant/<tenant> --limit 0.01`.
 using (var channel = GrpcChannel.ForAddress(address))
 {
-    await new ManagementClient(channel).UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "tenant/" + tenant, LimitNanos = limit });
+    await new Management.ManagementClient(channel).UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "tenant/" + tenant, LimitNanos = limit });
 }
 Console.WriteLine($"budget tenant/{tenant}: limit {Money.Format(limit)}");
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 
 namespace BudgetGrains.Cli.Commands;
 
@@ -81,7 +81,8 @@ internal static class AlertsCommand
             try
             {
                 // No deadline: a watch runs until it is stopped.
-                await foreach (var alert in session.Alerts.WatchAlertsAsync(request, new CallOptions(CancellationToken: cancellationToken)))
+                using var call = session.Alerts.WatchAlerts(request, new CallOptions(cancellationToken: cancellationToken));
+                await foreach (var alert in call.ResponseStream.ReadAllAsync(cancellationToken))
                 {
                     session.Output.AlertLine(alert);
                     if (++seen == stopAfter) break;

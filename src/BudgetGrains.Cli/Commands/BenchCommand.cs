@@ -1,10 +1,10 @@
 using System.CommandLine;
-using BudgetGrains.LoadGen;
+using BudgetGrains.Load;
 
 namespace BudgetGrains.Cli.Commands;
 
 /// <summary>
-/// <c>budgetctl bench</c>: the load generator's core (benchmarks/BudgetGrains.LoadGen.Core) against <c>--server</c>.
+/// <c>budgetctl bench</c>: the load generator's core (src/BudgetGrains.Load) against <c>--server</c>.
 /// The options are passed on as the load generator's own command line, so its defaults and checks stay in one place.
 /// </summary>
 internal static class BenchCommand

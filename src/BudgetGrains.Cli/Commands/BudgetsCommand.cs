@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BudgetGrains.Contracts.V1;
+using Grpc.Core;
 
 namespace BudgetGrains.Cli.Commands;
 
@@ -25,7 +26,7 @@ internal static class BudgetsCommand
 
     /// <summary>A command that changes one scope and prints its status.</summary>
     private static Command OnScope(GlobalOptions globals, Terminal terminal, string name, string description,
-        Func<Session, string, BudgetGrains.Grpc.CallOptions, Task<BudgetStatus>> change)
+        Func<Session, string, CallOptions, AsyncUnaryCall<BudgetStatus>> change)
     {
         var scope = new Argument<string>("scope") { Description = "The scope, e.g. team/search" };
         var command = new Command(name, description) { scope };

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 using Google.Protobuf;
 
 namespace BudgetGrains.Cli.Commands;
@@ -100,7 +100,7 @@ internal static class PricesCommand
             }
             catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.ResourceExhausted)
             {
-                Cli.PrintError(terminal, $"{path.Name}: {e.Detail} ({e.StatusCode}); nothing was imported");
+                Cli.PrintError(terminal, $"{path.Name}: {e.Status.Detail} ({e.StatusCode}); nothing was imported");
                 return Cli.Failed;
             }
 

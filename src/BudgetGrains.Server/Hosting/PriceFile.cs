@@ -26,7 +26,7 @@ internal static class PriceFile
         {
             throw new InvalidOperationException($"BudgetGrains:DefaultPricesFile {path} cannot be read as a price file: {e.Message}", e);
         }
-        var prices = file.Prices.Select(p => PriceHandlers.ToCatalogPrice(p) with { Source = PriceSource.Default }).ToList();
+        var prices = file.Prices.Select(p => PriceMapping.ToCatalogPrice(p) with { Source = PriceSource.Default }).ToList();
         var undated = prices.FindIndex(p => p.AsOf.Length == 0);
         var problem = PriceAdministration.ValidateImport(prices)?.Message
             ?? (undated < 0 ? null : $"prices[{undated}] ({prices[undated].Model}) has no as_of: a default price must say when it was taken");

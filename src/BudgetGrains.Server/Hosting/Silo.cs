@@ -7,7 +7,6 @@ using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
-using BudgetGrains.Grpc;
 using BudgetGrains.Server.Alerts;
 using BudgetGrains.Server.Rest;
 using BudgetGrains.Server.Services;
@@ -34,6 +33,7 @@ public sealed class Silo : IAsyncDisposable
     private readonly BudgetWatchHub _watch;
     private Task _statisticsLog = Task.CompletedTask;
     private int _disposed;
+    private DataDirectoryLock? _dataDirectory;
 
     private Silo(WebApplication app, IAsyncDisposable storage, IBudgetStore store, AlertDispatcher alerts, BudgetWatchHub watch, Uri address)
     {
@@ -65,6 +65,7 @@ public sealed class Silo : IAsyncDisposable
         options.Alerts.Validate();
         var prices = options.PriceCatalog();
         var defaultPrices = PriceFile.ReadDefaults(options.DefaultPricesFile.Length == 0 ? "" : Path.GetFullPath(options.DefaultPricesFile));
+        using var dataDirectory = DataDirectoryLock.Acquire(options); // I6: released here if the start fails, else by DisposeAsync
         var journal = await JournalBackend.OpenAsync(options, cancellationToken);
         var storage = journal.Store;
 
@@ -97,23 +98,33 @@ public sealed class Silo : IAsyncDisposable
         // before the listeners open.
         builder.Services.AddHostedService(services => new GrainStartup(services.GetRequiredService<IGrainFactory>(), defaultPrices,
             services.GetRequiredService<AlertDispatcher>(), services.GetRequiredService<ILoggerFactory>().CreateLogger<Silo>()));
+        var readiness = new SiloReadiness();
+        builder.Services.AddBudgetGrpc(options.MaxMessageBytes, readiness);
+        // The services call the grains through the built host's services: they are made with it
+        // below, and the host asks for them only when calls arrive, after the silo started.
+        AdmissionService? admission = null;
+        ManagementService? management = null;
+        AlertsService? alertStreams = null;
+        builder.Services.AddSingleton(_ => admission!);
+        builder.Services.AddSingleton(_ => management!);
+        builder.Services.AddSingleton(_ => alertStreams!);
         var app = builder.Build();
 
         var grains = app.Services.GetRequiredService<IGrainFactory>();
         var (store, alertStore) = (app.Services.GetRequiredService<IBudgetStore>(), app.Services.GetRequiredService<IAlertStore>());
         var (signal, sinks) = (app.Services.GetRequiredService<AlertSignal>(), app.Services.GetRequiredService<AlertSinks>());
-        var grpcOptions = new GrpcServerOptions { MaxReceiveMessageBytes = options.MaxMessageBytes, MaxSendMessageBytes = options.MaxMessageBytes };
         var watch = new BudgetWatchHub(grains, options.BudgetWatchInterval, options.BudgetWatchHeartbeat, options.MaxBudgetWatchStreams,
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<BudgetWatchHub>());
         // Open watch streams end when the host stops; otherwise it would wait for them until its shutdown timeout.
         app.Lifetime.ApplicationStopping.Register(watch.Stop);
-        var management = GrpcServices.Management(new BudgetAdministration(grains, store), new PriceAdministration(grains, prices),
+        // Health answers NOT_SERVING from the moment the host begins to stop.
+        app.Lifetime.ApplicationStopping.Register(readiness.Stopping);
+        admission = new AdmissionService(new AdmissionApi(grains, prices), watch);
+        management = new ManagementService(new BudgetAdministration(grains, store), new PriceAdministration(grains, prices),
             new AlertAdministration(grains, alertStore));
-        app.UseGrpcServices(grpcOptions,
-            GrpcServices.Admission(new AdmissionApi(grains, prices), watch),
-            management,
-            new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping).Build());
-        app.UseRestMirror(management, options.MaxMessageBytes);
+        alertStreams = new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping);
+        app.UseRestMirror(admission, management, options.MaxMessageBytes);
+        app.MapBudgetGrpc();
 
         var alerts = app.Services.GetRequiredService<AlertDispatcher>();
         await app.StartAsync(cancellationToken);
@@ -121,21 +132,26 @@ public sealed class Silo : IAsyncDisposable
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var silo = new Silo(app, storage, store, alerts, watch, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)))
         {
-            HttpAddress = http is null ? null : RestHosting.AddressOf(http, tls: certificate is not null),
+            HttpAddress = http is null ? null : RestHosting.AddressOf(http, tls: certificate is not null), _dataDirectory = dataDirectory.Keep(bound),
         };
         if (silo.HttpAddress is { } httpAddress) app.Logger.LogInformation("REST API on {Address}api/v1/", httpAddress);
 
         var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(grains, store, cancellationToken);
+        readiness.Ready();
         app.Logger.LogInformation("BudgetGrains silo ready on {Address} (store {Database}, {Open} open holds restored)",
             silo.Address.ToString().TrimEnd('/'), journal.Description, woken);
         if (options.StatisticsInterval > TimeSpan.Zero) silo._statisticsLog = silo.LogStatisticsAsync(options.StatisticsInterval, app.Logger);
         return silo;
     }
 
-    /// <summary>One line per event on the console; the host's own start-up chatter is left out (the silo says "ready").</summary>
+    /// <summary>
+    /// One line per event on the console; the host's own start-up chatter is left out (the silo says "ready"), and so is
+    /// Grpc.AspNetCore's line per call answered with an error status (the caller has the status).
+    /// </summary>
     public static void ConsoleLogging(ILoggingBuilder logging) => logging
         .AddFilter("Microsoft", LogLevel.Warning)
         .AddFilter("Orleans", LogLevel.Warning)
+        .AddFilter("Grpc", LogLevel.Warning)
         .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
 
     /// <summary>One line per interval: what an operator looks at first when the silo is slow.</summary>
@@ -175,5 +191,6 @@ public sealed class Silo : IAsyncDisposable
         await _watch.DisposeAsync();
         await _app.DisposeAsync();
         await _storage.DisposeAsync();
+        _dataDirectory?.Dispose();
     }
 }

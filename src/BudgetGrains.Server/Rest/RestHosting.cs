@@ -1,18 +1,27 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using BudgetGrains.Grpc;
+using BudgetGrains.Server.Services;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using V1 = BudgetGrains.Contracts.V1;
 
 namespace BudgetGrains.Server.Rest;
 
 /// <summary>Wiring of the REST mirror into the silo's Kestrel host.</summary>
 internal static class RestHosting
 {
-    /// <summary>Serves the REST mirror of <paramref name="management"/>; requests outside <c>/api/</c> pass through.</summary>
-    public static IApplicationBuilder UseRestMirror(this IApplicationBuilder app, GrpcService management, int maxBodyBytes)
+    /// <summary>Serves the REST mirror of the admission and management services; requests outside <c>/api/</c> pass through.</summary>
+    public static IApplicationBuilder UseRestMirror(this IApplicationBuilder app, AdmissionService admission, ManagementService management,
+        int maxBodyBytes)
     {
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<RestMirror>();
-        return app.Use(next => new RestMirror(next, management, ManagementRoutes.All, maxBodyBytes, logger).InvokeAsync);
+        RestService[] services =
+        [
+            RestService.Of(V1.Admission.Descriptor,
+                binder => V1.Admission.BindService(binder, admission), AdmissionRoutes.All),
+            RestService.Of(V1.Management.Descriptor,
+                binder => V1.Management.BindService(binder, management), ManagementRoutes.All),
+        ];
+        return app.Use(next => new RestMirror(next, services, maxBodyBytes, logger).InvokeAsync);
     }
 
     /// <summary>

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using BudgetGrains.Grpc;
 using Google.Protobuf;
+using Grpc.Core;
 using Google.Protobuf.Reflection;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -23,12 +23,12 @@ internal sealed class BoundRoute
     /// <summary>Verbs of the other routes under the same prefix (see <see cref="RouteTemplate.TryMatch"/>).</summary>
     public required IReadOnlySet<string> ReservedVerbs { get; init; }
 
-    /// <summary>The gRPC handler; null while the rpc has none (the route answers 501, as gRPC answers UNIMPLEMENTED).</summary>
-    public required InProcessUnaryHandler? Handler { get; init; }
+    /// <summary>The rpc of the service instance that gRPC calls too.</summary>
+    public required InProcessUnary Handler { get; init; }
 }
 
 /// <summary>
-/// Serves REST routes under <c>/api/</c> by running the gRPC handlers of a service in-process: the route table says
+/// Serves REST routes under <c>/api/</c> by calling the gRPC service instances in-process: the route table says
 /// which rpc, <see cref="RestRequestBinder"/> builds its request, the response is the rpc's response in proto3 JSON,
 /// and every failure is one <see cref="RestErrors"/> body. Other paths go to the rest of the pipeline.
 /// </summary>
@@ -52,12 +52,12 @@ internal sealed class RestMirror
     private readonly int _maxBodyBytes;
     private readonly ILogger _logger;
 
-    public RestMirror(RequestDelegate next, GrpcService service, IReadOnlyList<RestRoute> routes, int maxBodyBytes, ILogger logger)
+    public RestMirror(RequestDelegate next, IReadOnlyList<RestService> services, int maxBodyBytes, ILogger logger)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBodyBytes);
         (_next, _maxBodyBytes, _logger) = (next, maxBodyBytes, logger);
-        var templates = routes.Select(r => (Route: r, Template: RouteTemplate.Parse(Root, r.Template))).ToList();
-        _routes = templates.Select(t => Bind(service, t.Route, t.Template,
+        var templates = services.SelectMany(s => s.Routes.Select(r => (Service: s, Route: r, Template: RouteTemplate.Parse(Root, r.Template)))).ToList();
+        _routes = templates.Select(t => Bind(t.Service, t.Route, t.Template,
             templates.Where(o => o.Template.Prefix == t.Template.Prefix && o.Template.Verb is not null)
                 .Select(o => o.Template.Verb!).ToHashSet(StringComparer.Ordinal))).ToList();
     }
@@ -111,12 +111,9 @@ internal sealed class RestMirror
         var aborted = context.RequestAborted;
         try
         {
-            var handler = route.Handler
-                ?? throw new RestError(StatusCodes.Status501NotImplemented, StatusCode.Unimplemented,
-                    $"{route.Method.Service.FullName}/{route.Method.Name} is not implemented by this server");
             var body = await ReadBodyAsync(context.Request, route, aborted);
             var request = RestRequestBinder.Bind(route, pathValue, body, context.Request.Query);
-            var response = await handler(request, context, aborted);
+            var response = await route.Handler(request, new InProcessCallContext(context, $"/{route.Method.Service.FullName}/{route.Method.Name}"));
             context.Response.StatusCode = StatusCodes.Status200OK;
             context.Response.ContentType = JsonContentType;
             await context.Response.WriteAsync(Formatter.Format(response), aborted);
@@ -131,7 +128,7 @@ internal sealed class RestMirror
         }
         catch (RpcException e)
         {
-            await RestErrors.WriteAsync(context.Response, RestErrors.HttpStatusOf(e.StatusCode), e.StatusCode, e.Detail);
+            await RestErrors.WriteAsync(context.Response, RestErrors.HttpStatusOf(e.StatusCode), e.StatusCode, e.Status.Detail);
         }
         catch (Exception e)
         {
@@ -205,7 +202,7 @@ internal sealed class RestMirror
         return query < 0 ? raw : raw[..query];
     }
 
-    private static BoundRoute Bind(GrpcService service, RestRoute route, RouteTemplate template, IReadOnlySet<string> reservedVerbs)
+    private static BoundRoute Bind(RestService service, RestRoute route, RouteTemplate template, IReadOnlySet<string> reservedVerbs)
     {
         var method = service.Descriptor.FindMethodByName(route.Rpc)
             ?? throw new ArgumentException($"route {route.Method} {route.Template}: {service.Descriptor.FullName} has no rpc {route.Rpc}");
@@ -243,7 +240,9 @@ internal sealed class RestMirror
             PathFields = pathFields,
             BodyField = bodyField,
             ReservedVerbs = reservedVerbs,
-            Handler = service.TryGetUnary(route.Rpc, out var handler) ? handler : null,
+            Handler = service.Methods.TryGetValue(route.Rpc, out var handler)
+                ? handler
+                : throw new ArgumentException($"route {route.Method} {route.Template}: the {service.Descriptor.FullName} instance binds no unary {route.Rpc}"),
         };
     }
 }

@@ -1,6 +1,6 @@
 using BudgetGrains.Grains;
 using BudgetGrains.Grains.Alerts;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 using V1 = BudgetGrains.Contracts.V1;
 
 namespace BudgetGrains.Server.Services;
@@ -11,26 +11,27 @@ namespace BudgetGrains.Server.Services;
 /// silo (or the poll interval passes) and reads on from the cursor, so a client that reconnects with the last id it
 /// saw misses nothing.
 /// </summary>
+[BindServiceMethod(typeof(AlertsService), nameof(Bind))]
 internal sealed class AlertsService(IAlertStore store, AlertSignal signal, TimeSpan pollInterval, CancellationToken stopping)
+    : V1.Alerts.AlertsBase
 {
+    public static void Bind(ServiceBinderBase binder, V1.Alerts.AlertsBase? service) => V1.Alerts.BindService(new StrictRequestParsing(binder), service);
+
     private int _watchers;
 
-    public GrpcService Build() =>
-        GrpcServiceBuilder.For(V1.AlertsReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("Alerts"))
-            .ServerStreaming<V1.WatchAlertsRequest, V1.Alert>("WatchAlerts", WatchAsync)
-            .Build();
-
-    private async Task WatchAsync(V1.WatchAlertsRequest request, IServerStreamWriter<V1.Alert> writer, ServerCallContext context)
+    public override async Task WatchAlerts(V1.WatchAlertsRequest request, IServerStreamWriter<V1.Alert> responseStream, ServerCallContext context)
     {
-        if (AlertAdministration.ValidatePrefix(request.ScopePrefix) is { } invalid) throw new RpcException(StatusCode.InvalidArgument, invalid.Message);
+        if (AlertAdministration.ValidatePrefix(request.ScopePrefix) is { } invalid) throw new RpcException(new Status(StatusCode.InvalidArgument, invalid.Message));
         var after = 0L;
         // "0" replays every alert; "" starts from the newest.
         if (request.AfterId.Length > 0 && request.AfterId != "0" && !AlertAdministration.TryParseId(request.AfterId, out after))
-            throw new RpcException(StatusCode.InvalidArgument, "after_id must be an alert id (a number such as 42), 0 to replay every alert, or empty for new ones only");
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                "after_id must be an alert id (a number such as 42), 0 to replay every alert, or empty for new ones only"));
         if (Interlocked.Increment(ref _watchers) > Limits.MaxAlertWatchers)
         {
             Interlocked.Decrement(ref _watchers);
-            throw new RpcException(StatusCode.ResourceExhausted, $"{Limits.MaxAlertWatchers} alert streams are open on this silo, its limit; retry later");
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"{Limits.MaxAlertWatchers} alert streams are open on this silo, its limit; retry later"));
         }
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stopping);
         var cancellationToken = ending.Token;
@@ -43,7 +44,7 @@ internal sealed class AlertsService(IAlertStore store, AlertSignal signal, TimeS
                 var alerts = await store.ListAfterAsync(after, request.ScopePrefix, Limits.MaxAlertsPerDeliveryBatch, cancellationToken);
                 foreach (var alert in alerts)
                 {
-                    await writer.WriteAsync(AlertMapping.ToProto(alert), cancellationToken);
+                    await responseStream.WriteAsync(AlertMapping.ToProto(alert), cancellationToken);
                     after = alert.Id;
                 }
                 if (alerts.Count == Limits.MaxAlertsPerDeliveryBatch) continue;

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using BudgetGrains.Grains;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Scopes;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 using V1 = BudgetGrains.Contracts.V1;
 
 namespace BudgetGrains.Server.Services;
@@ -24,7 +24,7 @@ internal static class StatusMarks
     /// <summary>Adds the mark trailer to a Reserve or Commit answer; call once the grain has answered.</summary>
     public static T Stamp<T>(ServerCallContext context, T response)
     {
-        context.AddResponseTrailer(Trailer, Now().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        context.ResponseTrailers.Add(Trailer, Now().ToString(System.Globalization.CultureInfo.InvariantCulture));
         return response;
     }
 
@@ -97,7 +97,7 @@ internal sealed class BudgetWatchHub : IAsyncDisposable
         lock (_lock)
         {
             if (_watchers.Count >= MaxStreams)
-                throw new RpcException(StatusCode.ResourceExhausted, $"this silo serves {MaxStreams} WatchBudgets streams at most; try again later");
+                throw new RpcException(new Status(StatusCode.ResourceExhausted, $"this silo serves {MaxStreams} WatchBudgets streams at most; try again later"));
             _watchers.Add(watcher);
             foreach (var scope in named) Register(watcher, scope);
             _freshAfter = Math.Max(_freshAfter, watcher.StartMark);
@@ -218,8 +218,8 @@ internal sealed class BudgetWatchHub : IAsyncDisposable
                 for (var scope = named; scope.Length > 0 && seen.Add(scope);)
                 {
                     if (seen.Count > Limits.MaxWatchScopes)
-                        throw new RpcException(StatusCode.ResourceExhausted,
-                            $"the watched chain is longer than {Limits.MaxWatchScopes} scopes; check the parent links of {scope}");
+                        throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                            $"the watched chain is longer than {Limits.MaxWatchScopes} scopes; check the parent links of {scope}"));
                     unread |= Register(watcher, scope);
                     chain.Add(scope);
                     var watched = _scopes[scope];
@@ -316,32 +316,4 @@ internal sealed class BudgetWatchHub : IAsyncDisposable
 
         public void Dispose() => hub.Leave(this);
     }
-}
-
-/// <summary>The WatchBudgets handler on budget.v1.Admission.</summary>
-internal static class BudgetWatchHandlers
-{
-    public static GrpcServiceBuilder WithBudgetWatch(this GrpcServiceBuilder builder, BudgetWatchHub hub) =>
-        builder.ServerStreaming<V1.WatchBudgetsRequest, V1.BudgetWatchUpdate>("WatchBudgets", async (request, writer, context) =>
-        {
-            var attribution = ProtoMapping.ToAttribution(request.Attribution);
-            if (RequestValidation.Watch(attribution, request.Scopes) is { } invalid)
-                throw new RpcException(StatusCode.InvalidArgument, invalid.Message);
-            var named = attribution.NamedScopes();
-            named.AddRange(request.Scopes);
-
-            using var watcher = hub.Join(named);
-            using var call = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, hub.Stopping);
-            try
-            {
-                while (true)
-                {
-                    if (await watcher.NextAsync(call.Token) is { } update) await writer.WriteAsync(update, call.Token);
-                }
-            }
-            catch (OperationCanceledException) when (hub.Stopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
-            {
-                throw new RpcException(StatusCode.Unavailable, "the silo is stopping; reconnect");
-            }
-        });
 }

@@ -1,7 +1,7 @@
 using BudgetGrains.Grains;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Scopes;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 using V1 = BudgetGrains.Contracts.V1;
 
 namespace BudgetGrains.Server.Services;
@@ -143,7 +143,7 @@ internal static class ProtoMapping
 
     /// <summary>The value, or the failure as the gRPC status API.md assigns to it.</summary>
     public static T Unwrap<T>(Result<T> result) where T : class =>
-        result.Failure is { } f ? throw new RpcException(ToStatusCode(f.Kind), f.Message) : result.Value!;
+        result.Failure is { } f ? throw new RpcException(new Status(ToStatusCode(f.Kind), f.Message)) : result.Value!;
 
     private static StatusCode ToStatusCode(FailureKind kind) => kind switch
     {

@@ -1,6 +1,6 @@
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using BudgetGrains.Server.Hosting;
 
 namespace BudgetGrains.Server.Tests.Alerts;

@@ -1,6 +1,6 @@
 using BudgetGrains.Contracts.V1;
 using BudgetGrains.Grains;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 
 namespace BudgetGrains.Server.Tests.Alerts;
 
@@ -30,7 +30,7 @@ public sealed class AlertWatchLimitTests : IAsyncLifetime
             for (var i = 0; i < Limits.MaxAlertWatchers; i++)
             {
                 var stop = CancellationTokenSource.CreateLinkedTokenSource(stopAll.Token);
-                var stream = _silo.Alerts.WatchAlertsAsync(new WatchAlertsRequest { AfterId = "0" }, new CallOptions(CancellationToken: stop.Token))
+                var stream = _silo.Alerts.WatchAlertsAsync(new WatchAlertsRequest { AfterId = "0" }, new CallOptions(cancellationToken: stop.Token))
                     .GetAsyncEnumerator(stop.Token);
                 streams.Add((stream, stop));
                 Assert.True(await stream.MoveNextAsync());
@@ -76,7 +76,7 @@ public sealed class AlertWatchLimitTests : IAsyncLifetime
     /// <summary>A new stream of new alerts only: refused at once when the silo is full, else open until its deadline.</summary>
     private async Task ProbeAsync()
     {
-        var options = new CallOptions(Deadline: DateTimeOffset.UtcNow.AddMilliseconds(300));
+        var options = new CallOptions(deadline: DateTime.UtcNow.AddMilliseconds(300));
         await using var stream = _silo.Alerts.WatchAlertsAsync(new WatchAlertsRequest(), options).GetAsyncEnumerator();
         await stream.MoveNextAsync();
     }

@@ -1,6 +1,5 @@
-using BudgetGrains.Client.Protocol;
 using BudgetGrains.Contracts.V1;
-using BudgetGrains.Grpc;
+using Grpc.Core;
 
 namespace BudgetGrains.Server.Tests.Alerts;
 
@@ -70,7 +69,7 @@ public sealed class AlertsApiTests(SiloFixture fixture)
     [InlineData("9223372036854775807", StatusCode.NotFound)]
     public async Task AckAlertRejectsMalformedAndUnknownIds(string id, StatusCode expected)
     {
-        var e = await Assert.ThrowsAsync<RpcException>(() => fixture.Management.AckAlertAsync(new AckAlertRequest { Id = id, By = "x" }));
+        var e = await Assert.ThrowsAsync<RpcException>(() => fixture.Management.AckAlertAsync(new AckAlertRequest { Id = id, By = "x" }).ResponseAsync);
         Assert.Equal(expected, e.StatusCode);
     }
 
@@ -81,14 +80,14 @@ public sealed class AlertsApiTests(SiloFixture fixture)
         var alert = (await fixture.Management.ListAlertsAsync(new ListAlertsRequest { ScopePrefix = team })).Alerts.Single();
 
         var tooLongBy = await Assert.ThrowsAsync<RpcException>(() =>
-            fixture.Management.AckAlertAsync(new AckAlertRequest { Id = alert.Id, By = new string('x', 257) }));
-        var badPage = await Assert.ThrowsAsync<RpcException>(() => fixture.Management.ListAlertsAsync(new ListAlertsRequest { PageToken = "nope" }));
-        var bigPage = await Assert.ThrowsAsync<RpcException>(() => fixture.Management.ListAlertsAsync(new ListAlertsRequest { PageSize = 1001 }));
+            fixture.Management.AckAlertAsync(new AckAlertRequest { Id = alert.Id, By = new string('x', 257) }).ResponseAsync);
+        var badPage = await Assert.ThrowsAsync<RpcException>(() => fixture.Management.ListAlertsAsync(new ListAlertsRequest { PageToken = "nope" }).ResponseAsync);
+        var bigPage = await Assert.ThrowsAsync<RpcException>(() => fixture.Management.ListAlertsAsync(new ListAlertsRequest { PageSize = 1001 }).ResponseAsync);
         var longPrefix = await Assert.ThrowsAsync<RpcException>(() =>
-            fixture.Management.ListAlertsAsync(new ListAlertsRequest { ScopePrefix = new string('t', 300) }));
+            fixture.Management.ListAlertsAsync(new ListAlertsRequest { ScopePrefix = new string('t', 300) }).ResponseAsync);
 
-        Assert.Equal((StatusCode.InvalidArgument, "by is 257 characters; the limit is 256"), (tooLongBy.StatusCode, tooLongBy.Detail));
-        Assert.Equal((StatusCode.InvalidArgument, "page_token is not one this server gave out"), (badPage.StatusCode, badPage.Detail));
+        Assert.Equal((StatusCode.InvalidArgument, "by is 257 characters; the limit is 256"), (tooLongBy.StatusCode, tooLongBy.Status.Detail));
+        Assert.Equal((StatusCode.InvalidArgument, "page_token is not one this server gave out"), (badPage.StatusCode, badPage.Status.Detail));
         Assert.Equal(StatusCode.InvalidArgument, bigPage.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, longPrefix.StatusCode);
         Assert.False((await fixture.Management.ListAlertsAsync(new ListAlertsRequest { ScopePrefix = team })).Alerts.Single().Acknowledged);
@@ -103,7 +102,7 @@ public sealed class AlertsApiTests(SiloFixture fixture)
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var received = new List<Alert>();
 
-        await foreach (var alert in _alerts.WatchAlertsAsync(new WatchAlertsRequest { ScopePrefix = team, AfterId = "0" }, new CallOptions(CancellationToken: stop.Token)))
+        await foreach (var alert in _alerts.WatchAlertsAsync(new WatchAlertsRequest { ScopePrefix = team, AfterId = "0" }, new CallOptions(cancellationToken: stop.Token)))
         {
             received.Add(alert);
             // Replay done: this one is persisted while the stream is open.
@@ -125,7 +124,7 @@ public sealed class AlertsApiTests(SiloFixture fixture)
         var prefix = "team/" + Build.UniqueKey("watch-new");
         await ScopeWithAlertsAsync(prefix, 50);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var stream = _alerts.WatchAlertsAsync(new WatchAlertsRequest { ScopePrefix = prefix }, new CallOptions(CancellationToken: stop.Token));
+        var stream = _alerts.WatchAlertsAsync(new WatchAlertsRequest { ScopePrefix = prefix }, new CallOptions(cancellationToken: stop.Token));
         var first = Task.Run(async () =>
         {
             await foreach (var alert in stream) return alert;

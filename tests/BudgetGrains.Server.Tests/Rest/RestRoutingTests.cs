@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 
 namespace BudgetGrains.Server.Tests.Rest;
 
-/// <summary>The route table: every Management rpc has a route, and a path or method that is not one gets a JSON error.</summary>
+/// <summary>The route tables: every Management rpc and every unary Admission rpc has a route, and a path or method that is not one gets a JSON error.</summary>
 [Collection(SiloCollection.Name)]
 public sealed class RestRoutingTests(SiloFixture silo) : IDisposable
 {
@@ -19,6 +19,14 @@ public sealed class RestRoutingTests(SiloFixture silo) : IDisposable
             .Methods.Select(m => m.Name).Order();
 
         Assert.Equal(rpcs, ManagementRoutes.All.Select(r => r.Rpc).Distinct().Order());
+    }
+
+    [Fact]
+    public void EveryUnaryAdmissionRpcHasARoute()
+    {
+        var rpcs = Admission.Descriptor.Methods.Where(m => !m.IsServerStreaming).Select(m => m.Name).Order();
+
+        Assert.Equal(rpcs, AdmissionRoutes.All.Select(r => r.Rpc).Distinct().Order());
     }
 
     [Theory]
@@ -162,10 +170,10 @@ public sealed class RestErrorMappingTests
             "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
             "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
         ];
-        var codes = Enum.GetValues<BudgetGrains.Grpc.StatusCode>();
+        var codes = Enum.GetValues<global::Grpc.Core.StatusCode>();
 
         Assert.Equal(canonical, codes.Select(RestErrors.NameOf));
         Assert.All(codes.Skip(1), c => Assert.InRange(RestErrors.HttpStatusOf(c), 400, 599));
-        Assert.Equal(409, RestErrors.HttpStatusOf(BudgetGrains.Grpc.StatusCode.FailedPrecondition));
+        Assert.Equal(409, RestErrors.HttpStatusOf(global::Grpc.Core.StatusCode.FailedPrecondition));
     }
 }

@@ -4,11 +4,12 @@ using System.Security.Cryptography.X509Certificates;
 using BudgetGrains.Contracts.V1;
 using BudgetGrains.Server.Hosting;
 using Google.Protobuf;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 
 namespace BudgetGrains.Server.Tests.Rest;
 
-/// <summary>With a TLS certificate the HTTP endpoint is HTTPS with the same certificate as gRPC.</summary>
+/// <summary>With a TLS certificate gRPC is served over TLS, and the HTTP endpoint is HTTPS with the same certificate.</summary>
 public sealed class RestTlsTests : IAsyncLifetime
 {
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "budgetgrains-resttls-" + Guid.NewGuid().ToString("N"));
@@ -61,5 +62,24 @@ public sealed class RestTlsTests : IAsyncLifetime
         Assert.Equal((scope, 9L), (status.Scope, status.LimitNanos));
         Assert.Equal(_certificate.Thumbprint, presented?.Thumbprint);
         presented?.Dispose();
+    }
+
+    [Fact]
+    public async Task GrpcIsServedOverTlsWithTheSameCertificate()
+    {
+        Assert.Equal("https", _silo.Address.Scheme);
+        using var channel = GrpcChannel.ForAddress(_silo.Address, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate?.GetCertHashString() == _certificate.Thumbprint },
+            },
+        });
+        var management = new ManagementClient(channel);
+        var scope = "team/" + Build.UniqueKey("grpc-tls");
+
+        var status = await management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = scope, LimitNanos = 7 });
+
+        Assert.Equal((scope, 7L), (status.Scope, status.LimitNanos));
     }
 }

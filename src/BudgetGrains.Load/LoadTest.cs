@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Grpc.Core;
+using Grpc.Net.Client;
+using AdmissionClient = BudgetGrains.Contracts.V1.Admission.AdmissionClient;
+using ManagementClient = BudgetGrains.Contracts.V1.Management.ManagementClient;
+
+namespace BudgetGrains.Load;
+
+/// <summary>What a run measured and whether the invariants held afterwards.</summary>
+public sealed record LoadReport(long Operations, long Admitted, long Denied, long Errors, double OperationsPerSecond, int InvariantChecks, int InvariantFailures)
+{
+    public bool Passed => InvariantFailures == 0;
+}
+
+/// <summary>
+/// One load run against a silo at an address: create the chains, drive them (progress line each second), print
+/// the figures, check I1–I2, release what is still held, check again, and end with a markdown row.
+/// </summary>
+public static class LoadTest
+{
+    public static async Task<LoadReport> RunAsync(LoadOptions options, Uri address, SiloView silo, TextWriter output)
+    {
+        var runId = Guid.NewGuid().ToString("N")[..8];
+        var channels = Enumerable.Range(0, options.Channels).Select(_ => ChannelTo(address)).ToArray();
+        try
+        {
+            var admission = channels.Select(c => new AdmissionClient(c)).ToArray();
+            var management = new ManagementClient(channels[0]);
+            var scenario = LoadOptions.Name(options.Scenario);
+            var topology = LoadOptions.Name(options.Topology);
+            output.WriteLine($"BudgetGrains load {scenario}, {topology}, chain {options.EffectiveChainLength}, {options.Callers} callers, " +
+                $"{options.Channels} channel(s), {options.Duration.TotalSeconds:F0} s after {options.Warmup.TotalSeconds:F0} s warm-up, " +
+                $"{silo.Kind} silo at {address} ({Environment.ProcessorCount} cores, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription})");
+
+            var chainCount = options.Topology == Topology.HotRoot ? 1 : options.Callers;
+            var chains = Enumerable.Range(0, chainCount)
+                .Select(i => Chain.Create(chainCount == 1 ? $"lg-{runId}" : $"lg-{runId}-{i}", options.ChainLength))
+                .ToArray();
+            long? limitedNanos = options.Scenario == Scenario.Deny ? options.DenyAdmits * LoadRun.EstimateNanos : null;
+            foreach (var chain in chains) await chain.CreateBudgetsAsync(management, limitedNanos ?? Chain.GenerousLimitNanos);
+
+            var run = new LoadRun(options, output, runId, admission, chains);
+            // Keep the busiest scope under its open-holds limit, with room for the calls already in flight.
+            if (options.Scenario == Scenario.Reserve) run.LimitOpenHolds(options.MaxOpenHoldsPerScope - options.Callers - 1_000);
+            SiloSample? atStart = null, atEnd = null;
+            var serverProcess = silo.ProcessId is { } pid ? Process.GetProcessById(pid) : null;
+            TimeSpan serverCpuAtStart = default, serverCpu = default;
+            await run.RunAsync(starting =>
+            {
+                if (starting)
+                {
+                    atStart = silo.Sample?.Invoke();
+                    serverCpuAtStart = serverProcess?.TotalProcessorTime ?? default;
+                    return;
+                }
+                atEnd = silo.Sample?.Invoke();
+                serverProcess?.Refresh();
+                serverCpu = (serverProcess?.TotalProcessorTime ?? default) - serverCpuAtStart;
+            }, CancellationToken.None);
+
+            var total = run.Total();
+            var seconds = run.Elapsed.TotalSeconds;
+            var cpuPercent = run.CpuTime.TotalSeconds / seconds * 100;
+            output.WriteLine();
+            output.WriteLine($"measured {seconds:F2} s (stopped by {run.StoppedBy}): {total.Operations:N0} operations = {total.Operations / seconds:N0} ops/s, " +
+                $"admitted {total.Admitted:N0} ({total.Admitted / seconds:N0}/s), denied {total.Denied:N0}, errors {total.Errors:N0}");
+            PrintLatency(output, options.Scenario == Scenario.Check ? "check" : "reserve", total.Reserve);
+            if (total.Settle.Count > 0) PrintLatency(output, options.Scenario == Scenario.ReserveRelease ? "release" : "commit", total.Settle);
+            output.WriteLine($"cpu: this process {run.CpuTime.TotalSeconds:F2} s = {cpuPercent:F0}% of one core (of {Environment.ProcessorCount * 100}%), " +
+                $"{run.CpuTime.TotalMicroseconds / Math.Max(1, total.Operations):F0} µs per operation" +
+                (serverProcess is null ? "" : $"; server {serverCpu.TotalSeconds:F2} s = {serverCpu.TotalSeconds / seconds * 100:F0}%, " +
+                    $"{serverCpu.TotalMicroseconds / Math.Max(1, total.Operations):F0} µs per operation"));
+            if (atStart is { } start && atEnd is { } end)
+            {
+                var batches = end.GroupCommitBatches - start.GroupCommitBatches;
+                var writes = end.GroupCommitWrites - start.GroupCommitWrites;
+                output.WriteLine($"group commit: {batches:N0} transactions ({batches / seconds:N0}/s), {writes:N0} writes ({writes / seconds:N0}/s), " +
+                    $"{(double)writes / Math.Max(1, batches):F1} writes per transaction");
+            }
+            foreach (var sample in run.ErrorSamples) output.WriteLine($"  error: {sample}");
+
+            var invariants = new Invariants(management, admission[0], silo.Store, chains);
+            await invariants.CheckCountersAsync(limitedNanos);
+            var releaseStarted = Stopwatch.GetTimestamp();
+            var released = await invariants.ReleaseAllAsync(options.Callers);
+            var releaseSeconds = Stopwatch.GetElapsedTime(releaseStarted).TotalSeconds;
+            await invariants.CheckCountersAsync(limitedNanos);
+            output.WriteLine($"released the {released:N0} holds still open in {releaseSeconds:F1} s; " +
+                $"invariants ({(silo.Store is null ? "live counters vs what callers were charged" : "live and durable counters, ledger sums")}): " +
+                $"{invariants.Checks - invariants.Failed}/{invariants.Checks} checks passed");
+            foreach (var failure in invariants.Failures) output.WriteLine($"  FAILED: {failure}");
+
+            output.WriteLine();
+            output.WriteLine("| scenario | topology | chain | callers | silo | ops/s | admitted/s | p50 ms | p90 ms | p99 ms | p99.9 ms | settle p99 ms | admitted | denied | errors | cpu % | invariants |");
+            output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+            output.WriteLine($"| {scenario} | {topology} | {options.EffectiveChainLength} | {options.Callers} | {silo.Kind} | {total.Operations / seconds:N0} | {total.Admitted / seconds:N0} | " +
+                $"{Ms(total.Reserve.PercentileNanos(50))} | {Ms(total.Reserve.PercentileNanos(90))} | {Ms(total.Reserve.PercentileNanos(99))} | " +
+                $"{Ms(total.Reserve.PercentileNanos(99.9))} | {(total.Settle.Count > 0 ? Ms(total.Settle.PercentileNanos(99)) : "–")} | " +
+                $"{total.Admitted:N0} | {total.Denied:N0} | {total.Errors:N0} | " +
+                $"{cpuPercent:F0}{(serverProcess is null ? "" : $" + {serverCpu.TotalSeconds / seconds * 100:F0}")} / {Environment.ProcessorCount * 100} | " +
+                $"{(invariants.Failed == 0 ? "pass" : $"FAIL {invariants.Failed}")} |");
+            return new LoadReport(total.Operations, total.Admitted, total.Denied, total.Errors, total.Operations / seconds, invariants.Checks, invariants.Failed);
+        }
+        finally
+        {
+            foreach (var channel in channels) channel.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A channel that opens more HTTP/2 connections when one reaches the server's concurrent stream limit (100 on
+    /// Kestrel), so that many callers on one channel are not queued behind that limit.
+    /// </summary>
+    internal static GrpcChannel ChannelTo(Uri address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    {
+        HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, UseProxy = false },
+    });
+
+    private static void PrintLatency(TextWriter output, string name, LatencyHistogram h) =>
+        output.WriteLine($"{name,-8} latency ms: p50 {Ms(h.PercentileNanos(50))}  p90 {Ms(h.PercentileNanos(90))}  p99 {Ms(h.PercentileNanos(99))}  " +
+            $"p99.9 {Ms(h.PercentileNanos(99.9))}  max {Ms(h.MaxNanos)}  ({h.Count:N0} calls)");
+
+    private static string Ms(long nanos) => (nanos / 1e6).ToString("F2", CultureInfo.InvariantCulture);
+}

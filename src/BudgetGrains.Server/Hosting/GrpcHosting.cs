@@ -1,0 +1,83 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using BudgetGrains.Server.Services;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using V1 = BudgetGrains.Contracts.V1;
+
+namespace BudgetGrains.Server.Hosting;
+
+/// <summary>Wiring of Grpc.AspNetCore into the silo's Kestrel host: the budget.v1 services, health and reflection.</summary>
+internal static class GrpcHosting
+{
+    /// <summary>The names a health check may ask about: the whole silo ("") and each budget.v1 service.</summary>
+    private static readonly string[] HealthNames = ["", V1.Admission.Descriptor.FullName, V1.Management.Descriptor.FullName, V1.Alerts.Descriptor.FullName];
+
+    /// <summary>
+    /// Listens on <paramref name="endpoint"/> for gRPC. Without a certificate the endpoint speaks cleartext HTTP/2 only
+    /// (h2c with prior knowledge, which is what gRPC clients use); with one it is TLS, negotiating HTTP/2 or HTTP/1.1
+    /// through ALPN so that REST and browser clients can share the port.
+    /// </summary>
+    public static void ListenGrpc(this KestrelServerOptions kestrel, IPEndPoint endpoint, X509Certificate2? tlsCertificate)
+    {
+        kestrel.Listen(endpoint, listen =>
+        {
+            if (tlsCertificate is null)
+            {
+                listen.Protocols = HttpProtocols.Http2;
+            }
+            else
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(tlsCertificate);
+            }
+        });
+    }
+
+    /// <summary>
+    /// gRPC with the silo's message size limit both ways, server reflection (grpcurl list), and grpc.health.v1.Health
+    /// answering from <paramref name="readiness"/> for the silo and for each of its services.
+    /// </summary>
+    public static void AddBudgetGrpc(this IServiceCollection services, int maxMessageBytes, SiloReadiness readiness)
+    {
+        services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = maxMessageBytes;
+            grpc.MaxSendMessageSize = maxMessageBytes;
+        });
+        services.AddGrpcReflection();
+        services.AddHealthChecks().AddCheck(SiloReadiness.Name, readiness);
+        services.AddGrpcHealthChecks(health =>
+        {
+            health.Services.Clear();
+            foreach (var name in HealthNames) health.Services.Map(name, _ => true);
+        });
+    }
+
+    public static void MapBudgetGrpc(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<AdmissionService>();
+        endpoints.MapGrpcService<ManagementService>();
+        endpoints.MapGrpcService<AlertsService>();
+        endpoints.MapGrpcHealthChecksService();
+        endpoints.MapGrpcReflectionService();
+    }
+}
+
+/// <summary>
+/// Whether the silo accepts calls: unhealthy (health NOT_SERVING) until it is ready, healthy from then on, unhealthy
+/// again from the moment it begins to stop, so that a load balancer stops sending before the listener closes.
+/// </summary>
+internal sealed class SiloReadiness : IHealthCheck
+{
+    public const string Name = "silo";
+
+    private volatile string? _notReady = "the silo is starting";
+
+    public void Ready() => _notReady = null;
+
+    public void Stopping() => _notReady = "the silo is stopping";
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_notReady is { } reason ? HealthCheckResult.Unhealthy(reason) : HealthCheckResult.Healthy("accepting calls"));
+}
