@@ -31,20 +31,20 @@ internal sealed record JournalBackend(IAsyncDisposable Store, Func<IServiceColle
                     throw new InvalidOperationException(
                         "BudgetGrains:Storage is postgres but BudgetGrains:PostgresConnectionString is empty: give one with --postgres " +
                         "'Host=127.0.0.1;Port=5432;Database=budgetgrains;Username=budgetgrains' (or BudgetGrains__PostgresConnectionString)");
-                NpgsqlConnectionStringBuilderCheck(options.PostgresConnectionString);
+                var where = ParseConnectionString(options.PostgresConnectionString);
                 var postgres = await PostgresJournalServices.OpenAsync(options.PostgresConnectionString, cancellationToken: cancellationToken);
-                var where = PostgresJournalStore.ParseConnectionString(options.PostgresConnectionString);
                 return new(postgres, services => services.AddPostgresJournal(postgres), $"postgres://{where.Host}:{where.Port}/{where.Database}");
             default:
                 throw new InvalidOperationException($"BudgetGrains:Storage '{options.Storage}' is not a storage kind: use {Sqlite} (the default) or {Postgres}");
         }
     }
 
-    private static void NpgsqlConnectionStringBuilderCheck(string connectionString)
+    /// <summary>The connection string parsed; a malformed one is an error naming the setting.</summary>
+    private static Npgsql.NpgsqlConnectionStringBuilder ParseConnectionString(string connectionString)
     {
         try
         {
-            PostgresJournalStore.ParseConnectionString(connectionString);
+            return PostgresJournalStore.ParseConnectionString(connectionString);
         }
         catch (ArgumentException e)
         {
