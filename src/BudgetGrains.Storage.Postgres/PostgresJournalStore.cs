@@ -188,9 +188,10 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
         var nowMs = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         for (var attempt = 1; ; attempt++)
         {
+            // A connection that cannot be opened has sent nothing: the batch fails at once, its writers get UNAVAILABLE.
+            _writer ??= OpenWriter();
             try
             {
-                _writer ??= OpenWriter();
                 Execute(_writer, writes, number, nowMs);
                 return;
             }
