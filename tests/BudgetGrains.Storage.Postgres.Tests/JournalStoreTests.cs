@@ -76,6 +76,28 @@ public sealed class JournalStoreTests(PostgresFixture postgres)
         Assert.Equal(40, (await read.ReadCountersAsync("team/t", 0, CancellationToken.None)).HeldNanos);
     }
 
+    /// <summary>The largest batch the journal sends (JournalService.MaxBatch writes), each a commit over a 5-scope chain
+    /// with its ledger entry: one NpgsqlBatch of about a thousand statements, stored whole.</summary>
+    [SkippableFact]
+    public async Task AFullBatchOfCommitsIsStoredWhole()
+    {
+        await using var store = await PostgresJournalServices.OpenAsync(await postgres.NewDatabaseAsync());
+        var read = new PostgresBudgetStore(store.ReadSource);
+        string[] chain = ["agent/a", "feature/f", "team/t", "cost_center/c", "tenant/x"];
+        var batch = Enumerable.Range(0, JournalService.MaxBatch).Select(i => new JournalWrite(new StateKey(GrainTypes.Reservation, "r-" + i),
+            new byte[200], [.. chain.Select(s => new ScopeCounterDelta(s, SpentNanos: i, Commits: 1)), Ledger("r-" + i, chain, 0, i, i)])).ToList();
+        await store.WriteBatchAsync(batch, CancellationToken.None);
+
+        var expected = Enumerable.Range(0, JournalService.MaxBatch).Sum(i => (long)i);
+        var ledger = await read.SumLedgerByScopeAsync(CancellationToken.None);
+        foreach (var scope in chain)
+        {
+            Assert.Equal(expected, ledger[scope]);
+            var counters = await read.ReadCountersAsync(scope, 0, CancellationToken.None);
+            Assert.Equal((expected, (long)JournalService.MaxBatch), (counters.SpentNanos, counters.Commits));
+        }
+    }
+
     /// <summary>Reads arriving together are coalesced into shared queries: each still gets its own grain's state, or null.</summary>
     [SkippableFact]
     public async Task ConcurrentStateReadsEachGetTheirOwnState()
