@@ -22,8 +22,12 @@ internal static partial class CommandLine
         new("--listen", "Listen", "ADDRESS:PORT", "gRPC endpoint (default 127.0.0.1:5080; port 0 = any free port)"),
         new("--http", "Http", "ADDRESS:PORT|none", "REST/JSON endpoint under /api/v1/ (default: --listen's address, next port)"),
         new("--data-dir", "DataDir", "DIR", "data directory of the embedded store, one silo at a time (default ./data)"),
-        new("--tls-cert", "TlsCertificatePath", "FILE.pfx", "serve gRPC and REST over TLS with this PKCS#12 certificate"),
-        new("--tls-password", "TlsCertificatePassword", "PASSWORD", "the certificate's password"),
+        new("--tls-cert", "TlsCertificatePath", "FILE", "serve gRPC and REST over TLS: a PEM certificate (with --tls-key) or PKCS#12 file"),
+        new("--tls-key", "TlsKeyPath", "FILE.pem", "the PEM private key of a PEM --tls-cert"),
+        new("--tls-password", "TlsCertificatePassword", "PASSWORD", "the PKCS#12 certificate's password"),
+        new("--tls-client-ca", "TlsClientCaPath", "FILE.pem", "require client certificates issued by this CA (mTLS)"),
+        new("--auth", "Auth:Mode", "required|off", "API keys required, or off (default: off only when every listener is loopback)"),
+        new("--admin-key-file", "Auth:AdminKeyFile", "FILE", "bootstrap admin key; created with a new key (mode 0600) if missing"),
         new("--max-message-bytes", "MaxMessageBytes", "BYTES", "largest gRPC message or REST body (default 4194304)"),
     ];
 
@@ -144,6 +148,7 @@ internal static partial class CommandLine
                 nameof(AlertOptions) => SiloOptions.Section + ":Alerts:",
                 nameof(WebhookOptions) => SiloOptions.Section + ":Alerts:Webhooks:N:",
                 nameof(PriceOptions) => SiloOptions.Section + ":Prices:<model>:",
+                nameof(Auth.AuthOptions) => SiloOptions.Section + ":Auth:",
                 _ => type + ".",
             };
             var keys = unknown.Groups["keys"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
