@@ -1,4 +1,5 @@
 using BudgetGrains.Contracts.V1;
+using BudgetGrains.Server.Auth;
 using BudgetGrains.Server.Hosting;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -107,5 +108,24 @@ public sealed class AuthModeTests : IDisposable
         var created = await new ManagementClient(channel).CreateApiKeyAsync(new CreateApiKeyRequest { Role = "viewer" }, As(secret));
         Assert.Equal("bootstrap", created.ApiKey.CreatedBy);
         Assert.Equal(secret + "\n", await File.ReadAllTextAsync(file));
+    }
+
+    [Fact]
+    public void TheProductionExampleListensBeyondLoopbackWithKeysRequired()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "BudgetGrains.sln"))) root = root.Parent!;
+        File.Copy(Path.Combine(root.FullName, "deploy", "appsettings.production.example.json"), Path.Combine(_root, "appsettings.json"));
+
+        var command = CommandLine.Parse([], _root);
+
+        Assert.Null(command.Error);
+        Assert.Equal("0.0.0.0:5080", command.Options!.Listen);
+        Assert.Equal(("required", "/var/lib/budgetgrains/admin.key"), (command.Options.Auth.Mode, command.Options.Auth.AdminKeyFile));
+        Assert.Contains("beyond loopback", Assert.Throws<InvalidOperationException>(() =>
+        {
+            command.Options.Auth.Mode = "off";
+            AuthSetup.Resolve(command.Options);
+        }).Message, StringComparison.Ordinal);
     }
 }
