@@ -74,6 +74,9 @@ public sealed class AuditTests(AuthFixture silo)
         var import = entries.First(e => e.Rpc == "ImportPrices" && e.RequestJson.Contains(model, StringComparison.Ordinal));
         Assert.Contains("\"inputNanosPerToken\": \"5\"", import.BeforeJson, StringComparison.Ordinal);
         Assert.Contains("\"imported\": 1", import.AfterJson, StringComparison.Ordinal);
+        var created = entries.First(e => e.Rpc == "UpsertPrice" && e.Target == model);
+        Assert.Equal("", created.BeforeJson);
+        Assert.Contains("\"inputNanosPerToken\": \"5\"", created.AfterJson, StringComparison.Ordinal);
 
         // An alert acknowledged: the ack is audited under the alert's id.
         var tenant = "tenant/" + Build.UniqueKey("ack");
