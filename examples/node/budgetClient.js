@@ -80,8 +80,11 @@ class Hold {
 }
 
 class BudgetClient {
-  constructor(address, { timeoutMs = 5000, maxAttempts = 4, backoffMs = 50 } = {}) {
+  constructor(address, { timeoutMs = 5000, maxAttempts = 4, backoffMs = 50, apiKey = process.env.BUDGETGRAINS_API_KEY } = {}) {
     const credentials = grpc.credentials.createInsecure();
+    // A silo that requires keys wants "authorization: Bearer <key>" on every call.
+    this.metadata = new grpc.Metadata();
+    if (apiKey) this.metadata.set('authorization', `Bearer ${apiKey}`);
     this.admission = new budgetV1.Admission(address, credentials);
     this.management = new budgetV1.Management(address, credentials);
     Object.assign(this, { timeoutMs, maxAttempts, backoffMs });
@@ -98,7 +101,7 @@ class BudgetClient {
     for (let attempt = 1; ; attempt++) {
       try {
         return await new Promise((resolve, reject) => {
-          stub[method](request, { deadline: new Date(deadline) }, (error, response) => (error ? reject(error) : resolve(response)));
+          stub[method](request, this.metadata, { deadline: new Date(deadline) }, (error, response) => (error ? reject(error) : resolve(response)));
         });
       } catch (error) {
         const delay = Math.random() * this.backoffMs * 2 ** (attempt - 1);

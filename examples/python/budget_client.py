@@ -108,8 +108,12 @@ class Hold:
 
 
 class BudgetClient:
-    def __init__(self, address: str, timeout: float = 5.0, max_attempts: int = 4, backoff: float = 0.05):
+    def __init__(self, address: str, timeout: float = 5.0, max_attempts: int = 4, backoff: float = 0.05,
+                 api_key: Optional[str] = None):
         self._channel = grpc.insecure_channel(address)
+        # A silo that requires keys wants "authorization: Bearer <key>" on every call (default: $BUDGETGRAINS_API_KEY).
+        key = api_key if api_key is not None else os.environ.get("BUDGETGRAINS_API_KEY")
+        self._metadata = (("authorization", f"Bearer {key}"),) if key else None
         self._admission = admission_pb2_grpc.AdmissionStub(self._channel)
         self._management = management_pb2_grpc.ManagementStub(self._channel)
         self._timeout, self._max_attempts, self._backoff = timeout, max_attempts, backoff
@@ -123,7 +127,7 @@ class BudgetClient:
         for attempt in range(1, self._max_attempts + 1):
             left = deadline - time.monotonic()
             try:
-                return method(request, timeout=max(left, 0.001))
+                return method(request, timeout=max(left, 0.001), metadata=self._metadata)
             except grpc.RpcError as error:
                 delay = random.uniform(0, self._backoff * 2 ** (attempt - 1))
                 if error.code() not in RETRYABLE or attempt == self._max_attempts or time.monotonic() + delay >= deadline:

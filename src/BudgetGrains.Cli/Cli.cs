@@ -37,6 +37,8 @@ public static class Cli
         root.Add(TasksCommand.Create(globals, terminal));
         root.Add(PricesCommand.Create(globals, terminal));
         root.Add(AlertsCommand.Create(globals, terminal));
+        root.Add(KeysCommand.Create(globals, terminal));
+        root.Add(AuditCommand.Create(globals, terminal));
         foreach (var command in AdmissionCommands.Create(globals, terminal)) root.Add(command);
         root.Add(BenchCommand.Create(globals, terminal));
 

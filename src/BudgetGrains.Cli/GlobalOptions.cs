@@ -21,15 +21,35 @@ internal sealed class GlobalOptions
         Recursive = true,
     };
 
+    /// <summary>The environment variable with the API key when --api-key is not given.</summary>
+    public const string ApiKeyVariable = "BUDGETGRAINS_API_KEY";
+
+    public Option<string?> ApiKey { get; } = new("--api-key")
+    {
+        Description = $"API key sent as authorization: Bearer <key>; the default comes from ${ApiKeyVariable} (prefer it: arguments show in ps)",
+        HelpName = "key",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } key ? key.Trim() : null,
+    };
+
+    public Option<FileInfo?> CaFile { get; } = new("--ca-file")
+    {
+        Description = "PEM CA certificate to trust for an https:// server (e.g. the silo's self-signed certificate)",
+        HelpName = "file.pem",
+        Recursive = true,
+    };
+
     public void AddTo(RootCommand root)
     {
         root.Add(Server);
         root.Add(Json);
+        root.Add(ApiKey);
+        root.Add(CaFile);
     }
 
     /// <summary>The connection and output a command action works with.</summary>
     public Session Open(ParseResult parse, Terminal terminal) =>
-        new(parse.GetRequiredValue(Server), new Output(terminal, parse.GetValue(Json)));
+        new(parse.GetRequiredValue(Server), new Output(terminal, parse.GetValue(Json)), parse.GetValue(ApiKey), parse.GetValue(CaFile));
 
     private static Uri Parse(ArgumentResult result, string text)
     {

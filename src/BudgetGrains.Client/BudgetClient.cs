@@ -49,16 +49,17 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
             DefaultHoldTtl = options.DefaultHoldTtl,
             PreCheckStaleAfter = options.PreCheckStaleAfter,
             MaxPreCheckChains = options.MaxPreCheckChains,
+            ApiKey = options.ApiKey,
         };
         Logger = logger ?? NullLogger.Instance;
         _channel = GrpcChannel.ForAddress(_options.Address, new GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler
+            HttpHandler = ApiKeyHandler.Wrap(_options.ApiKey, new SocketsHttpHandler
             {
                 // One HTTP/2 connection caps at the server's concurrent stream limit (100 on Kestrel); open more under load.
                 EnableMultipleHttp2Connections = true,
                 UseProxy = false,
-            },
+            }),
             // The SDK retries itself, with the same ids (see InvokeAsync); the channel's own retries stay off.
             MaxRetryAttempts = 0,
         });

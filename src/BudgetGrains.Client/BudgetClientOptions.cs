@@ -38,8 +38,16 @@ public sealed class BudgetClientOptions
     /// <summary>Chains the pre-check cache may be enabled for at once (one status stream each). Default 64.</summary>
     public int MaxPreCheckChains { get; set; } = 64;
 
+    /// <summary>
+    /// The API key sent with every call as <c>authorization: Bearer &lt;key&gt;</c>; null = none (a silo on loopback with
+    /// auth off). Keep it out of source code: read it from configuration or the environment (BUDGETGRAINS_API_KEY).
+    /// </summary>
+    public string? ApiKey { get; set; }
+
     internal void Validate()
     {
+        if (ApiKey is not null && (ApiKey.Length == 0 || ApiKey.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
+            throw new ArgumentException("ApiKey must be a key without spaces or control characters, or null", nameof(ApiKey));
         ArgumentNullException.ThrowIfNull(Address);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(Timeout, TimeSpan.Zero, nameof(Timeout));
         if (AttemptTimeout is { } attempt) ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(attempt, TimeSpan.Zero, nameof(AttemptTimeout));

@@ -1,7 +1,9 @@
+using BudgetGrains.Grains.Access;
 using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Storage;
+using BudgetGrains.Storage.Postgres.Access;
 using BudgetGrains.Storage.Postgres.Alerts;
 using BudgetGrains.Storage.Postgres.Budget;
 using BudgetGrains.Storage.Postgres.Prices;
@@ -15,13 +17,13 @@ public static class PostgresJournalServices
 {
     /// <summary>The journal handlers of every component with tables in the database.</summary>
     public static IReadOnlyList<IPostgresJournalHandler> Handlers() =>
-        [new PostgresBudgetJournal(), new PostgresAlertJournal(), new PostgresPriceJournal()];
+        [new PostgresBudgetJournal(), new PostgresAlertJournal(), new PostgresPriceJournal(), new PostgresAccessJournal()];
 
     /// <summary>Connects to the database and brings its schema up to date (see <see cref="PostgresJournalStore.OpenAsync"/>).</summary>
     public static Task<PostgresJournalStore> OpenAsync(string connectionString, ILogger? logger = null, CancellationToken cancellationToken = default) =>
         PostgresJournalStore.OpenAsync(connectionString, Handlers(), logger: logger, cancellationToken: cancellationToken);
 
-    /// <summary>The journal's backend and the read sides (counters and ledger, alerts, prices) over the same database. The
+    /// <summary>The journal's backend and the read sides (counters and ledger, alerts, prices, keys and audit) over the same database. The
     /// caller owns <paramref name="store"/> and disposes it after the host, once the journal has flushed.</summary>
     public static IServiceCollection AddPostgresJournal(this IServiceCollection services, PostgresJournalStore store) => services
         // A factory, to hand the store the host's logger; the container then also disposes it (after the journal service,
@@ -33,5 +35,6 @@ public static class PostgresJournalServices
         })
         .AddSingleton<IBudgetStore>(new PostgresBudgetStore(store.ReadSource))
         .AddSingleton<IAlertStore>(new PostgresAlertStore(store.ReadSource))
-        .AddSingleton<IPriceStore>(new PostgresPriceStore(store.ReadSource));
+        .AddSingleton<IPriceStore>(new PostgresPriceStore(store.ReadSource))
+        .AddSingleton<IAccessStore>(new PostgresAccessStore(store.ReadSource));
 }

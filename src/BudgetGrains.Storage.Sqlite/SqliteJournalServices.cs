@@ -1,7 +1,9 @@
+using BudgetGrains.Grains.Access;
 using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Storage;
+using BudgetGrains.Storage.Sqlite.Access;
 using BudgetGrains.Storage.Sqlite.Alerts;
 using BudgetGrains.Storage.Sqlite.Budget;
 using BudgetGrains.Storage.Sqlite.Prices;
@@ -14,7 +16,7 @@ public static class SqliteJournalServices
 {
     /// <summary>Opens (or creates) the database file with the schema of every journal handler.</summary>
     public static SqliteJournalStore Open(string databasePath) =>
-        new(databasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal(), new SqlitePriceJournal()]);
+        new(databasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal(), new SqlitePriceJournal(), new SqliteAccessJournal()]);
 
     /// <summary>The journal's backend and the read sides (counters and ledger, alerts, prices) over the same file. The
     /// caller owns <paramref name="store"/> and disposes it after the host, once the journal has flushed.</summary>
@@ -22,5 +24,6 @@ public static class SqliteJournalServices
         .AddSingleton<IJournalStore>(store)
         .AddSingleton<IBudgetStore>(new SqliteBudgetStore(store.OpenReadConnection))
         .AddSingleton<IAlertStore>(new SqliteAlertStore(store.OpenReadConnection))
-        .AddSingleton<IPriceStore>(new SqlitePriceStore(store.OpenReadConnection));
+        .AddSingleton<IPriceStore>(new SqlitePriceStore(store.OpenReadConnection))
+        .AddSingleton<IAccessStore>(new SqliteAccessStore(store.OpenReadConnection));
 }

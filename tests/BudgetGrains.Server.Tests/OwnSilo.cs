@@ -141,7 +141,7 @@ internal sealed class OwnSilo : IAsyncDisposable
         (Admission, Management, Alerts) = (new AdmissionClient(_channel), new ManagementClient(_channel), new AlertsClient(_channel));
     }
 
-    private async Task StopAsync()
+    public async Task StopAsync()
     {
         if (Silo is null) return;
         _channel.Dispose();

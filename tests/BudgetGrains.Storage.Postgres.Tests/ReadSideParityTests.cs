@@ -1,15 +1,18 @@
 using System.Text.Json;
 using BudgetGrains.Grains;
+using BudgetGrains.Grains.Access;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
+using BudgetGrains.Storage.Postgres.Access;
 using BudgetGrains.Storage.Postgres.Alerts;
 using BudgetGrains.Storage.Postgres.Budget;
 using BudgetGrains.Storage.Postgres.Prices;
 using BudgetGrains.Storage.Sqlite;
+using BudgetGrains.Storage.Sqlite.Access;
 using BudgetGrains.Storage.Sqlite.Alerts;
 using BudgetGrains.Storage.Sqlite.Budget;
 using BudgetGrains.Storage.Sqlite.Prices;
@@ -19,7 +22,8 @@ namespace BudgetGrains.Storage.Postgres.Tests;
 /// <summary>
 /// The read sides answer exactly as the SQLite ones: the same journal batches are written to a SQLite file and to a
 /// PostgreSQL database, then every query of IBudgetStore, IAlertStore and IPriceStore is asked of both, with paging,
-/// prefixes (including "_" and "%", which LIKE would misread) and byte-wise key order, and the answers compared.
+/// prefixes (including "_" and "%", which LIKE would misread) and byte-wise key order, and the answers compared; the
+/// same for the keys and the audit log of IAccessStore.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class ReadSideParityTests(PostgresFixture postgres) : IDisposable
@@ -50,6 +54,40 @@ public sealed class ReadSideParityTests(PostgresFixture postgres) : IDisposable
         await CompareAlertsAsync(new SqliteAlertStore(sqlite.OpenReadConnection), new PostgresAlertStore(pg.ReadSource));
         Same(await new SqlitePriceStore(sqlite.OpenReadConnection).ReadAsync(default) is var p ? Sorted(p) : null,
             Sorted(await new PostgresPriceStore(pg.ReadSource).ReadAsync(default)), "prices");
+
+        var access = AccessScenario();
+        await sqlite.WriteBatchAsync(access, CancellationToken.None);
+        await pg.WriteBatchAsync(access, CancellationToken.None);
+        await CompareAccessAsync(new SqliteAccessStore(sqlite.OpenReadConnection), new PostgresAccessStore(pg.ReadSource));
+    }
+
+    /// <summary>Three keys (one revoked, a revoke repeated) and audit entries on targets sharing prefixes.</summary>
+    private static JournalWrite[] AccessScenario()
+    {
+        StoredApiKey Key(string id, string role, string tenant) => new(id, role, tenant, "key " + id, [1, 2, 3], [4, 5, 6, 7], 100_000, 1_000, "bootstrap");
+        var records = new List<IJournalRecord>
+        {
+            new ApiKeyCreated(Key("00000000000000b2", "agent", "acme")),
+            new ApiKeyCreated(Key("00000000000000a1", "admin", "")),
+            new ApiKeyCreated(Key("00000000000000c3", "viewer", "acme")),
+            new ApiKeyRevoked("00000000000000b2", 2_000, "00000000000000a1"),
+            new ApiKeyRevoked("00000000000000b2", 3_000, "00000000000000a1"),
+        };
+        foreach (var (target, i) in new[] { "team/a", "team/a_b", "team/a%c", "keys/00000000000000b2", "team/a", "prices/gpt" }.Select((t, i) => (t, i)))
+            records.Add(new AuditRecorded(new AuditEntry(0, 5_000 + i, "00000000000000a1", "UpsertBudget", target, "{}", "{\"before\":" + i + "}", "{}", "127.0.0.1")));
+        return [new JournalWrite(new StateKey("access", "keys"), null, records)];
+    }
+
+    private static async Task CompareAccessAsync(IAccessStore expected, IAccessStore actual)
+    {
+        var ct = CancellationToken.None;
+        var keys = await actual.ReadKeysAsync(ct);
+        Assert.Equal(3, keys.Count);
+        Same(await expected.ReadKeysAsync(ct), keys, "keys");
+        foreach (var prefix in new[] { "", "team/", "team/a_", "team/a%", "keys/", "none" })
+            foreach (var (before, limit) in new[] { (0L, 100), (0L, 2), (4L, 2), (2L, 1) })
+                Same(await expected.ListAuditAsync(prefix, before, limit, ct), await actual.ListAuditAsync(prefix, before, limit, ct),
+                    $"audit '{prefix}' before {before} {limit}");
     }
 
     private static async Task CompareBudgetsAsync(IBudgetStore expected, IBudgetStore actual)

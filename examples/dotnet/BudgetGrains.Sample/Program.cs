@@ -10,11 +10,14 @@ using Attribution = BudgetGrains.Client.Attribution;
 var address = new Uri(args.Length > 0 ? args[0] : "http://127.0.0.1:5080");
 var tenant = $"sample-{Guid.NewGuid():N}"[..20];
 var limit = Money.FromDollars(0.01m);
+// A silo that requires keys: an admin key for the demo setup below, which also may reserve for any tenant.
+var apiKey = Environment.GetEnvironmentVariable("BUDGETGRAINS_API_KEY") is { Length: > 0 } key ? key.Trim() : null;
 
 // Demo setup: an admin would run `budgetctl budgets set tenant/<tenant> --limit 0.01`.
 using (var channel = GrpcChannel.ForAddress(address))
 {
-    await new Management.ManagementClient(channel).UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "tenant/" + tenant, LimitNanos = limit });
+    var headers = apiKey is null ? null : new Grpc.Core.Metadata { { "authorization", "Bearer " + apiKey } };
+    await new Management.ManagementClient(channel).UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "tenant/" + tenant, LimitNanos = limit }, headers);
 }
 Console.WriteLine($"budget tenant/{tenant}: limit {Money.Format(limit)}");
 
@@ -24,6 +27,7 @@ var services = new ServiceCollection()
     {
         o.Address = address;
         o.Timeout = TimeSpan.FromSeconds(2);
+        o.ApiKey = apiKey;
     });
 await using var provider = services.BuildServiceProvider();
 var budgets = provider.GetRequiredService<BudgetClient>();

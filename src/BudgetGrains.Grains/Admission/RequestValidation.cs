@@ -50,8 +50,11 @@ public static class RequestValidation
     private static Failure? RequestId(string id, string field)
     {
         if (id.Length == 0) return Failure.Invalid($"{field} is required");
-        if (id.Length > Limits.MaxRequestIdLength)
-            return Failure.Invalid($"{field} is {id.Length} characters; the limit is {Limits.MaxRequestIdLength}");
+        // An agent key's ids arrive as "<tenant>/<id>" (docs/decisions/0019-tenant-isolation.md): the limit is on the id.
+        var slash = id.IndexOf('/');
+        var own = slash > 0 && slash <= Limits.MaxScopeKeyLength ? id.Length - slash - 1 : id.Length;
+        if (own > Limits.MaxRequestIdLength)
+            return Failure.Invalid($"{field} is {own} characters; the limit is {Limits.MaxRequestIdLength}");
         foreach (var c in id)
             if (char.IsControl(c)) return Failure.Invalid($"{field} contains a control character");
         return null;

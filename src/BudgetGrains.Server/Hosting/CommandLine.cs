@@ -24,8 +24,12 @@ internal static partial class CommandLine
         new("--data-dir", "DataDir", "DIR", "data directory of the embedded store, one silo at a time (default ./data)"),
         new("--storage", "Storage", "sqlite|postgres", "the journal's store: sqlite in --data-dir (default), or postgres"),
         new("--postgres", "PostgresConnectionString", "CONNECTION-STRING", "Npgsql connection string of the journal's database (--storage postgres)"),
-        new("--tls-cert", "TlsCertificatePath", "FILE.pfx", "serve gRPC and REST over TLS with this PKCS#12 certificate"),
-        new("--tls-password", "TlsCertificatePassword", "PASSWORD", "the certificate's password"),
+        new("--tls-cert", "TlsCertificatePath", "FILE", "serve gRPC and REST over TLS: a PEM certificate (with --tls-key) or PKCS#12 file"),
+        new("--tls-key", "TlsKeyPath", "FILE.pem", "the PEM private key of a PEM --tls-cert"),
+        new("--tls-password", "TlsCertificatePassword", "PASSWORD", "the PKCS#12 certificate's password"),
+        new("--tls-client-ca", "TlsClientCaPath", "FILE.pem", "require client certificates issued by this CA (mTLS)"),
+        new("--auth", "Auth:Mode", "required|off", "API keys required, or off (default: off only when every listener is loopback)"),
+        new("--admin-key-file", "Auth:AdminKeyFile", "FILE", "bootstrap admin key; created with a new key (mode 0600) if missing"),
         new("--max-message-bytes", "MaxMessageBytes", "BYTES", "largest gRPC message or REST body (default 4194304)"),
     ];
 
@@ -146,6 +150,7 @@ internal static partial class CommandLine
                 nameof(AlertOptions) => SiloOptions.Section + ":Alerts:",
                 nameof(WebhookOptions) => SiloOptions.Section + ":Alerts:Webhooks:N:",
                 nameof(PriceOptions) => SiloOptions.Section + ":Prices:<model>:",
+                nameof(Auth.AuthOptions) => SiloOptions.Section + ":Auth:",
                 _ => type + ".",
             };
             var keys = unknown.Groups["keys"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)

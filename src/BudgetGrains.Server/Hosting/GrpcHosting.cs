@@ -1,5 +1,5 @@
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
+using BudgetGrains.Server.Auth;
 using BudgetGrains.Server.Services;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -18,18 +18,18 @@ internal static class GrpcHosting
     /// (h2c with prior knowledge, which is what gRPC clients use); with one it is TLS, negotiating HTTP/2 or HTTP/1.1
     /// through ALPN so that REST and browser clients can share the port.
     /// </summary>
-    public static void ListenGrpc(this KestrelServerOptions kestrel, IPEndPoint endpoint, X509Certificate2? tlsCertificate)
+    public static void ListenGrpc(this KestrelServerOptions kestrel, IPEndPoint endpoint, TlsSettings? tls)
     {
         kestrel.Listen(endpoint, listen =>
         {
-            if (tlsCertificate is null)
+            if (tls is null)
             {
                 listen.Protocols = HttpProtocols.Http2;
             }
             else
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.UseHttps(tlsCertificate);
+                tls.Apply(listen);
             }
         });
     }
@@ -44,6 +44,8 @@ internal static class GrpcHosting
         {
             grpc.MaxReceiveMessageSize = maxMessageBytes;
             grpc.MaxSendMessageSize = maxMessageBytes;
+            // Every rpc, health and reflection included, passes the access rules (open ones pass at once).
+            grpc.Interceptors.Add<AccessInterceptor>();
         });
         services.AddGrpcReflection();
         services.AddHealthChecks().AddCheck(SiloReadiness.Name, readiness);

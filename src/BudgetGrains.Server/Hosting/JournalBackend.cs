@@ -1,5 +1,8 @@
+using BudgetGrains.Grains.Access;
 using BudgetGrains.Storage.Postgres;
+using BudgetGrains.Storage.Postgres.Access;
 using BudgetGrains.Storage.Sqlite;
+using BudgetGrains.Storage.Sqlite.Access;
 
 namespace BudgetGrains.Server.Hosting;
 
@@ -10,7 +13,9 @@ namespace BudgetGrains.Server.Hosting;
 /// <param name="Store">The opened store; the silo disposes it after the host, once the journal has flushed.</param>
 /// <param name="Register">Adds the journal's backend and its read sides to the silo's services.</param>
 /// <param name="Description">Where the journal is, for the ready line (a path, or host:port/database).</param>
-internal sealed record JournalBackend(IAsyncDisposable Store, Func<IServiceCollection, IServiceCollection> Register, string Description)
+/// <param name="Access">The stored keys and the audit log, read before the host is built (is there an admin key?).</param>
+internal sealed record JournalBackend(IAsyncDisposable Store, Func<IServiceCollection, IServiceCollection> Register, string Description,
+    IAccessStore Access)
 {
     public const string Sqlite = "sqlite";
     public const string Postgres = "postgres";
@@ -25,7 +30,7 @@ internal sealed record JournalBackend(IAsyncDisposable Store, Func<IServiceColle
             case Sqlite:
                 Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
                 var sqlite = SqliteJournalServices.Open(options.DatabasePath);
-                return new(sqlite, services => services.AddSqliteJournal(sqlite), options.DatabasePath);
+                return new(sqlite, services => services.AddSqliteJournal(sqlite), options.DatabasePath, new SqliteAccessStore(sqlite.OpenReadConnection));
             case Postgres:
                 if (string.IsNullOrWhiteSpace(options.PostgresConnectionString))
                     throw new InvalidOperationException(
@@ -33,7 +38,8 @@ internal sealed record JournalBackend(IAsyncDisposable Store, Func<IServiceColle
                         "'Host=127.0.0.1;Port=5432;Database=budgetgrains;Username=budgetgrains' (or BudgetGrains__PostgresConnectionString)");
                 var where = ParseConnectionString(options.PostgresConnectionString);
                 var postgres = await PostgresJournalServices.OpenAsync(options.PostgresConnectionString, cancellationToken: cancellationToken);
-                return new(postgres, services => services.AddPostgresJournal(postgres), $"postgres://{where.Host}:{where.Port}/{where.Database}");
+                return new(postgres, services => services.AddPostgresJournal(postgres), $"postgres://{where.Host}:{where.Port}/{where.Database}",
+                    new PostgresAccessStore(postgres.ReadSource));
             default:
                 throw new InvalidOperationException($"BudgetGrains:Storage '{options.Storage}' is not a storage kind: use {Sqlite} (the default) or {Postgres}");
         }

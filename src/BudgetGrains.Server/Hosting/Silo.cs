@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using BudgetGrains.Grains;
 using Orleans.Runtime;
 using BudgetGrains.Grains.Admission;
@@ -7,10 +6,13 @@ using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
+using BudgetGrains.Grains.Access;
 using BudgetGrains.Server.Alerts;
+using BudgetGrains.Server.Auth;
 using BudgetGrains.Server.Rest;
 using BudgetGrains.Server.Services;
 using BudgetGrains.Storage.Sqlite;
+using BudgetGrains.Storage.Sqlite.Access;
 using BudgetGrains.Storage.Sqlite.Alerts;
 using BudgetGrains.Storage.Sqlite.Budget;
 using BudgetGrains.Storage.Sqlite.Prices;
@@ -48,6 +50,9 @@ public sealed class Silo : IAsyncDisposable
     /// <summary>The HTTP/1.1 endpoint serving REST under /api/v1/, e.g. http://127.0.0.1:5081; null when turned off.</summary>
     public Uri? HttpAddress { get; private init; }
 
+    /// <summary>Whether calls need an API key (docs/decisions/0018).</summary>
+    public bool AuthRequired { get; private init; }
+
     /// <summary>The store's read side (counters, ledger sums), for operators and tests.</summary>
     public IBudgetStore Store { get; }
 
@@ -65,9 +70,18 @@ public sealed class Silo : IAsyncDisposable
         options.Alerts.Validate();
         var prices = options.PriceCatalog();
         var defaultPrices = PriceFile.ReadDefaults(options.DefaultPricesFile.Length == 0 ? "" : Path.GetFullPath(options.DefaultPricesFile));
+        var tls = TlsSettings.From(options);
         using var dataDirectory = DataDirectoryLock.Acquire(options); // I6: released here if the start fails, else by DisposeAsync
+        var auth = AuthSetup.Resolve(options);
         var journal = await JournalBackend.OpenAsync(options, cancellationToken);
         var storage = journal.Store;
+        var storedKeys = await journal.Access.ReadKeysAsync(cancellationToken);
+        if (auth.Required && !ApiKeyRegistry.HasAdmin(storedKeys, auth.BootstrapSecret))
+        {
+            await storage.DisposeAsync();
+            throw new InvalidOperationException(
+                "auth is required but there is no admin key to make the first keys with: start with --admin-key-file PATH (created with a new key if missing)");
+        }
 
         // The empty builder reads no appsettings and so watches no files: a default host watches its content root,
         // and every write of the store under ./data would wake that watcher.
@@ -79,16 +93,13 @@ public sealed class Silo : IAsyncDisposable
         journal.Register(builder.Services).AddBudgetGrainServices();
         builder.Services.AddSingleton(services => AlertSinkFactory.Create(options.Alerts, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(prices);
-        var certificate = options.TlsCertificatePath is { } path
-            ? X509CertificateLoader.LoadPkcs12FromFile(path, options.TlsCertificatePassword)
-            : null;
         var httpEndPoint = options.HttpEndPoint;
         ListenOptions? http = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.ListenGrpc(options.ListenEndPoint, certificate);
-            if (httpEndPoint is not null) http = kestrel.ListenHttp(httpEndPoint, certificate);
+            kestrel.ListenGrpc(options.ListenEndPoint, tls);
+            if (httpEndPoint is not null) http = kestrel.ListenHttp(httpEndPoint, tls);
         });
         builder.Services.AddSingleton(services => new AlertDispatcher(services.GetRequiredService<IGrainFactory>(),
             services.GetRequiredService<AlertSinks>(), services.GetRequiredService<AlertSignal>(), services.GetRequiredService<TimeProvider>(),
@@ -108,6 +119,8 @@ public sealed class Silo : IAsyncDisposable
         builder.Services.AddSingleton(_ => admission!);
         builder.Services.AddSingleton(_ => management!);
         builder.Services.AddSingleton(_ => alertStreams!);
+        AccessInterceptor? access = null;
+        builder.Services.AddSingleton(_ => access!);
         var app = builder.Build();
 
         var grains = app.Services.GetRequiredService<IGrainFactory>();
@@ -120,10 +133,14 @@ public sealed class Silo : IAsyncDisposable
         // Health answers NOT_SERVING from the moment the host begins to stop.
         app.Lifetime.ApplicationStopping.Register(readiness.Stopping);
         admission = new AdmissionService(new AdmissionApi(grains, prices), watch);
+        var siloClock = app.Services.GetRequiredService<TimeProvider>();
+        var keys = new ApiKeyRegistry(storedKeys, app.Services.GetRequiredService<JournalService>(), siloClock, auth.BootstrapSecret);
         management = new ManagementService(new BudgetAdministration(grains, store), new PriceAdministration(grains, prices),
-            new AlertAdministration(grains, alertStore));
+            new AlertAdministration(grains, alertStore)) { Keys = keys, AccessStore = app.Services.GetRequiredService<IAccessStore>() };
+        access = new AccessInterceptor(auth.Required, keys, new FailedAuthLimiter(options.Auth.MaxFailuresPerMinute, siloClock),
+            new AuditLog(app.Services.GetRequiredService<JournalService>(), siloClock, management, keys), new TenantView(management.GetBudget));
         alertStreams = new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping);
-        app.UseRestMirror(admission, management, options.MaxMessageBytes);
+        app.UseRestMirror(admission, management, options.MaxMessageBytes, access);
         app.MapBudgetGrpc();
 
         var alerts = app.Services.GetRequiredService<AlertDispatcher>();
@@ -132,9 +149,11 @@ public sealed class Silo : IAsyncDisposable
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var silo = new Silo(app, storage, store, alerts, watch, new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)))
         {
-            HttpAddress = http is null ? null : RestHosting.AddressOf(http, tls: certificate is not null), _dataDirectory = dataDirectory.Keep(bound),
+            HttpAddress = http is null ? null : RestHosting.AddressOf(http, tls: tls is not null), AuthRequired = auth.Required, _dataDirectory = dataDirectory.Keep(bound),
         };
         if (silo.HttpAddress is { } httpAddress) app.Logger.LogInformation("REST API on {Address}api/v1/", httpAddress);
+        if (auth.CreatedKeyFile is { } keyFile) app.Logger.LogWarning("Created admin key file {File} (mode 0600) with a new admin key", keyFile);
+        app.Logger.LogInformation(auth.Required ? "API keys required (authorization: Bearer <key>)" : "Auth off: every call on loopback may do everything");
 
         var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(grains, store, cancellationToken);
         readiness.Ready();

@@ -31,10 +31,19 @@ public sealed class SiloOptions
     /// <summary>Npgsql connection string of the journal's database when Storage is postgres.</summary>
     public string? PostgresConnectionString { get; set; }
 
-    /// <summary>PFX/PKCS#12 certificate file: serve gRPC over TLS instead of h2c.</summary>
+    /// <summary>Certificate file: serve gRPC and REST over TLS. PEM with <see cref="TlsKeyPath"/>, else PFX/PKCS#12.</summary>
     public string? TlsCertificatePath { get; set; }
 
     public string? TlsCertificatePassword { get; set; }
+
+    /// <summary>PEM private key of a PEM <see cref="TlsCertificatePath"/>.</summary>
+    public string? TlsKeyPath { get; set; }
+
+    /// <summary>PEM CA certificate: clients must present a certificate it issued (mTLS).</summary>
+    public string? TlsClientCaPath { get; set; }
+
+    /// <summary>API keys: mode, bootstrap admin key file, failure limit (docs/decisions/0018).</summary>
+    public global::BudgetGrains.Server.Auth.AuthOptions Auth { get; set; } = new();
 
     /// <summary>Largest gRPC message accepted or sent.</summary>
     public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;

@@ -1,5 +1,5 @@
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
+using BudgetGrains.Server.Auth;
 using BudgetGrains.Server.Services;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using V1 = BudgetGrains.Contracts.V1;
@@ -11,15 +11,15 @@ internal static class RestHosting
 {
     /// <summary>Serves the REST mirror of the admission and management services; requests outside <c>/api/</c> pass through.</summary>
     public static IApplicationBuilder UseRestMirror(this IApplicationBuilder app, AdmissionService admission, ManagementService management,
-        int maxBodyBytes)
+        int maxBodyBytes, Grpc.Core.Interceptors.Interceptor access)
     {
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<RestMirror>();
         RestService[] services =
         [
             RestService.Of(V1.Admission.Descriptor,
-                binder => V1.Admission.BindService(binder, admission), AdmissionRoutes.All),
+                binder => V1.Admission.BindService(new InterceptingBinder(binder, access), admission), AdmissionRoutes.All),
             RestService.Of(V1.Management.Descriptor,
-                binder => V1.Management.BindService(binder, management), ManagementRoutes.All),
+                binder => V1.Management.BindService(new InterceptingBinder(binder, access), management), [.. ManagementRoutes.All, .. AccessRoutes.All]),
         ];
         return app.Use(next => new RestMirror(next, services, maxBodyBytes, logger).InvokeAsync);
     }
@@ -29,20 +29,20 @@ internal static class RestHosting
     /// the gRPC endpoint requires. With a certificate it is HTTPS, negotiating HTTP/1.1 or HTTP/2. The returned options
     /// carry the bound port once the server has started (port 0 picks one).
     /// </summary>
-    public static ListenOptions ListenHttp(this KestrelServerOptions kestrel, IPEndPoint endpoint, X509Certificate2? tlsCertificate)
+    public static ListenOptions ListenHttp(this KestrelServerOptions kestrel, IPEndPoint endpoint, TlsSettings? tls)
     {
         ListenOptions? bound = null;
         kestrel.Listen(endpoint, listen =>
         {
             bound = listen;
-            if (tlsCertificate is null)
+            if (tls is null)
             {
                 listen.Protocols = HttpProtocols.Http1;
             }
             else
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.UseHttps(tlsCertificate);
+                tls.Apply(listen);
             }
         });
         return bound!;

@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Net;
+using BudgetGrains.Server.Rest;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using V1 = BudgetGrains.Contracts.V1;
+
+namespace BudgetGrains.Server.Auth;
+
+/// <summary>
+/// Authentication and authorization of every call, gRPC and REST alike (the REST mirror runs each rpc through this same
+/// interceptor, see <see cref="InterceptingBinder"/>): the key from <c>authorization: Bearer &lt;key&gt;</c>, the rule of
+/// the rpc (<see cref="AccessRules"/>), the tenant rules of agent and viewer keys, and the audit log of changes.
+/// </summary>
+internal sealed class AccessInterceptor(bool required, ApiKeyRegistry keys, FailedAuthLimiter failures, AuditLog audit, TenantView tenants)
+    : Interceptor
+{
+    /// <summary>Where the verified caller is kept in <see cref="ServerCallContext.UserState"/> for the rpc's own use.</summary>
+    public const string CallerKey = "budgetgrains.caller";
+
+    /// <summary>gRPC trailer with the milliseconds to wait after too many failed authentications.</summary>
+    public const string RetryAfterTrailer = "retry-after-ms";
+
+    public static Caller CallerOf(ServerCallContext context) =>
+        context.UserState.TryGetValue(CallerKey, out var caller) && caller is Caller c ? c : Caller.Anyone;
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
+        UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        var kind = RuleOf(context);
+        if (kind == AccessKind.Open) return await continuation(request, context);
+        var caller = Authenticate(kind, context);
+        switch (kind)
+        {
+            case AccessKind.Change:
+                return await audit.RecordAsync(caller, request, context, continuation);
+            case AccessKind.Admission when caller.IsTenant:
+                AgentTenancy.ScopeRequest(caller, request);
+                try
+                {
+                    var answer = await continuation(request, context);
+                    AgentTenancy.UnscopeResponse(caller, answer);
+                    return answer;
+                }
+                catch (RpcException e)
+                {
+                    throw AgentTenancy.Unscope(caller, e);
+                }
+            case AccessKind.Read when caller.IsTenant:
+                await tenants.CheckAsync(caller, request, context);
+                var response = await continuation(request, context);
+                await tenants.FilterAsync(caller, response, context);
+                return response;
+            default:
+                return await continuation(request, context);
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var kind = RuleOf(context);
+        if (kind != AccessKind.Open)
+        {
+            var caller = Authenticate(kind, context);
+            if (kind == AccessKind.Admission && caller.IsTenant) AgentTenancy.ScopeRequest(caller, request);
+            if (kind == AccessKind.Read && caller.IsTenant)
+            {
+                // Computed when the stream opens: a parent link changed later is seen by the next stream.
+                var visible = await tenants.VisibleAsync(caller.Tenant, context);
+                responseStream = new FilteringStreamWriter<TResponse>(responseStream, m => m is not V1.Alert alert || visible(alert.Scope));
+            }
+        }
+        await continuation(request, responseStream, context);
+    }
+
+    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var kind = RuleOf(context);
+        if (kind != AccessKind.Open) RequireAdmin(Authenticate(kind, context));
+        return continuation(requestStream, context);
+    }
+
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var kind = RuleOf(context);
+        if (kind != AccessKind.Open) RequireAdmin(Authenticate(kind, context));
+        return continuation(requestStream, responseStream, context);
+    }
+
+    private static AccessKind RuleOf(ServerCallContext context) =>
+        AccessRules.For(context.Method)
+        ?? throw new RpcException(new Status(StatusCode.PermissionDenied, $"{context.Method} has no access rule; it is refused to every key"));
+
+    /// <summary>Streams from clients have no tenant rules yet: only an admin may call them.</summary>
+    private static void RequireAdmin(Caller caller)
+    {
+        if (!caller.IsAdmin) throw AgentTenancy.Denied("this call needs an admin key");
+    }
+
+    private Caller Authenticate(AccessKind kind, ServerCallContext context)
+    {
+        var caller = Verify(context);
+        if (!AccessRules.Allows(kind, caller.Role))
+        {
+            var rpc = context.Method[(context.Method.LastIndexOf('/') + 1)..];
+            throw AgentTenancy.Denied($"a {caller.Role} key may not call {rpc}: it needs {AccessRules.Needs(kind)}");
+        }
+        context.UserState[CallerKey] = caller;
+        return caller;
+    }
+
+    private Caller Verify(ServerCallContext context)
+    {
+        if (!required) return Caller.Anyone;
+        var http = context.GetHttpContext();
+        var header = http.Request.Headers.Authorization.ToString();
+        if (header.Length == 0)
+            throw Unauthenticated("this call needs an API key: send authorization: Bearer <key> (budgetctl: --api-key or BUDGETGRAINS_API_KEY)");
+
+        var address = http.Connection.RemoteIpAddress ?? IPAddress.None;
+        if (failures.Blocked(address) is { } wait)
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+            if (context is InProcessCallContext) http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            throw new RpcException(
+                new Status(StatusCode.ResourceExhausted,
+                    $"too many failed authentications from {address} (limit {failures.MaxFailuresPerMinute} per minute); retry in {seconds} s"),
+                new Metadata { { RetryAfterTrailer, ((long)Math.Ceiling(wait.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture) } });
+        }
+
+        const string bearer = "Bearer ";
+        var caller = header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? keys.Verify(header[bearer.Length..].Trim()) : null;
+        if (caller is not null) return caller;
+        failures.Failed(address);
+        throw Unauthenticated(header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase)
+            ? "the API key is not valid: unknown, revoked or mistyped"
+            : "the authorization header must be Bearer <key>");
+    }
+
+    private static RpcException Unauthenticated(string message) => new(new Status(StatusCode.Unauthenticated, message));
+}
+
+/// <summary>
+/// A service binder that puts <see cref="AccessInterceptor"/> in front of every handler it binds: how the REST mirror
+/// calls each rpc through the same checks as gRPC.
+/// </summary>
+internal sealed class InterceptingBinder(ServiceBinderBase inner, Interceptor interceptor) : ServiceBinderBase
+{
+    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
+        inner.AddMethod(method, handler is null ? null : (request, context) => interceptor.UnaryServerHandler(request, context, handler));
+
+    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler) =>
+        inner.AddMethod(method, handler is null ? null : (request, stream, context) => interceptor.ServerStreamingServerHandler(request, stream, context, handler));
+
+    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler) =>
+        inner.AddMethod(method, handler is null ? null : (stream, context) => interceptor.ClientStreamingServerHandler(stream, context, handler));
+
+    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler) =>
+        inner.AddMethod(method, handler is null ? null : (requests, responses, context) => interceptor.DuplexStreamingServerHandler(requests, responses, context, handler));
+}
