@@ -85,7 +85,7 @@ public sealed class GrainBehaviourTests(ClusterFixture fixture)
         new(requestId, attribution, estimateNanos, null, new TaskPosition(0, false), holdTtlMs);
 
     private Task SetLimitAsync(string scope, long limitNanos) => fixture.Grains.GetGrain<IScopeGrain>(scope)
-        .SetBudgetAsync(new BudgetSettings(scope, limitNanos, BudgetPeriod.None, [], "", false, "USD"));
+        .SetBudgetAsync(new BudgetUpdate(new BudgetSettings(scope, limitNanos, BudgetPeriod.None, [], "", false, "USD"), BudgetFields.All));
 
     private Task<BudgetStatus> StatusAsync(string scope) => fixture.Grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
 }

@@ -17,7 +17,9 @@ public sealed record ScopeAnswer(
     Failure? Failure = null,
     TaskPolicy? Policy = null,
     long RetryAfterMs = 0,
-    long PeriodStartUnixMs = 0);
+    long PeriodStartUnixMs = 0,
+    bool HasBudget = false,
+    Settings.UnknownScopesMode UnknownScopes = Settings.UnknownScopesMode.Unspecified);
 
 /// <summary>What a scope did with a commit: the period it counted the spend in, and the alerts the spend raised.</summary>
 [GenerateSerializer, Immutable]
@@ -82,8 +84,15 @@ public interface IScopeGrain : IGrainWithStringKey
     /// <summary>The budget and counters.</summary>
     Task<BudgetStatus> GetStatusAsync();
 
-    /// <summary>Create or replace the budget; counters are kept.</summary>
-    Task<BudgetStatus> SetBudgetAsync(BudgetSettings settings);
+    /// <summary>Change the fields the update names (a scope without a budget starts from its kind's default budget,
+    /// else the built-in one); counters are kept.</summary>
+    Task<BudgetStatus> SetBudgetAsync(BudgetUpdate update);
+
+    /// <summary>Tenant scopes: set the tenant's own UnknownScopes setting (unspecified removes it).</summary>
+    Task<Settings.UnknownScopesMode> SetUnknownScopesAsync(Settings.UnknownScopesMode mode);
+
+    /// <summary>Tenant scopes: the tenant's own UnknownScopes setting.</summary>
+    Task<Settings.UnknownScopesMode> GetUnknownScopesAsync();
 
     /// <summary>Remove the budget (counters and history stay); false when there was none.</summary>
     Task<bool> DeleteBudgetAsync();

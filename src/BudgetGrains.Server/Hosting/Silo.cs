@@ -64,6 +64,7 @@ public sealed class Silo : IAsyncDisposable
         BudgetWatchHub.ValidateSettings(options.BudgetWatchInterval, options.BudgetWatchHeartbeat, options.MaxBudgetWatchStreams);
         options.Alerts.Validate();
         var prices = options.PriceCatalog();
+        var scopeDefaults = options.ScopeDefaults();
         var defaultPrices = PriceFile.ReadDefaults(options.DefaultPricesFile.Length == 0 ? "" : Path.GetFullPath(options.DefaultPricesFile));
         using var dataDirectory = DataDirectoryLock.Acquire(options); // I6: released here if the start fails, else by DisposeAsync
         Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
@@ -76,6 +77,7 @@ public sealed class Silo : IAsyncDisposable
         builder.Logging.ClearProviders();
         (configureLogging ?? ConsoleLogging)(builder.Logging);
         builder.Services.AddSingleton(clock ?? TimeProvider.System);
+        builder.Services.AddSingleton(scopeDefaults);
         builder.Services.AddSqliteJournal(storage).AddBudgetGrainServices();
         builder.Services.AddSingleton(services => AlertSinkFactory.Create(options.Alerts, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(prices);
@@ -119,8 +121,8 @@ public sealed class Silo : IAsyncDisposable
         app.Lifetime.ApplicationStopping.Register(watch.Stop);
         // Health answers NOT_SERVING from the moment the host begins to stop.
         app.Lifetime.ApplicationStopping.Register(readiness.Stopping);
-        admission = new AdmissionService(new AdmissionApi(grains, prices), watch);
-        management = new ManagementService(new BudgetAdministration(grains, store), new PriceAdministration(grains, prices),
+        admission = new AdmissionService(new AdmissionApi(grains, prices, scopeDefaults), watch);
+        management = new ManagementService(new BudgetAdministration(grains, store, scopeDefaults), new PriceAdministration(grains, prices),
             new AlertAdministration(grains, alertStore));
         alertStreams = new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping);
         app.UseRestMirror(admission, management, options.MaxMessageBytes);
