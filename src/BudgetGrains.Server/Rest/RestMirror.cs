@@ -161,9 +161,13 @@ internal sealed class RestMirror
         if (!IsJson(request.ContentType))
             throw new RestError(StatusCodes.Status415UnsupportedMediaType, StatusCode.InvalidArgument,
                 $"the body must be application/json, not {(string.IsNullOrEmpty(request.ContentType) ? "untyped" : request.ContentType)}");
+        var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+        // The parser keeps strings it does not look into as raw bytes, and invalid UTF-8 in one would fail later, as a
+        // 500 (found by the fuzz corpus): refuse it here, as the bad input it is.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw RestError.Invalid("the body is not valid UTF-8");
         try
         {
-            var node = JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), documentOptions: StrictJson);
+            var node = JsonNode.Parse(bytes, documentOptions: StrictJson);
             return node as JsonObject ?? throw RestError.Invalid("the body must be a JSON object");
         }
         catch (JsonException e)
