@@ -129,6 +129,9 @@ internal static partial class CommandLine
     /// <summary>The binder's message turned into one naming the setting, where it came from and its value.</summary>
     private static string Explain(InvalidOperationException e, IConfigurationRoot configuration)
     {
+        // Inside a dictionary of objects (Prices:<model>, DefaultBudgets:<kind>) the binder wraps the message that names
+        // the key in a generic one.
+        while (e.InnerException is InvalidOperationException inner) e = inner;
         if (ConversionFailure().Match(e.Message) is { Success: true } conversion)
         {
             var path = conversion.Groups["path"].Value;
