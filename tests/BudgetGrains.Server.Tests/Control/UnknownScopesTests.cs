@@ -120,6 +120,23 @@ public sealed class UnknownScopesTests : IAsyncLifetime
 public sealed class TenantClosedTests(SiloFixture silo)
 {
     [Fact]
+    public async Task RestSetsAndReadsATenantsSettings()
+    {
+        using var rest = new RestCalls(silo.Silo);
+        var tenant = Build.UniqueKey("rest-tenant");
+
+        var set = await rest.CallAsync<TenantSettings>(HttpMethod.Put, "api/v1/tenant-settings/" + tenant, """{"unknownScopes": "UNKNOWN_SCOPES_CLOSED"}""");
+        var read = await rest.CallAsync<TenantSettings>(HttpMethod.Get, "api/v1/tenant-settings/" + tenant);
+        var denied = await rest.CallAsync<CheckResponse>(HttpMethod.Post, "api/v1/check", $$"""{"attribution": {"tenant": "{{tenant}}"}, "estimateNanos": "1"}""");
+        var bad = await rest.ErrorAsync(HttpMethod.Put, "api/v1/tenant-settings/bad%20tenant", 400, "INVALID_ARGUMENT", "{}");
+
+        Assert.Equal((tenant, UnknownScopes.Closed, UnknownScopes.Closed), (set.Tenant, set.UnknownScopes, set.EffectiveUnknownScopes));
+        Assert.Equal(set, read);
+        Assert.Equal((Decision.Denied, DenyReason.NoBudget), (denied.Decision, denied.Reason));
+        Assert.Contains("tenant", bad, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ATenantSetToClosedIsDeniedNoBudgetWhileOthersAreAdmitted()
     {
         var (closed, open) = (Build.UniqueKey("closed-tenant"), Build.UniqueKey("other-tenant"));
