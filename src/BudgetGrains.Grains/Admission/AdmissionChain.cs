@@ -89,7 +89,7 @@ internal static class AdmissionChain
                     return Stop(Failure.Unavailable($"scope {scope} could not be loaded: {e.Message}"));
                 }
                 if (answer.Failure is not null) return Stop(answer.Failure);
-                anyBudget |= answer.HasBudget;
+                anyBudget |= !answer.Unbudgeted;
                 if (answer.UnknownScopes != Settings.UnknownScopesMode.Unspecified && scope == attribution.TenantScope) tenantMode = answer.UnknownScopes;
                 remaining = Math.Min(remaining, answer.RemainingNanos);
                 if (!answer.Admitted) return new ChainWalk(passed, parents, scope, answer, remaining, crossed, null);

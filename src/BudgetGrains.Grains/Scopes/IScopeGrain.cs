@@ -7,6 +7,8 @@ namespace BudgetGrains.Grains.Scopes;
 /// <param name="Parent">The scope's rollup parent ("" for none): the admission chain continues there.</param>
 /// <param name="Failure">A limit of the scope itself (too many open holds); nothing was held.</param>
 /// <param name="PeriodStartUnixMs">Denials and task calls: the period the scope counted them in (the reservation writes them there).</param>
+/// <param name="Unbudgeted">The scope has no budget (closed mode denies a chain of such scopes); false, the common case, allocates nothing more.</param>
+/// <param name="UnknownScopes">Tenant scopes: the tenant's own UnknownScopes setting.</param>
 [GenerateSerializer, Immutable]
 public sealed record ScopeAnswer(
     bool Admitted,
@@ -18,7 +20,7 @@ public sealed record ScopeAnswer(
     TaskPolicy? Policy = null,
     long RetryAfterMs = 0,
     long PeriodStartUnixMs = 0,
-    bool HasBudget = false,
+    bool Unbudgeted = false,
     Settings.UnknownScopesMode UnknownScopes = Settings.UnknownScopesMode.Unspecified);
 
 /// <summary>What a scope did with a commit: the period it counted the spend in, and the alerts the spend raised.</summary>

@@ -482,8 +482,13 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     /// The admission rule of DESIGN.md §4 for this scope: not frozen, spent + held + amount &lt;= limit, then the rate
     /// limits. A scope that denies for its budget does not consume rate: only requests it would admit count.
     /// </summary>
-    private ScopeAnswer Evaluate(long amountNanos, long tokens) =>
-        EvaluateRates(amountNanos, tokens) with { HasBudget = State.HasBudget, UnknownScopes = State.UnknownScopes };
+    private ScopeAnswer Evaluate(long amountNanos, long tokens)
+    {
+        var answer = EvaluateRates(amountNanos, tokens);
+        return State.HasBudget && State.UnknownScopes == UnknownScopesMode.Unspecified
+            ? answer
+            : answer with { Unbudgeted = !State.HasBudget, UnknownScopes = State.UnknownScopes };
+    }
 
     private ScopeAnswer EvaluateRates(long amountNanos, long tokens)
     {
