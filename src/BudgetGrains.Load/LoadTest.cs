@@ -101,74 +101,72 @@ public static class LoadTest
     private static async Task<LoadReport> RunChainsAsync(LoadOptions options, SiloView silo, TextWriter output, string runId,
         AdmissionClient[] admission, ManagementClient management, Chain[] chains)
     {
+        var scenario = LoadOptions.Name(options.Scenario);
+        var topology = LoadOptions.Name(options.Topology);
+        long? limitedNanos = options.Scenario == Scenario.Deny ? options.DenyAdmits * LoadRun.EstimateNanos : null;
+        foreach (var chain in chains) await chain.CreateBudgetsAsync(management, limitedNanos ?? Chain.GenerousLimitNanos);
+
+        var run = new LoadRun(options, output, runId, admission, chains);
+        // Keep the busiest scope under its open-holds limit, with room for the calls already in flight.
+        if (options.Scenario == Scenario.Reserve) run.LimitOpenHolds(options.MaxOpenHoldsPerScope - options.Callers - 1_000);
+        SiloSample? atStart = null, atEnd = null;
+        var serverProcess = silo.ProcessId is { } pid ? Process.GetProcessById(pid) : null;
+        TimeSpan serverCpuAtStart = default, serverCpu = default;
+        await run.RunAsync(starting =>
         {
-            var scenario = LoadOptions.Name(options.Scenario);
-            var topology = LoadOptions.Name(options.Topology);
-            long? limitedNanos = options.Scenario == Scenario.Deny ? options.DenyAdmits * LoadRun.EstimateNanos : null;
-            foreach (var chain in chains) await chain.CreateBudgetsAsync(management, limitedNanos ?? Chain.GenerousLimitNanos);
-
-            var run = new LoadRun(options, output, runId, admission, chains);
-            // Keep the busiest scope under its open-holds limit, with room for the calls already in flight.
-            if (options.Scenario == Scenario.Reserve) run.LimitOpenHolds(options.MaxOpenHoldsPerScope - options.Callers - 1_000);
-            SiloSample? atStart = null, atEnd = null;
-            var serverProcess = silo.ProcessId is { } pid ? Process.GetProcessById(pid) : null;
-            TimeSpan serverCpuAtStart = default, serverCpu = default;
-            await run.RunAsync(starting =>
+            if (starting)
             {
-                if (starting)
-                {
-                    atStart = silo.Sample?.Invoke();
-                    serverCpuAtStart = serverProcess?.TotalProcessorTime ?? default;
-                    return;
-                }
-                atEnd = silo.Sample?.Invoke();
-                serverProcess?.Refresh();
-                serverCpu = (serverProcess?.TotalProcessorTime ?? default) - serverCpuAtStart;
-            }, CancellationToken.None);
-
-            var total = run.Total();
-            var seconds = run.Elapsed.TotalSeconds;
-            var cpuPercent = run.CpuTime.TotalSeconds / seconds * 100;
-            output.WriteLine();
-            output.WriteLine($"measured {seconds:F2} s (stopped by {run.StoppedBy}): {total.Operations:N0} operations = {total.Operations / seconds:N0} ops/s, " +
-                $"admitted {total.Admitted:N0} ({total.Admitted / seconds:N0}/s), denied {total.Denied:N0}, errors {total.Errors:N0}");
-            PrintLatency(output, options.Scenario == Scenario.Check ? "check" : "reserve", total.Reserve);
-            if (total.Settle.Count > 0) PrintLatency(output, options.Scenario == Scenario.ReserveRelease ? "release" : "commit", total.Settle);
-            output.WriteLine($"cpu: this process {run.CpuTime.TotalSeconds:F2} s = {cpuPercent:F0}% of one core (of {Environment.ProcessorCount * 100}%), " +
-                $"{run.CpuTime.TotalMicroseconds / Math.Max(1, total.Operations):F0} µs per operation" +
-                (serverProcess is null ? "" : $"; server {serverCpu.TotalSeconds:F2} s = {serverCpu.TotalSeconds / seconds * 100:F0}%, " +
-                    $"{serverCpu.TotalMicroseconds / Math.Max(1, total.Operations):F0} µs per operation"));
-            if (atStart is { } start && atEnd is { } end)
-            {
-                var batches = end.GroupCommitBatches - start.GroupCommitBatches;
-                var writes = end.GroupCommitWrites - start.GroupCommitWrites;
-                output.WriteLine($"group commit: {batches:N0} transactions ({batches / seconds:N0}/s), {writes:N0} writes ({writes / seconds:N0}/s), " +
-                    $"{(double)writes / Math.Max(1, batches):F1} writes per transaction");
+                atStart = silo.Sample?.Invoke();
+                serverCpuAtStart = serverProcess?.TotalProcessorTime ?? default;
+                return;
             }
-            foreach (var sample in run.ErrorSamples) output.WriteLine($"  error: {sample}");
+            atEnd = silo.Sample?.Invoke();
+            serverProcess?.Refresh();
+            serverCpu = (serverProcess?.TotalProcessorTime ?? default) - serverCpuAtStart;
+        }, CancellationToken.None);
 
-            var invariants = new Invariants(management, admission[0], silo.Store, chains);
-            await invariants.CheckCountersAsync(limitedNanos);
-            var releaseStarted = Stopwatch.GetTimestamp();
-            var released = await invariants.ReleaseAllAsync(options.Callers);
-            var releaseSeconds = Stopwatch.GetElapsedTime(releaseStarted).TotalSeconds;
-            await invariants.CheckCountersAsync(limitedNanos);
-            output.WriteLine($"released the {released:N0} holds still open in {releaseSeconds:F1} s; " +
-                $"invariants ({(silo.Store is null ? "live counters vs what callers were charged" : "live and durable counters, ledger sums")}): " +
-                $"{invariants.Checks - invariants.Failed}/{invariants.Checks} checks passed");
-            foreach (var failure in invariants.Failures) output.WriteLine($"  FAILED: {failure}");
-
-            output.WriteLine();
-            output.WriteLine("| scenario | topology | chain | callers | silo | ops/s | admitted/s | p50 ms | p90 ms | p99 ms | p99.9 ms | settle p99 ms | admitted | denied | errors | cpu % | invariants |");
-            output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-            output.WriteLine($"| {scenario} | {topology} | {options.EffectiveChainLength} | {options.Callers} | {silo.Kind} | {total.Operations / seconds:N0} | {total.Admitted / seconds:N0} | " +
-                $"{Ms(total.Reserve.PercentileNanos(50))} | {Ms(total.Reserve.PercentileNanos(90))} | {Ms(total.Reserve.PercentileNanos(99))} | " +
-                $"{Ms(total.Reserve.PercentileNanos(99.9))} | {(total.Settle.Count > 0 ? Ms(total.Settle.PercentileNanos(99)) : "–")} | " +
-                $"{total.Admitted:N0} | {total.Denied:N0} | {total.Errors:N0} | " +
-                $"{cpuPercent:F0}{(serverProcess is null ? "" : $" + {serverCpu.TotalSeconds / seconds * 100:F0}")} / {Environment.ProcessorCount * 100} | " +
-                $"{(invariants.Failed == 0 ? "pass" : $"FAIL {invariants.Failed}")} |");
-            return new LoadReport(total.Operations, total.Admitted, total.Denied, total.Errors, total.Operations / seconds, invariants.Checks, invariants.Failed);
+        var total = run.Total();
+        var seconds = run.Elapsed.TotalSeconds;
+        var cpuPercent = run.CpuTime.TotalSeconds / seconds * 100;
+        output.WriteLine();
+        output.WriteLine($"measured {seconds:F2} s (stopped by {run.StoppedBy}): {total.Operations:N0} operations = {total.Operations / seconds:N0} ops/s, " +
+            $"admitted {total.Admitted:N0} ({total.Admitted / seconds:N0}/s), denied {total.Denied:N0}, errors {total.Errors:N0}");
+        PrintLatency(output, options.Scenario == Scenario.Check ? "check" : "reserve", total.Reserve);
+        if (total.Settle.Count > 0) PrintLatency(output, options.Scenario == Scenario.ReserveRelease ? "release" : "commit", total.Settle);
+        output.WriteLine($"cpu: this process {run.CpuTime.TotalSeconds:F2} s = {cpuPercent:F0}% of one core (of {Environment.ProcessorCount * 100}%), " +
+            $"{run.CpuTime.TotalMicroseconds / Math.Max(1, total.Operations):F0} µs per operation" +
+            (serverProcess is null ? "" : $"; server {serverCpu.TotalSeconds:F2} s = {serverCpu.TotalSeconds / seconds * 100:F0}%, " +
+                $"{serverCpu.TotalMicroseconds / Math.Max(1, total.Operations):F0} µs per operation"));
+        if (atStart is { } start && atEnd is { } end)
+        {
+            var batches = end.GroupCommitBatches - start.GroupCommitBatches;
+            var writes = end.GroupCommitWrites - start.GroupCommitWrites;
+            output.WriteLine($"group commit: {batches:N0} transactions ({batches / seconds:N0}/s), {writes:N0} writes ({writes / seconds:N0}/s), " +
+                $"{(double)writes / Math.Max(1, batches):F1} writes per transaction");
         }
+        foreach (var sample in run.ErrorSamples) output.WriteLine($"  error: {sample}");
+
+        var invariants = new Invariants(management, admission[0], silo.Store, chains);
+        await invariants.CheckCountersAsync(limitedNanos);
+        var releaseStarted = Stopwatch.GetTimestamp();
+        var released = await invariants.ReleaseAllAsync(options.Callers);
+        var releaseSeconds = Stopwatch.GetElapsedTime(releaseStarted).TotalSeconds;
+        await invariants.CheckCountersAsync(limitedNanos);
+        output.WriteLine($"released the {released:N0} holds still open in {releaseSeconds:F1} s; " +
+            $"invariants ({(silo.Store is null ? "live counters vs what callers were charged" : "live and durable counters, ledger sums")}): " +
+            $"{invariants.Checks - invariants.Failed}/{invariants.Checks} checks passed");
+        foreach (var failure in invariants.Failures) output.WriteLine($"  FAILED: {failure}");
+
+        output.WriteLine();
+        output.WriteLine("| scenario | topology | chain | callers | silo | ops/s | admitted/s | p50 ms | p90 ms | p99 ms | p99.9 ms | settle p99 ms | admitted | denied | errors | cpu % | invariants |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        output.WriteLine($"| {scenario} | {topology} | {options.EffectiveChainLength} | {options.Callers} | {silo.Kind} | {total.Operations / seconds:N0} | {total.Admitted / seconds:N0} | " +
+            $"{Ms(total.Reserve.PercentileNanos(50))} | {Ms(total.Reserve.PercentileNanos(90))} | {Ms(total.Reserve.PercentileNanos(99))} | " +
+            $"{Ms(total.Reserve.PercentileNanos(99.9))} | {(total.Settle.Count > 0 ? Ms(total.Settle.PercentileNanos(99)) : "–")} | " +
+            $"{total.Admitted:N0} | {total.Denied:N0} | {total.Errors:N0} | " +
+            $"{cpuPercent:F0}{(serverProcess is null ? "" : $" + {serverCpu.TotalSeconds / seconds * 100:F0}")} / {Environment.ProcessorCount * 100} | " +
+            $"{(invariants.Failed == 0 ? "pass" : $"FAIL {invariants.Failed}")} |");
+        return new LoadReport(total.Operations, total.Admitted, total.Denied, total.Errors, total.Operations / seconds, invariants.Checks, invariants.Failed);
     }
 
     /// <summary>
