@@ -289,6 +289,10 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         (pending.HasBudget, pending.DefaultBudget, pending.LimitNanos, pending.Period, pending.ThresholdPercents, pending.Currency,
             pending.RequestsPerMinute, pending.TokensPerMinute) =
             (true, true, d.LimitNanos, d.Period, [.. d.ThresholdPercents], d.Currency, d.RequestsPerMinute, d.TokensPerMinute);
+        // The period it would get (as ApplyBudgetAsync gives it), so a status reads "this month" rather than since 1970.
+        var now = NowUnixMs();
+        if (!PeriodHasActivity) pending.PeriodStartUnixMs = PeriodCalendar.StartOf(d.Period, now);
+        pending.PeriodEndUnixMs = PeriodCalendar.EndOf(d.Period, now);
         return pending;
     }
 
@@ -352,17 +356,11 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     {
         await RollPeriodIfDueAsync();
         // Freezing a scope without a budget gives it one: no limit, frozen.
+        // A scope of a kind with a default budget gets that one (its period included), frozen.
+        if (!State.HasBudget && defaults.DefaultFor(GrainKey) is { } byDefault) return await ApplyBudgetAsync(byDefault with { Frozen = frozen }, fromDefault: true);
         var next = Copy(State);
         (next.HasBudget, next.Frozen, next.UpdatedAtUnixMs) = (true, frozen, NowUnixMs());
-        if (!State.HasBudget && PendingDefault() is { } pending)
-        {
-            pending.Frozen = frozen;
-            next = pending;
-        }
-        else if (!State.HasBudget)
-        {
-            next.ThresholdPercents = [.. BudgetAdministration.DefaultThresholdPercents];
-        }
+        if (!State.HasBudget) next.ThresholdPercents = [.. BudgetAdministration.DefaultThresholdPercents];
         await ReplaceStateAsync(next, []);
         return Status();
     }

@@ -104,6 +104,21 @@ public sealed class UnknownScopesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FreezingAnUnusedScopeOfADefaultedKindGivesItTheDefaultFrozen()
+    {
+        var agent = "agent/" + Build.UniqueKey("agent-freeze");
+
+        var unused = await _closed.Management.StatusAsync(agent);
+        var frozen = await _closed.Management.FreezeBudgetAsync(new FreezeBudgetRequest { Scope = agent });
+        var reserve = await _closed.Admission.ReserveAsync(Build.Reserve(new Attribution { Agent = agent[6..] }, 1));
+
+        Assert.Equal((Period.Month, true), (unused.Period, unused.PeriodStartUnixMs > 0));
+        Assert.Equal((1_000L, Period.Month, true, true), (frozen.LimitNanos, frozen.Period, frozen.Frozen, frozen.DefaultBudget));
+        Assert.True(frozen.PeriodEndUnixMs > frozen.PeriodStartUnixMs);
+        Assert.Equal((Decision.Denied, DenyReason.Frozen), (reserve.Decision, reserve.Reason));
+    }
+
+    [Fact]
     public async Task SettingTheBudgetOfADefaultedScopeMakesItItsOwn()
     {
         var agent = Build.UniqueKey("agent-own");
