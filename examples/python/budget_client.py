@@ -28,7 +28,7 @@ import grpc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROTOS = os.path.normpath(os.path.join(HERE, "..", "..", "protos"))
-PROTO_FILES = [os.path.join(PROTOS, "budget", "v1", name) for name in ("types.proto", "admission.proto", "management.proto")]
+PROTO_FILES = [os.path.join(PROTOS, "budget", "v1", name) for name in ("types.proto", "settings.proto", "admission.proto", "management.proto")]
 NANOS_PER_DOLLAR = 1_000_000_000
 UNLIMITED = 2**63 - 1  # what the server reports as remaining when no scope of the chain has a limit
 
@@ -40,7 +40,9 @@ def _ensure_stubs() -> None:
         return
     from grpc_tools import protoc  # only needed to generate
 
-    if protoc.main(["protoc", f"-I{PROTOS}", f"--python_out={HERE}", f"--grpc_python_out={HERE}", *PROTO_FILES]) != 0:
+    # The well-known types (google/protobuf/field_mask.proto) ship with grpc_tools.
+    well_known = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+    if protoc.main(["protoc", f"-I{PROTOS}", f"-I{well_known}", f"--python_out={HERE}", f"--grpc_python_out={HERE}", *PROTO_FILES]) != 0:
         raise RuntimeError(f"grpc_tools.protoc failed on {PROTOS}")
 
 

@@ -37,6 +37,7 @@ internal sealed partial class Output(Terminal terminal, bool json)
         MarkupLine("frozen", status.Frozen ? "[red]yes: every reserve is denied[/]" : "no");
         Line("thresholds", status.ThresholdPercents.Count == 0 ? "-" : string.Join(", ", status.ThresholdPercents.Select(p => p + "%")));
         Line("currency", currency);
+        if (status.DefaultBudget) Line("default", $"yes: the configured default budget of {status.Scope.Split('/')[0]} scopes");
         Line("denials", status.Denials.ToString(CultureInfo.InvariantCulture));
         Line("commits", status.Commits.ToString(CultureInfo.InvariantCulture));
         if (status.RequestsPerMinute > 0) Line("rate", Plural(status.RequestsPerMinute, "reserve") + " per minute");
@@ -48,6 +49,22 @@ internal sealed partial class Output(Terminal terminal, bool json)
             Line("deepest call", status.DepthMaxSeen.ToString(CultureInfo.InvariantCulture));
             if (status.Ended) MarkupLine("ended", "[red]yes: every further call is denied[/]");
         }
+    }
+
+    public void Tenant(TenantSettings settings)
+    {
+        if (Json(settings)) return;
+        Line("tenant", settings.Tenant);
+        Line("unbudgeted", settings.UnknownScopes == UnknownScopes.Unspecified
+            ? $"{Mode(settings.EffectiveUnknownScopes)} (the deployment's setting)"
+            : Mode(settings.UnknownScopes));
+
+        static string Mode(UnknownScopes mode) => mode switch
+        {
+            UnknownScopes.Closed => "closed: a chain without any budget is denied NO_BUDGET",
+            UnknownScopes.Open => "open: a chain without any budget is admitted",
+            _ => mode.ToString(),
+        };
     }
 
     public void Policy(TaskPolicyStatus status)
@@ -175,6 +192,8 @@ internal sealed partial class Output(Terminal terminal, bool json)
         Console.MarkupLine($"[red bold]{what}[/]");
         MarkupLine("reason", $"[red]{Markup.Escape(Words(reason))}[/]");
         Line("scope", scope.Length == 0 ? "-" : scope);
+        if (reason == DenyReason.NoBudget)
+            Line("why", "no scope of the chain has a budget, and unknown scopes are closed: check the names, or set a budget");
     }
 
     private void RetryAfter(long ms)

@@ -21,6 +21,9 @@ public enum DenyReason
     UnknownPrice = 7,
     /// <summary>The agent task was ended: no further calls are admitted for it.</summary>
     TaskEnded = 8,
+    /// <summary>No scope of the admission chain has a budget, and the server (or the tenant) treats unknown scopes as
+    /// closed: a misspelt tenant or feature is denied rather than admitted without a limit.</summary>
+    NoBudget = 9,
 }
 
 /// <summary>A soft threshold that a hold made the scope cross.</summary>

@@ -7,6 +7,7 @@ using BudgetGrains.Grains.Reservations;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace BudgetGrains.Grains;
 
@@ -19,9 +20,14 @@ public static class BudgetGrainsSetup
 
     /// <summary>The silo services the grains are built with, besides a journal backend (<see cref="IJournalStore"/>) and its
     /// read sides, the price catalog and the alert sinks: the journal itself and the alert signal.</summary>
-    public static IServiceCollection AddBudgetGrainServices(this IServiceCollection services) => services
-        .AddSingleton<JournalService>()
-        .AddSingleton<AlertSignal>();
+    public static IServiceCollection AddBudgetGrainServices(this IServiceCollection services)
+    {
+        // The silo registers its configured ScopeDefaults first; without one, unknown scopes are open, as before.
+        services.TryAddSingleton(Settings.ScopeDefaults.Open);
+        return services
+            .AddSingleton<JournalService>()
+            .AddSingleton<AlertSignal>();
+    }
 
     /// <summary>How many open reservations are woken per store query after a restart.</summary>
     private const int WakeBatch = 1_000;

@@ -90,7 +90,7 @@ public sealed class GrainBehaviourTests(ClusterFixture fixture)
     {
         var team = Unique("period");
         var scope = "team/" + team;
-        await fixture.Grains.GetGrain<IScopeGrain>(scope).SetBudgetAsync(new BudgetSettings(scope, 1_000, BudgetPeriod.Hour, [], "", false, "USD"));
+        await fixture.Grains.GetGrain<IScopeGrain>(scope).SetBudgetAsync(new BudgetUpdate(new BudgetSettings(scope, 1_000, BudgetPeriod.Hour, [], "", false, "USD"), BudgetFields.All));
         await _admission.ReserveAsync(Reserve(team, new Attribution(Team: team), 100));
         await _admission.CommitAsync(new CommitCommand(team, 70, null, "resolved"));
         var store = fixture.SiloServices.GetRequiredService<IBudgetStore>();
@@ -113,7 +113,7 @@ public sealed class GrainBehaviourTests(ClusterFixture fixture)
         new(requestId, attribution, estimateNanos, null, new TaskPosition(0, false), holdTtlMs);
 
     private Task SetLimitAsync(string scope, long limitNanos) => fixture.Grains.GetGrain<IScopeGrain>(scope)
-        .SetBudgetAsync(new BudgetSettings(scope, limitNanos, BudgetPeriod.None, [], "", false, "USD"));
+        .SetBudgetAsync(new BudgetUpdate(new BudgetSettings(scope, limitNanos, BudgetPeriod.None, [], "", false, "USD"), BudgetFields.All));
 
     private Task<BudgetStatus> StatusAsync(string scope) => fixture.Grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
 }

@@ -9,6 +9,9 @@ namespace BudgetGrains.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
+    /// <summary>The run's scopes are */budgetctl-bench-&lt;run id&gt;: clearly the benchmark's, never an existing budget.</summary>
+    public const string ScopePrefix = "budgetctl-bench";
+
     public static Command Create(GlobalOptions globals, Terminal terminal)
     {
         Option<string>[] forwarded =
@@ -23,8 +26,12 @@ internal static class BenchCommand
             new("--channels") { Description = "gRPC channels the callers are spread over [default: 1]", HelpName = "n" },
             new("--deny-admits") { Description = "deny scenario: reserves the exhausted scope admits [default: 1000]", HelpName = "n" },
         ];
-        var command = new Command("bench", "Load the silo with concurrent callers over gRPC (loopback only), print throughput and latency, then check the invariants (exits 1 if one fails)");
+        var keep = new Option<bool>("--keep") { Description = "Keep the run's budgets (*/budgetctl-bench-<run id>) instead of removing them at the end" };
+        var command = new Command("bench", "Load the silo with concurrent callers over gRPC (loopback only), print throughput and latency, then check the " +
+            "invariants (exits 1 if one fails). It works on scopes of its own, */budgetctl-bench-<run id>, and removes their budgets at the end " +
+            "unless --keep; their spend history stays in the store");
         foreach (var option in forwarded) command.Add(option);
+        command.Add(keep);
         command.SetAction(async parse =>
         {
             var server = parse.GetRequiredValue(globals.Server);
@@ -39,7 +46,8 @@ internal static class BenchCommand
                 terminal.ErrorWriter.WriteLine($"error: {error}");
                 return Cli.Usage;
             }
-            var report = await LoadTest.RunAsync(options, server, new SiloView("external"), terminal.OutWriter);
+            var settings = new RunSettings(ScopePrefix, RemoveBudgets: !parse.GetValue(keep));
+            var report = await LoadTest.RunAsync(options, server, new SiloView("external"), terminal.OutWriter, settings);
             return report.Passed ? Cli.Ok : Cli.Failed;
         });
         return command;

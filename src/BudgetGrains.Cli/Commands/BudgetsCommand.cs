@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BudgetGrains.Contracts.V1;
+using FieldMask = Google.Protobuf.WellKnownTypes.FieldMask;
 using Grpc.Core;
 
 namespace BudgetGrains.Cli.Commands;
@@ -56,18 +57,19 @@ internal static class BudgetsCommand
     private static Command Set(GlobalOptions globals, Terminal terminal)
     {
         var scope = new Argument<string>("scope") { Description = "The scope, kind/key: tenant/acme, team/search, cost_center/cc-1234, budget/project:x" };
-        var limit = Options.Amount("--limit", "Hard limit in dollars, e.g. 25.00; omit (or 0) for no hard limit");
+        var limit = Options.Amount("--limit", "Hard limit in dollars, e.g. 25.00; 0 = no hard limit");
         var limitNanos = new Option<long>("--limit-nanos") { Description = "Hard limit in nanos (1 USD = 1,000,000,000)", HelpName = "nanos" };
-        var parent = new Option<string>("--parent") { Description = "Rollup parent scope, e.g. team/search", HelpName = "scope" };
-        var thresholds = Options.IntList("--thresholds", "Soft thresholds in percent of the limit [default: 50,80,100]", "percents");
-        var frozen = new Option<bool>("--frozen") { Description = "Kill switch: deny every reserve through this scope" };
-        var currency = new Option<string>("--currency") { Description = "ISO 4217 code [default: USD]", HelpName = "code" };
-        var period = new Option<Period>("--period") { Description = "Accounting period; counters reset at UTC calendar boundaries [default: none]" };
-        var rpm = new Option<long>("--rpm") { Description = "Reserves per minute through this scope (rate limit) [default: none]", HelpName = "n" };
-        var tpm = new Option<long>("--tpm") { Description = "Estimated tokens per minute through this scope (rate limit) [default: none]", HelpName = "n" };
+        var parent = new Option<string>("--parent") { Description = "Rollup parent scope, e.g. team/search; none (or \"\") removes it", HelpName = "scope" };
+        var thresholds = Options.IntList("--thresholds", "Soft thresholds in percent of the limit [new budget: 50,80,100]", "percents");
+        var frozen = new Option<bool>("--frozen") { Description = "Kill switch: deny every reserve through this scope; --frozen false lifts it" };
+        var currency = new Option<string>("--currency") { Description = "ISO 4217 code [new budget: USD]", HelpName = "code" };
+        var period = new Option<Period>("--period") { Description = "Accounting period; counters reset at UTC calendar boundaries [new budget: none]" };
+        var rpm = new Option<long>("--rpm") { Description = "Reserves per minute through this scope (rate limit); 0 = none [new budget: none]", HelpName = "n" };
+        var tpm = new Option<long>("--tpm") { Description = "Estimated tokens per minute through this scope (rate limit); 0 = none [new budget: none]", HelpName = "n" };
         period.AcceptOnlyFromAmong("none", "hour", "day", "week", "month");
 
-        var command = new Command("set", "Create or replace a scope's budget (spend already counted is kept); prints its status")
+        var command = new Command("set", "Create a scope's budget or change it: only the options given change, the rest stays as it is " +
+            "(a new budget takes the defaults); spend already counted is kept; prints its status")
         {
             scope, limit, limitNanos, parent, thresholds, frozen, currency, period, rpm, tpm,
         };
@@ -80,24 +82,65 @@ internal static class BudgetsCommand
         });
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var request = new UpsertBudgetRequest
+            // Only the options given go into the request, each named in the update mask: an option left out never
+            // clears the parent, the period or the kill switch (docs/decisions/0021).
+            var request = new UpsertBudgetRequest { Scope = parse.GetRequiredValue(scope), UpdateMask = new FieldMask() };
+            void Named(string field) => request.UpdateMask.Paths.Add(field);
+            if (Given(parse, limitNanos))
             {
-                Scope = parse.GetRequiredValue(scope),
-                LimitNanos = parse.GetResult(limitNanos) is not null ? parse.GetValue(limitNanos) : parse.GetValue(limit),
-                Parent = parse.GetValue(parent) ?? "",
-                Frozen = parse.GetValue(frozen),
-                Currency = parse.GetValue(currency) ?? "",
-                Period = parse.GetValue(period),
-                RequestsPerMinute = parse.GetValue(rpm),
-                TokensPerMinute = parse.GetValue(tpm),
-            };
-            request.ThresholdPercents.AddRange(parse.GetValue(thresholds) ?? []);
+                request.LimitNanos = parse.GetValue(limitNanos);
+                Named("limit_nanos");
+            }
+            else if (Given(parse, limit))
+            {
+                request.LimitNanos = parse.GetValue(limit);
+                Named("limit_nanos");
+            }
+            if (Given(parse, parent))
+            {
+                var value = parse.GetValue(parent) ?? "";
+                request.Parent = value.Equals("none", StringComparison.OrdinalIgnoreCase) ? "" : value;
+                Named("parent");
+            }
+            if (Given(parse, thresholds))
+            {
+                request.ThresholdPercents.AddRange(parse.GetValue(thresholds) ?? []);
+                Named("threshold_percents");
+            }
+            if (Given(parse, frozen))
+            {
+                request.Frozen = parse.GetValue(frozen);
+                Named("frozen");
+            }
+            if (Given(parse, currency))
+            {
+                request.Currency = parse.GetValue(currency) ?? "";
+                Named("currency");
+            }
+            if (Given(parse, period))
+            {
+                request.Period = parse.GetValue(period);
+                Named("period");
+            }
+            if (Given(parse, rpm))
+            {
+                request.RequestsPerMinute = parse.GetValue(rpm);
+                Named("requests_per_minute");
+            }
+            if (Given(parse, tpm))
+            {
+                request.TokensPerMinute = parse.GetValue(tpm);
+                Named("tokens_per_minute");
+            }
             using var session = globals.Open(parse, terminal);
             session.Output.Budget(await session.Management.UpsertBudgetAsync(request, session.Call(cancellationToken)));
             return Cli.Ok;
         });
         return command;
     }
+
+    /// <summary>Whether the option was on the command line (a bool option has an implicit result when it was not).</summary>
+    private static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
     private static Command Get(GlobalOptions globals, Terminal terminal)
     {

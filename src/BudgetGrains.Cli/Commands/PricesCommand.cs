@@ -56,15 +56,25 @@ internal static class PricesCommand
         {
             model, input, output, cachedInput, reasoning, asOf,
         };
+        command.Validators.Add(result =>
+        {
+            // On the wire 0 means "left out" (decision 0022), which the server prices as the input or output price.
+            if (result.GetResult(cachedInput) is not null && result.GetValue(cachedInput) == 0 && result.GetValue(input) != 0)
+                result.AddError("--cached-input 0: a cached input price of 0 reads as left out, which is the input price; leave it out, or price input at 0 too");
+            if (result.GetResult(reasoning) is not null && result.GetValue(reasoning) == 0 && result.GetValue(output) != 0)
+                result.AddError("--reasoning 0: a reasoning price of 0 reads as left out, which is the output price; leave it out, or price output at 0 too");
+        });
         command.SetAction(async (parse, cancellationToken) =>
         {
+            // Prices left out are completed by the server, by the same rule as an import's (cached input = input,
+            // reasoning = output): one rule, in one place.
             var price = new ModelPrice
             {
                 Model = parse.GetRequiredValue(model),
                 InputNanosPerToken = parse.GetValue(input),
                 OutputNanosPerToken = parse.GetValue(output),
-                CachedInputNanosPerToken = parse.GetResult(cachedInput) is null ? parse.GetValue(input) : parse.GetValue(cachedInput),
-                ReasoningNanosPerToken = parse.GetResult(reasoning) is null ? parse.GetValue(output) : parse.GetValue(reasoning),
+                CachedInputNanosPerToken = parse.GetValue(cachedInput),
+                ReasoningNanosPerToken = parse.GetValue(reasoning),
                 AsOf = parse.GetValue(asOf) ?? "",
             };
             using var session = globals.Open(parse, terminal);

@@ -8,8 +8,10 @@ namespace BudgetGrains.Grains.Admission;
 /// The data plane (Reserve, Commit, Release, Check) over the grains. Input is validated here,
 /// before any grain is touched, so bad input changes nothing.
 /// </summary>
-public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices)
+public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Settings.ScopeDefaults? scopeDefaults = null)
 {
+    private readonly Settings.ScopeDefaults _defaults = scopeDefaults ?? Settings.ScopeDefaults.Open;
+
     public Task<Result<ReserveAnswer>> ReserveAsync(ReserveCommand command) =>
         RequestValidation.Reserve(command) is { } invalid
             ? Task.FromResult<Result<ReserveAnswer>>(invalid)
@@ -35,6 +37,7 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices)
         var walk = await AdmissionChain.WalkAsync(grains, command.Attribution, scope => scope.CheckAsync(amount, tokens));
         if (walk.Failure is not null) return walk.Failure;
         if (walk.DeniedAt is { } denied) return new CheckAnswer(false, denied.Reason, walk.DeniedScope, denied.RemainingNanos, denied.RetryAfterMs);
+        if (walk.DeniedForNoBudget(_defaults) is { } unbudgeted) return new CheckAnswer(false, DenyReason.NoBudget, unbudgeted, 0);
         if (command.Attribution.TaskScope is { Length: > 0 } taskScope)
         {
             var call = new TaskCall("", command.Task.Depth, command.Task.IsRetry, walk.InheritedTaskPolicy(command.Attribution), amount, AlreadyHeld: false);

@@ -16,8 +16,20 @@ internal sealed record ChainWalk(
     long RemainingNanos,
     List<string> CrossedThresholds,
     Failure? Failure,
-    Dictionary<string, TaskPolicy>? Policies = null)
+    Dictionary<string, TaskPolicy>? Policies = null,
+    bool AnyBudget = false,
+    Settings.UnknownScopesMode TenantUnknownScopes = Settings.UnknownScopesMode.Unspecified)
 {
+    /// <summary>
+    /// Closed mode for unknown scopes (DESIGN.md §3): a walk that every scope admitted, none of which has a budget,
+    /// is denied NO_BUDGET when the tenant's setting (else the deployment's) is closed. Null when it stands.
+    /// </summary>
+    public string? DeniedForNoBudget(Settings.ScopeDefaults defaults) =>
+        Failure is null && DeniedAt is null && !AnyBudget && Passed.Count > 0
+        && defaults.Effective(TenantUnknownScopes) == Settings.UnknownScopesMode.Closed
+            ? Passed[0]
+            : null;
+
     /// <summary>The guardrails a task of this attribution inherits: the stricter of its agent's and feature's.</summary>
     public TaskPolicy InheritedTaskPolicy(Attribution attribution)
     {
@@ -53,6 +65,8 @@ internal static class AdmissionChain
         var parents = new List<string>(8);
         var crossed = new List<string>();
         var remaining = Remaining.Unlimited;
+        var anyBudget = false;
+        var tenantMode = Settings.UnknownScopesMode.Unspecified;
         Dictionary<string, TaskPolicy>? policies = null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var named in attribution.NamedScopes())
@@ -75,6 +89,8 @@ internal static class AdmissionChain
                     return Stop(Failure.Unavailable($"scope {scope} could not be loaded: {e.Message}"));
                 }
                 if (answer.Failure is not null) return Stop(answer.Failure);
+                anyBudget |= !answer.Unbudgeted;
+                if (answer.UnknownScopes != Settings.UnknownScopesMode.Unspecified && scope == attribution.TenantScope) tenantMode = answer.UnknownScopes;
                 remaining = Math.Min(remaining, answer.RemainingNanos);
                 if (!answer.Admitted) return new ChainWalk(passed, parents, scope, answer, remaining, crossed, null);
                 passed.Add(scope);
@@ -84,7 +100,7 @@ internal static class AdmissionChain
                 scope = answer.Parent;
             }
         }
-        return new ChainWalk(passed, parents, "", null, remaining, crossed, null, policies);
+        return new ChainWalk(passed, parents, "", null, remaining, crossed, null, policies, anyBudget, tenantMode);
 
         ChainWalk Stop(Failure failure) => new(passed, parents, "", null, remaining, crossed, failure);
     }

@@ -13,6 +13,7 @@ public enum DenyReason
     RateLimited = 6,
     UnknownPrice = 7,
     TaskEnded = 8,
+    NoBudget = 9,
 }
 
 /// <summary>Where a reserve's held amount came from (numbered as budget.v1.EstimateSource).</summary>

@@ -21,6 +21,9 @@ public sealed record Attribution(
     /// <summary>The task's scope ("task/tenant/task"), or "" when no task is named.</summary>
     public string TaskScope => Task.Length == 0 ? "" : ScopeIds.OfTask(Tenant, Task);
 
+    /// <summary>The tenant's scope, "" without a tenant.</summary>
+    public string TenantScope => Tenant.Length == 0 ? "" : ScopeIds.Of(ScopeIds.Tenant, Tenant);
+
     /// <summary>
     /// The scopes the attribution names, leaf first: task, agent, feature, tenant, named budgets,
     /// team, cost center. The admission chain follows each with its ancestors.

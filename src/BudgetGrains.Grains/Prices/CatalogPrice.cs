@@ -53,6 +53,15 @@ public static class PriceRules
     /// "models/gemini-2.5-pro", "anthropic.claude-3-5-sonnet-20241022-v2:0" or "org/model@v1+fp8".</summary>
     public const string ModelPunctuation = "-._:/@+";
 
+    /// <summary>
+    /// The one rule for prices left out, whichever way a price arrives (UpsertPrice, ImportPrices and so budgetctl's
+    /// prices set and prices import, the default file, configuration): cached input costs the input price, reasoning
+    /// the output price (how providers bill them), so a price left out never means $0. On the wire a price left out
+    /// reads as 0 (no field presence, decision 0022), so a cached or reasoning price of 0 takes the input or output price.
+    /// </summary>
+    public static ModelPrice Complete(long inputNanos, long? cachedInputNanos, long outputNanos, long? reasoningNanos) =>
+        new(inputNanos, cachedInputNanos ?? inputNanos, outputNanos, reasoningNanos ?? outputNanos);
+
     public static Failure? Model(string model, string field = "model")
     {
         if (model.Length is 0 or > Limits.MaxModelNameLength)

@@ -17,7 +17,7 @@ namespace BudgetGrains.Grains.Reservations;
 /// </summary>
 [GrainType(GrainTypes.Reservation)]
 internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSignal, JournalService journal, TimeProvider clock,
-    ILogger<ReservationGrain> logger) : Grain, IReservationGrain
+    Settings.ScopeDefaults scopeDefaults, ILogger<ReservationGrain> logger) : Grain, IReservationGrain
 {
     /// <summary>When an expiry could not be written, try again after this long.</summary>
     private static readonly TimeSpan ExpiryRetryDelay = TimeSpan.FromSeconds(5);
@@ -85,6 +85,12 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
             if (walk.Failure is not null) return walk.Failure;
             var denied = Denied(walk.DeniedAt!.Reason, walk.DeniedScope, walk.DeniedAt.RemainingNanos) with { RetryAfterMs = walk.DeniedAt.RetryAfterMs };
             return await FinishDeniedAsync(fingerprint, denied, new ScopeCounterDelta(walk.DeniedScope, walk.DeniedAt.PeriodStartUnixMs, Denials: 1));
+        }
+        if (walk.DeniedForNoBudget(scopeDefaults) is { } unbudgeted)
+        {
+            // No scope denied, so none counts a denial: the chain as a whole has no budget.
+            await UndoHoldsAsync(walk.Passed, amount, tokens);
+            return await FinishDeniedAsync(fingerprint, Denied(DenyReason.NoBudget, unbudgeted, 0), denial: null);
         }
 
         var (taskScope, taskCall, taskPeriod) = (command.Attribution.TaskScope, (TaskCall?)null, 0L);

@@ -1,22 +1,50 @@
 using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Reservations;
+using BudgetGrains.Grains.Settings;
 using BudgetGrains.Grains.Storage;
 
 namespace BudgetGrains.Grains.Scopes;
 
 /// <summary>The control plane for budgets: set, read, list. Kept apart from the admission path.</summary>
-public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore store)
+public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore store, ScopeDefaults? scopeDefaults = null)
 {
     public static readonly IReadOnlyList<int> DefaultThresholdPercents = [50, 80, 100];
 
-    public async Task<Result<BudgetStatus>> UpsertAsync(BudgetSettings settings)
+    private readonly ScopeDefaults _defaults = scopeDefaults ?? ScopeDefaults.Open;
+
+    /// <summary>The deployment's settings for scopes nobody configured.</summary>
+    public ScopeDefaults Defaults => _defaults;
+
+    /// <summary>Creates or replaces a budget: every field (a full replacement).</summary>
+    public Task<Result<BudgetStatus>> UpsertAsync(BudgetSettings settings) => UpsertAsync(new BudgetUpdate(settings, BudgetFields.All));
+
+    /// <summary>
+    /// Changes the fields <paramref name="update"/> names and leaves the others as they are; a scope without a budget
+    /// starts from its kind's default budget or the built-in one (decision 0021). The result is checked as a whole:
+    /// ranges, an ISO 4217 currency, a parent in the same currency, no cycle.
+    /// </summary>
+    public async Task<Result<BudgetStatus>> UpsertAsync(BudgetUpdate update)
     {
-        if (Validate(ref settings) is { } invalid) return invalid;
-        if (await FindCycleAsync(settings.Scope, settings.Parent) is { } cycle) return cycle;
+        var scope = update.Values.Scope;
+        if (ScopeIds.Validate(scope) is { } badScope) return Failure.Invalid(badScope);
+        if ((update.Fields & BudgetFields.Parent) != 0 && update.Values.Parent.Length > 0 && ScopeIds.Validate(update.Values.Parent) is { } badParent)
+            return Failure.Invalid("parent: " + badParent);
+        var status = await grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
+        var merged = update.ApplyTo(status.HasBudget ? status.Settings : _defaults.BaseFor(scope));
+        var checkCurrency = !status.HasBudget || (update.Fields & BudgetFields.Currency) != 0;
+        if (ValidateSettings(ref merged, checkCurrency) is { } invalid) return invalid;
+        if ((update.Fields & (BudgetFields.Parent | BudgetFields.Currency)) != 0 && merged.Parent.Length > 0)
+        {
+            var parent = await grains.GetGrain<IScopeGrain>(merged.Parent).GetStatusAsync();
+            if (parent.HasBudget && parent.Currency != merged.Currency)
+                return Failure.Precondition($"parent {merged.Parent} keeps its budget in {parent.Currency}, and {scope} would be in {merged.Currency}: " +
+                    "spend rolls up into the parent unconverted, so a parent in another currency is refused");
+        }
+        if ((update.Fields & BudgetFields.Parent) != 0 && await FindCycleAsync(scope, merged.Parent) is { } cycle) return cycle;
         try
         {
-            return await grains.GetGrain<IScopeGrain>(settings.Scope).SetBudgetAsync(settings);
+            return await grains.GetGrain<IScopeGrain>(scope).SetBudgetAsync(update);
         }
         catch (StorageUnavailableException)
         {
@@ -172,7 +200,34 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         }
     }
 
-    private static Failure? Validate(ref BudgetSettings s)
+    /// <summary>Sets a tenant's own UnknownScopes setting (<see cref="UnknownScopesMode.Unspecified"/> removes it).</summary>
+    public async Task<Result<TenantSettings>> SetTenantSettingsAsync(string tenant, UnknownScopesMode mode)
+    {
+        if (ScopeIds.ValidateKey(tenant, "tenant") is { } why) return Failure.Invalid(why);
+        if (!Enum.IsDefined(mode)) return Failure.Invalid($"unknown_scopes {(int)mode} is not one of UNSPECIFIED, OPEN, CLOSED");
+        try
+        {
+            var set = await grains.GetGrain<IScopeGrain>(ScopeIds.Of(ScopeIds.Tenant, tenant)).SetUnknownScopesAsync(mode);
+            return new TenantSettings(tenant, set, _defaults.Effective(set));
+        }
+        catch (StorageUnavailableException)
+        {
+            return Failure.Unavailable("the setting could not be made durable; retry");
+        }
+    }
+
+    public async Task<Result<TenantSettings>> GetTenantSettingsAsync(string tenant)
+    {
+        if (ScopeIds.ValidateKey(tenant, "tenant") is { } why) return Failure.Invalid(why);
+        var mode = await grains.GetGrain<IScopeGrain>(ScopeIds.Of(ScopeIds.Tenant, tenant)).GetUnknownScopesAsync();
+        return new TenantSettings(tenant, mode, _defaults.Effective(mode));
+    }
+
+    /// <summary>The checks every budget passes (also the configured default budgets); normalizes the currency and the
+    /// thresholds (sorted, distinct; empty = 50, 80, 100).</summary>
+    /// <param name="checkCurrency">Whether the currency must be an ISO 4217 code; false keeps a currency stored before
+    /// the list was checked (an update that does not name it).</param>
+    internal static Failure? ValidateSettings(ref BudgetSettings s, bool checkCurrency = true)
     {
         if (ScopeIds.Validate(s.Scope) is { } why) return Failure.Invalid(why);
         if (s.Parent.Length > 0 && ScopeIds.Validate(s.Parent) is { } whyParent) return Failure.Invalid("parent: " + whyParent);
@@ -187,9 +242,8 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
                 return Failure.Invalid($"threshold_percents must be between 1 and {Limits.MaxThresholdPercent}");
         if (s.RequestsPerMinute is < 0 or > Limits.MaxRatePerMinute || s.TokensPerMinute is < 0 or > Limits.MaxRatePerMinute)
             return Failure.Invalid($"requests_per_minute and tokens_per_minute must be between 0 (no limit) and {Limits.MaxRatePerMinute}");
-        var currency = s.Currency.Length == 0 ? "USD" : s.Currency;
-        if (currency.Length != 3 || !currency.All(char.IsAsciiLetterUpper))
-            return Failure.Invalid("currency must be a three-letter ISO 4217 code such as USD");
+        var currency = s.Currency.Length == 0 ? Iso4217.Default : s.Currency;
+        if (checkCurrency && Iso4217.Validate(currency) is { } badCurrency) return Failure.Invalid(badCurrency);
         var thresholds = s.ThresholdPercents.Count == 0 ? DefaultThresholdPercents : s.ThresholdPercents.Distinct().Order().ToArray();
         s = s with { Currency = currency, ThresholdPercents = thresholds };
         return null;
@@ -208,6 +262,9 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         return null;
     }
 }
+
+/// <summary>A tenant's own settings and what applies to its chains.</summary>
+public sealed record TenantSettings(string Tenant, UnknownScopesMode UnknownScopes, UnknownScopesMode EffectiveUnknownScopes);
 
 /// <summary>What <see cref="BudgetAdministration.EndTaskAsync"/> did.</summary>
 public sealed record EndedTask(int ReleasedHolds);

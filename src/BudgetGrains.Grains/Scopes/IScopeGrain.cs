@@ -7,6 +7,8 @@ namespace BudgetGrains.Grains.Scopes;
 /// <param name="Parent">The scope's rollup parent ("" for none): the admission chain continues there.</param>
 /// <param name="Failure">A limit of the scope itself (too many open holds); nothing was held.</param>
 /// <param name="PeriodStartUnixMs">Denials and task calls: the period the scope counted them in (the reservation writes them there).</param>
+/// <param name="Unbudgeted">The scope has no budget (closed mode denies a chain of such scopes); false, the common case, allocates nothing more.</param>
+/// <param name="UnknownScopes">Tenant scopes: the tenant's own UnknownScopes setting.</param>
 [GenerateSerializer, Immutable]
 public sealed record ScopeAnswer(
     bool Admitted,
@@ -17,7 +19,9 @@ public sealed record ScopeAnswer(
     Failure? Failure = null,
     TaskPolicy? Policy = null,
     long RetryAfterMs = 0,
-    long PeriodStartUnixMs = 0);
+    long PeriodStartUnixMs = 0,
+    bool Unbudgeted = false,
+    Settings.UnknownScopesMode UnknownScopes = Settings.UnknownScopesMode.Unspecified);
 
 /// <summary>What a scope did with a commit: the period it counted the spend in, and the alerts the spend raised.</summary>
 [GenerateSerializer, Immutable]
@@ -82,8 +86,15 @@ public interface IScopeGrain : IGrainWithStringKey
     /// <summary>The budget and counters.</summary>
     Task<BudgetStatus> GetStatusAsync();
 
-    /// <summary>Create or replace the budget; counters are kept.</summary>
-    Task<BudgetStatus> SetBudgetAsync(BudgetSettings settings);
+    /// <summary>Change the fields the update names (a scope without a budget starts from its kind's default budget,
+    /// else the built-in one); counters are kept.</summary>
+    Task<BudgetStatus> SetBudgetAsync(BudgetUpdate update);
+
+    /// <summary>Tenant scopes: set the tenant's own UnknownScopes setting (unspecified removes it).</summary>
+    Task<Settings.UnknownScopesMode> SetUnknownScopesAsync(Settings.UnknownScopesMode mode);
+
+    /// <summary>Tenant scopes: the tenant's own UnknownScopes setting.</summary>
+    Task<Settings.UnknownScopesMode> GetUnknownScopesAsync();
 
     /// <summary>Remove the budget (counters and history stay); false when there was none.</summary>
     Task<bool> DeleteBudgetAsync();

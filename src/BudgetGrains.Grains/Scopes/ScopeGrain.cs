@@ -2,13 +2,15 @@ using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Storage;
+using BudgetGrains.Grains.Settings;
 using Orleans.Runtime;
 
 namespace BudgetGrains.Grains.Scopes;
 
 /// <summary>See <see cref="IScopeGrain"/>.</summary>
 [GrainType(GrainTypes.Scope)]
-internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, JournalService journal, TimeProvider clock) : Grain, IScopeGrain
+internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, JournalService journal, TimeProvider clock, ScopeDefaults defaults)
+    : Grain, IScopeGrain
 {
     private static readonly string[] NoThresholds = [];
 
@@ -63,6 +65,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     public async Task<ScopeAnswer> TryHoldAsync(long amountNanos, long tokens)
     {
         await RollPeriodIfDueAsync();
+        await FollowDefaultBudgetAsync();
         var answer = Evaluate(amountNanos, tokens);
         if (answer.Failure is not null) return answer;
         if (!answer.Admitted)
@@ -81,7 +84,18 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     public async Task<ScopeAnswer> CheckAsync(long amountNanos, long tokens)
     {
         await RollPeriodIfDueAsync();
-        return Evaluate(amountNanos, tokens);
+        // No side effects: a default budget not applied yet is evaluated as if it were (its counters are this scope's).
+        if (PendingDefault() is not { } pending) return Evaluate(amountNanos, tokens);
+        var kept = State;
+        State = pending;
+        try
+        {
+            return Evaluate(amountNanos, tokens);
+        }
+        finally
+        {
+            State = kept;
+        }
     }
 
     public Task ReleaseHoldAsync(string reservationId, long amountNanos)
@@ -221,9 +235,69 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         return Status();
     }
 
-    public async Task<BudgetStatus> SetBudgetAsync(BudgetSettings settings)
+    public async Task<BudgetStatus> SetBudgetAsync(BudgetUpdate update)
     {
         await RollPeriodIfDueAsync();
+        var current = State.HasBudget ? Settings() : defaults.BaseFor(GrainKey);
+        return await ApplyBudgetAsync(update.ApplyTo(current), fromDefault: false);
+    }
+
+    public async Task<UnknownScopesMode> SetUnknownScopesAsync(UnknownScopesMode mode)
+    {
+        if (State.UnknownScopes == mode) return mode;
+        var next = Copy(State);
+        (next.UnknownScopes, next.UpdatedAtUnixMs) = (mode, NowUnixMs());
+        await ReplaceStateAsync(next, []);
+        return mode;
+    }
+
+    public Task<UnknownScopesMode> GetUnknownScopesAsync() => Task.FromResult(State.UnknownScopes);
+
+    /// <summary>The settings of the scope's budget as stored.</summary>
+    private BudgetSettings Settings() => new(GrainKey, State.LimitNanos, State.Period, State.ThresholdPercents, State.Parent, State.Frozen,
+        State.Currency, State.RequestsPerMinute, State.TokensPerMinute);
+
+    /// <summary>
+    /// A scope nobody configured gets its kind's default budget on first use (a reserve), stored like any budget so that
+    /// its period rolls and it is listed; a default budget follows the configuration (a changed or removed default
+    /// applies at the next reserve) until someone sets the scope's budget. Its kill switch is kept.
+    /// </summary>
+    private async Task FollowDefaultBudgetAsync()
+    {
+        if (State.HasBudget && !State.DefaultBudget) return;
+        var wanted = defaults.DefaultFor(GrainKey);
+        if (wanted is null)
+        {
+            if (State.DefaultBudget && !State.Frozen) await DeleteBudgetAsync();
+            return;
+        }
+        if (State.DefaultBudget)
+        {
+            wanted = wanted with { Frozen = State.Frozen };
+            var current = Settings();
+            if (current with { ThresholdPercents = wanted.ThresholdPercents } == wanted && current.ThresholdPercents.SequenceEqual(wanted.ThresholdPercents))
+                return;
+        }
+        await ApplyBudgetAsync(wanted, fromDefault: true);
+    }
+
+    /// <summary>The state a default budget not applied yet would give (for a check); null when there is none to apply.</summary>
+    private ScopeState? PendingDefault()
+    {
+        if (State.HasBudget || defaults.DefaultFor(GrainKey) is not { } d) return null;
+        var pending = Copy(State);
+        (pending.HasBudget, pending.DefaultBudget, pending.LimitNanos, pending.Period, pending.ThresholdPercents, pending.Currency,
+            pending.RequestsPerMinute, pending.TokensPerMinute) =
+            (true, true, d.LimitNanos, d.Period, [.. d.ThresholdPercents], d.Currency, d.RequestsPerMinute, d.TokensPerMinute);
+        // The period it would get (as ApplyBudgetAsync gives it), so a status reads "this month" rather than since 1970.
+        var now = NowUnixMs();
+        if (!PeriodHasActivity) pending.PeriodStartUnixMs = PeriodCalendar.StartOf(d.Period, now);
+        pending.PeriodEndUnixMs = PeriodCalendar.EndOf(d.Period, now);
+        return pending;
+    }
+
+    private async Task<BudgetStatus> ApplyBudgetAsync(BudgetSettings settings, bool fromDefault)
+    {
         var now = NowUnixMs();
         var previous = State;
         // A new period applies at once but never resets spend counted in the current one: the current period keeps its
@@ -249,6 +323,8 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
             PeriodStartUnixMs = start,
             PeriodEndUnixMs = settings.Period == previous.Period && start == previous.PeriodStartUnixMs
                 ? previous.PeriodEndUnixMs : PeriodCalendar.EndOf(settings.Period, now),
+            DefaultBudget = fromDefault,
+            UnknownScopes = previous.UnknownScopes,
         };
         // A lower limit or new thresholds may put spend already counted past a mark: those alerts fire now.
         var reached = SpendWatch.Reached(new SpendChange(GrainKey, next.Period, next.PeriodStartUnixMs, next.PeriodEndUnixMs,
@@ -270,6 +346,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
             TaskPolicy = State.TaskPolicy,
             Ended = State.Ended,
             PeriodStartUnixMs = State.PeriodStartUnixMs,
+            UnknownScopes = State.UnknownScopes,
         }, []);
         ArmPeriodTimer();
         return true;
@@ -279,6 +356,8 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     {
         await RollPeriodIfDueAsync();
         // Freezing a scope without a budget gives it one: no limit, frozen.
+        // A scope of a kind with a default budget gets that one (its period included), frozen.
+        if (!State.HasBudget && defaults.DefaultFor(GrainKey) is { } byDefault) return await ApplyBudgetAsync(byDefault with { Frozen = frozen }, fromDefault: true);
         var next = Copy(State);
         (next.HasBudget, next.Frozen, next.UpdatedAtUnixMs) = (true, frozen, NowUnixMs());
         if (!State.HasBudget) next.ThresholdPercents = [.. BudgetAdministration.DefaultThresholdPercents];
@@ -349,7 +428,8 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         HasBudget = s.HasBudget, LimitNanos = s.LimitNanos, Period = s.Period, ThresholdPercents = s.ThresholdPercents,
         Parent = s.Parent, Frozen = s.Frozen, Currency = s.Currency, RequestsPerMinute = s.RequestsPerMinute,
         TokensPerMinute = s.TokensPerMinute, UpdatedAtUnixMs = s.UpdatedAtUnixMs, TaskPolicy = s.TaskPolicy, Ended = s.Ended,
-        PeriodStartUnixMs = s.PeriodStartUnixMs, PeriodEndUnixMs = s.PeriodEndUnixMs,
+        PeriodStartUnixMs = s.PeriodStartUnixMs, PeriodEndUnixMs = s.PeriodEndUnixMs, DefaultBudget = s.DefaultBudget,
+        UnknownScopes = s.UnknownScopes,
     };
 
     /// <summary>While active, a scope rolls at its boundary even when nobody calls it (history and alerts on time).</summary>
@@ -401,6 +481,14 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     /// limits. A scope that denies for its budget does not consume rate: only requests it would admit count.
     /// </summary>
     private ScopeAnswer Evaluate(long amountNanos, long tokens)
+    {
+        var answer = EvaluateRates(amountNanos, tokens);
+        return State.HasBudget && State.UnknownScopes == UnknownScopesMode.Unspecified
+            ? answer
+            : answer with { Unbudgeted = !State.HasBudget, UnknownScopes = State.UnknownScopes };
+    }
+
+    private ScopeAnswer EvaluateRates(long amountNanos, long tokens)
     {
         var answer = EvaluateBudget(amountNanos);
         if (!answer.Admitted || (State.RequestsPerMinute == 0 && State.TokensPerMinute == 0)) return answer;
@@ -458,8 +546,10 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         return crossed ?? (IReadOnlyList<string>)NoThresholds;
     }
 
-    private BudgetStatus Status() => new(
-        GrainKey, State.HasBudget, State.LimitNanos, _spentNanos, _heldNanos, _openHolds, State.Period,
-        State.PeriodStartUnixMs, State.PeriodEndUnixMs, State.Parent, State.Frozen, State.ThresholdPercents, State.Currency, _denials, _commits,
-        _calls, _retries, _depthMaxSeen, State.Ended, State.RequestsPerMinute, State.TokensPerMinute);
+    private BudgetStatus Status() => PendingDefault() is { } pending ? StatusOf(pending) : StatusOf(State);
+
+    private BudgetStatus StatusOf(ScopeState state) => new(
+        GrainKey, state.HasBudget, state.LimitNanos, _spentNanos, _heldNanos, _openHolds, state.Period,
+        state.PeriodStartUnixMs, state.PeriodEndUnixMs, state.Parent, state.Frozen, state.ThresholdPercents, state.Currency, _denials, _commits,
+        _calls, _retries, _depthMaxSeen, state.Ended, state.RequestsPerMinute, state.TokensPerMinute, state.DefaultBudget);
 }

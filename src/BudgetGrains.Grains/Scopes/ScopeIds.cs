@@ -19,6 +19,12 @@ public static class ScopeIds
 
     private static readonly string[] Kinds = [CostCenter, Team, Tenant, Feature, Agent, Task, Budget];
 
+    /// <summary>Every scope kind.</summary>
+    public static IReadOnlyList<string> KindNames => Kinds;
+
+    /// <summary>The kind of a valid scope id ("team" of "team/search").</summary>
+    public static string KindOf(string scope) => scope[..Math.Max(0, scope.IndexOf('/'))];
+
     private static readonly SearchValues<char> KeyChars =
         SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-");
 

@@ -1,3 +1,5 @@
+using BudgetGrains.Grains.Settings;
+
 namespace BudgetGrains.Grains.Scopes;
 
 /// <summary>A budget's accounting period (numbered as budget.v1.Period).</summary>
@@ -46,6 +48,11 @@ public sealed class ScopeState
     public long PeriodStartUnixMs { get; set; }
     /// <summary>When the current period ends (a UTC calendar boundary); 0 = never (period none).</summary>
     public long PeriodEndUnixMs { get; set; }
+    /// <summary>The budget is the default budget of the scope's kind (configuration), applied on first use; it follows
+    /// the configuration until someone sets the scope's budget.</summary>
+    public bool DefaultBudget { get; set; }
+    /// <summary>Tenant scopes: the tenant's own UnknownScopes setting (not a budget: it does not give the tenant one).</summary>
+    public UnknownScopesMode UnknownScopes { get; set; }
 }
 
 /// <summary>A scope's budget and live counters.</summary>
@@ -71,4 +78,11 @@ public sealed record BudgetStatus(
     int DepthMaxSeen,
     bool Ended,
     long RequestsPerMinute,
-    long TokensPerMinute);
+    long TokensPerMinute,
+    bool DefaultBudget = false)
+{
+    /// <summary>The budget's settings (the built-in defaults when the scope has none).</summary>
+    public BudgetSettings Settings => HasBudget
+        ? new(Scope, LimitNanos, Period, ThresholdPercents, Parent, Frozen, Currency, RequestsPerMinute, TokensPerMinute)
+        : BudgetUpdate.BuiltInDefault(Scope);
+}

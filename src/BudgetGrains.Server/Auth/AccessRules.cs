@@ -45,6 +45,7 @@ internal static class AccessRules
         [Management("GetUsage")] = AccessKind.Read,
         [Management("ListAlerts")] = AccessKind.Read,
         [Management("ListPrices")] = AccessKind.Read,
+        [Management("GetTenantSettings")] = AccessKind.Read,
         [Management("ListApiKeys")] = AccessKind.AdminRead,
         [Management("ListAudit")] = AccessKind.AdminRead,
 
@@ -61,6 +62,7 @@ internal static class AccessRules
         [Management("ImportPrices")] = AccessKind.Change,
         [Management("CreateApiKey")] = AccessKind.Change,
         [Management("RevokeApiKey")] = AccessKind.Change,
+        [Management("SetTenantSettings")] = AccessKind.Change,
 
         [Method(V1.Alerts.Descriptor.FullName, "WatchAlerts")] = AccessKind.Read,
     };

@@ -1,5 +1,6 @@
 using BudgetGrains.Grains.Access;
 using BudgetGrains.Grains.Journal;
+using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Server.Services;
 using Google.Protobuf;
 using Grpc.Core;
@@ -70,6 +71,7 @@ internal sealed class AuditLog(JournalService journal, TimeProvider clock, Manag
         V1.UpsertPriceRequest r => r.Price?.Model ?? "",
         V1.DeletePriceRequest r => r.Model,
         V1.RevokeApiKeyRequest r => r.Id,
+        V1.SetTenantSettingsRequest r => ScopeIds.Of(ScopeIds.Tenant, r.Tenant),
         V1.CreateApiKeyRequest => (response as V1.CreateApiKeyResponse)?.ApiKey?.Id ?? "",
         _ => "",
     };
@@ -92,6 +94,7 @@ internal sealed class AuditLog(JournalService journal, TimeProvider clock, Manag
                 V1.DeletePriceRequest r => await PricesAsync([r.Model]),
                 V1.ImportPricesRequest r => await PricesAsync([.. r.Prices.Select(p => p.Model)]),
                 V1.RevokeApiKeyRequest r => keys.Find(r.Id) is { } key ? ApiKeyMapping.ToProto(key) : null,
+                V1.SetTenantSettingsRequest r => await management.GetTenantSettings(new V1.GetTenantSettingsRequest { Tenant = r.Tenant }, context),
                 _ => null,
             };
         }

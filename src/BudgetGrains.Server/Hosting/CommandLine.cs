@@ -135,6 +135,9 @@ internal static partial class CommandLine
     /// <summary>The binder's message turned into one naming the setting, where it came from and its value.</summary>
     private static string Explain(InvalidOperationException e, IConfigurationRoot configuration)
     {
+        // Inside a dictionary of objects (Prices:<model>, DefaultBudgets:<kind>) the binder wraps the message that names
+        // the key in a generic one.
+        while (e.InnerException is InvalidOperationException inner) e = inner;
         if (ConversionFailure().Match(e.Message) is { Success: true } conversion)
         {
             var path = conversion.Groups["path"].Value;
@@ -151,6 +154,7 @@ internal static partial class CommandLine
                 nameof(WebhookOptions) => SiloOptions.Section + ":Alerts:Webhooks:N:",
                 nameof(PriceOptions) => SiloOptions.Section + ":Prices:<model>:",
                 nameof(Auth.AuthOptions) => SiloOptions.Section + ":Auth:",
+                nameof(DefaultBudgetOptions) => SiloOptions.Section + ":DefaultBudgets:<kind>:",
                 _ => type + ".",
             };
             var keys = unknown.Groups["keys"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)

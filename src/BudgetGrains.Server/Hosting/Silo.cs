@@ -69,6 +69,7 @@ public sealed class Silo : IAsyncDisposable
         BudgetWatchHub.ValidateSettings(options.BudgetWatchInterval, options.BudgetWatchHeartbeat, options.MaxBudgetWatchStreams);
         options.Alerts.Validate();
         var prices = options.PriceCatalog();
+        var scopeDefaults = options.ScopeDefaults();
         var defaultPrices = PriceFile.ReadDefaults(options.DefaultPricesFile.Length == 0 ? "" : Path.GetFullPath(options.DefaultPricesFile));
         var tls = TlsSettings.From(options);
         using var dataDirectory = DataDirectoryLock.Acquire(options); // I6: released here if the start fails, else by DisposeAsync
@@ -90,6 +91,7 @@ public sealed class Silo : IAsyncDisposable
         builder.Logging.ClearProviders();
         (configureLogging ?? ConsoleLogging)(builder.Logging);
         builder.Services.AddSingleton(clock ?? TimeProvider.System);
+        builder.Services.AddSingleton(scopeDefaults);
         journal.Register(builder.Services).AddBudgetGrainServices();
         builder.Services.AddSingleton(services => AlertSinkFactory.Create(options.Alerts, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(prices);
@@ -132,10 +134,10 @@ public sealed class Silo : IAsyncDisposable
         app.Lifetime.ApplicationStopping.Register(watch.Stop);
         // Health answers NOT_SERVING from the moment the host begins to stop.
         app.Lifetime.ApplicationStopping.Register(readiness.Stopping);
-        admission = new AdmissionService(new AdmissionApi(grains, prices), watch);
+        admission = new AdmissionService(new AdmissionApi(grains, prices, scopeDefaults), watch);
         var siloClock = app.Services.GetRequiredService<TimeProvider>();
         var keys = new ApiKeyRegistry(storedKeys, app.Services.GetRequiredService<JournalService>(), siloClock, auth.BootstrapSecret);
-        management = new ManagementService(new BudgetAdministration(grains, store), new PriceAdministration(grains, prices),
+        management = new ManagementService(new BudgetAdministration(grains, store, scopeDefaults), new PriceAdministration(grains, prices),
             new AlertAdministration(grains, alertStore)) { Keys = keys, AccessStore = app.Services.GetRequiredService<IAccessStore>() };
         access = new AccessInterceptor(auth.Required, keys, new FailedAuthLimiter(options.Auth.MaxFailuresPerMinute, siloClock),
             new AuditLog(app.Services.GetRequiredService<JournalService>(), siloClock, management, keys), new TenantView(management.GetBudget));

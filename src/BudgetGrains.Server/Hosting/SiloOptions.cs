@@ -2,6 +2,8 @@ using System.Net;
 using BudgetGrains.Grains;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Prices;
+using BudgetGrains.Grains.Scopes;
+using BudgetGrains.Grains.Settings;
 
 namespace BudgetGrains.Server.Hosting;
 
@@ -77,6 +79,14 @@ public sealed class SiloOptions
     /// (docs/decisions/0010); a relative path is taken from the working directory; "" = none.</summary>
     public string DefaultPricesFile { get; set; } = Path.Combine(AppContext.BaseDirectory, Hosting.PriceFile.DefaultName);
 
+    /// <summary>What a reserve or check whose chain has no budget on any scope gets: "open" (admitted, the default) or
+    /// "closed" (denied NO_BUDGET). A tenant may override it (SetTenantSettings). docs/decisions/0023.</summary>
+    public string UnknownScopes { get; set; } = "open";
+
+    /// <summary>Default budgets by scope kind (feature, agent, task, tenant, team, cost_center, budget), applied to scopes of
+    /// that kind that nobody configured: BudgetGrains:DefaultBudgets:feature:LimitNanos=50000000000.</summary>
+    public Dictionary<string, DefaultBudgetOptions> DefaultBudgets { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Alert delivery: the log, webhooks, retries.</summary>
     public AlertOptions Alerts { get; set; } = new();
 
@@ -105,6 +115,34 @@ public sealed class SiloOptions
         }
     }
 
+    /// <summary>UnknownScopes and DefaultBudgets checked; a bad one stops the silo with a message naming it.</summary>
+    public ScopeDefaults ScopeDefaults()
+    {
+        var mode = UnknownScopes.Trim().ToLowerInvariant() switch
+        {
+            "open" => UnknownScopesMode.Open,
+            "closed" => UnknownScopesMode.Closed,
+            _ => throw new InvalidOperationException($"{Section}:UnknownScopes is '{UnknownScopes}'; it must be open or closed"),
+        };
+        var budgets = new Dictionary<string, BudgetSettings>(StringComparer.Ordinal);
+        foreach (var (kind, d) in DefaultBudgets)
+        {
+            BudgetPeriod period = d.Period.Trim().ToLowerInvariant() switch
+            {
+                "none" or "" => BudgetPeriod.None,
+                "hour" => BudgetPeriod.Hour,
+                "day" => BudgetPeriod.Day,
+                "week" => BudgetPeriod.Week,
+                "month" => BudgetPeriod.Month,
+                _ => throw new InvalidOperationException($"{Section}:DefaultBudgets:{kind}:Period is '{d.Period}'; it must be none, hour, day, week or month"),
+            };
+            budgets[kind.ToLowerInvariant()] = new BudgetSettings(kind, d.LimitNanos, period, d.ThresholdPercents, "", false, d.Currency,
+                d.RequestsPerMinute, d.TokensPerMinute);
+        }
+        var result = Grains.Settings.ScopeDefaults.Create(mode, budgets, Section + ":DefaultBudgets");
+        return result.Value ?? throw new InvalidOperationException(result.Failure!.Message);
+    }
+
     /// <summary>The catalog with the configured prices; a bad one stops the silo with a message naming it.</summary>
     public PriceCatalog PriceCatalog()
     {
@@ -120,13 +158,35 @@ public sealed class SiloOptions
     }
 }
 
+/// <summary>The default budget of one scope kind (BudgetGrains:DefaultBudgets:&lt;kind&gt;:...).</summary>
+public sealed class DefaultBudgetOptions
+{
+    /// <summary>Hard limit in nanos; 0 = no hard limit.</summary>
+    public long LimitNanos { get; set; }
+
+    /// <summary>none, hour, day, week or month.</summary>
+    public string Period { get; set; } = "none";
+
+    /// <summary>Soft thresholds in percent; empty = 50, 80, 100.</summary>
+    public List<int> ThresholdPercents { get; set; } = [];
+
+    public string Currency { get; set; } = "USD";
+
+    public long RequestsPerMinute { get; set; }
+
+    public long TokensPerMinute { get; set; }
+}
+
 /// <summary>One model's prices in nanos per token ($2.50 per 1M tokens = 2500).</summary>
 public sealed class PriceOptions
 {
     public long InputNanos { get; set; }
-    public long CachedInputNanos { get; set; }
+    /// <summary>Left out: the input price (PriceRules.Complete).</summary>
+    public long? CachedInputNanos { get; set; }
     public long OutputNanos { get; set; }
-    public long ReasoningNanos { get; set; }
+    /// <summary>Left out: the output price.</summary>
+    public long? ReasoningNanos { get; set; }
 
-    public ModelPrice ToModelPrice() => new(InputNanos, CachedInputNanos, OutputNanos, ReasoningNanos);
+    public ModelPrice ToModelPrice() => PriceRules.Complete(InputNanos, CachedInputNanos is 0 ? null : CachedInputNanos, OutputNanos,
+        ReasoningNanos is 0 ? null : ReasoningNanos);
 }

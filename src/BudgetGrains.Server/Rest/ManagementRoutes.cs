@@ -12,6 +12,7 @@ internal static class ManagementRoutes
         new("GET", "budgets", "ListBudgets"),
         new("GET", "budgets/{**scope}", "GetBudget"),
         new("PUT", "budgets/{**scope}", "UpsertBudget", Body: "*"),
+        new("PATCH", "budgets/{**scope}", "UpsertBudget", Body: "*", MaskFromBody: "update_mask"),
         new("DELETE", "budgets/{**scope}", "DeleteBudget"),
         new("POST", "budgets/{**scope}:freeze", "FreezeBudget"),
         new("POST", "budgets/{**scope}:unfreeze", "UnfreezeBudget"),
@@ -27,5 +28,7 @@ internal static class ManagementRoutes
         new("POST", "prices", "ImportPrices", Body: "*"),
         new("PUT", "prices/{**price.model}", "UpsertPrice", Body: "price"),
         new("DELETE", "prices/{**model}", "DeletePrice"),
+        new("GET", "tenant-settings/{tenant}", "GetTenantSettings"),
+        new("PUT", "tenant-settings/{tenant}", "SetTenantSettings", Body: "*"),
     ];
 }

@@ -23,6 +23,9 @@ internal sealed class BoundRoute
     /// <summary>Verbs of the other routes under the same prefix (see <see cref="RouteTemplate.TryMatch"/>).</summary>
     public required IReadOnlySet<string> ReservedVerbs { get; init; }
 
+    /// <summary>See <see cref="RestRoute.MaskFromBody"/>.</summary>
+    public required FieldDescriptor? MaskField { get; init; }
+
     /// <summary>The rpc of the service instance that gRPC calls too.</summary>
     public required InProcessUnary Handler { get; init; }
 }
@@ -112,6 +115,7 @@ internal sealed class RestMirror
         try
         {
             var body = await ReadBodyAsync(context.Request, route, aborted);
+            if (route.MaskField is { } mask) body = WithMaskFromBody(route, mask, body);
             var request = RestRequestBinder.Bind(route, pathValue, body, context.Request.Query);
             var response = await route.Handler(request, new InProcessCallContext(context, $"/{route.Method.Service.FullName}/{route.Method.Name}"));
             context.Response.StatusCode = StatusCodes.Status200OK;
@@ -157,15 +161,38 @@ internal sealed class RestMirror
         if (!IsJson(request.ContentType))
             throw new RestError(StatusCodes.Status415UnsupportedMediaType, StatusCode.InvalidArgument,
                 $"the body must be application/json, not {(string.IsNullOrEmpty(request.ContentType) ? "untyped" : request.ContentType)}");
+        var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+        // The parser keeps strings it does not look into as raw bytes, and invalid UTF-8 in one would fail later, as a
+        // 500 (found by the fuzz corpus): refuse it here, as the bad input it is.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw RestError.Invalid("the body is not valid UTF-8");
         try
         {
-            var node = JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), documentOptions: StrictJson);
+            var node = JsonNode.Parse(bytes, documentOptions: StrictJson);
             return node as JsonObject ?? throw RestError.Invalid("the body must be a JSON object");
         }
         catch (JsonException e)
         {
             throw RestError.Invalid("the body is not valid JSON: " + e.Message);
         }
+    }
+
+    /// <summary>PATCH: the mask is the body's fields (JSON or proto names, the path field aside), so a field named with
+    /// its default value ("frozen": false, "parent": "") is changed and a field left out is not.</summary>
+    private static JsonObject WithMaskFromBody(BoundRoute route, FieldDescriptor mask, JsonObject? body)
+    {
+        body ??= new JsonObject();
+        if (body.ContainsKey(mask.JsonName) || body.ContainsKey(mask.Name))
+            throw RestError.Invalid($"{route.Route.Method} takes the fields to change from the body; leave '{mask.JsonName}' out (PUT takes one)");
+        var input = route.Method.InputType;
+        var paths = new List<string>();
+        foreach (var (key, _) in body)
+        {
+            var field = input.FindFieldByName(key) ?? input.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == key);
+            // An unknown key is left to the parser, which refuses it by name.
+            if (field is not null && !route.PathFields.Contains(field)) paths.Add(field.JsonName);
+        }
+        body[mask.JsonName] = string.Join(",", paths);
+        return body;
     }
 
     private RestError TooLarge(long bytes) => new(StatusCodes.Status413PayloadTooLarge, StatusCode.ResourceExhausted,
@@ -232,8 +259,17 @@ internal sealed class RestMirror
                 throw new ArgumentException($"route {route.Template}: body {route.Body} is not a message field of {method.InputType.FullName}");
         }
 
+        FieldDescriptor? maskField = null;
+        if (route.MaskFromBody is not null)
+        {
+            maskField = method.InputType.FindFieldByName(route.MaskFromBody);
+            if (maskField is not { FieldType: FieldType.Message } || maskField.MessageType.FullName != "google.protobuf.FieldMask")
+                throw new ArgumentException($"route {route.Template}: {route.MaskFromBody} is not a google.protobuf.FieldMask field of {method.InputType.FullName}");
+        }
+
         return new BoundRoute
         {
+            MaskField = maskField,
             Route = route,
             Template = template,
             Method = method,

@@ -11,7 +11,9 @@ namespace BudgetGrains.Server.Rest;
 /// Where the JSON body goes: null = the route takes no body; "*" = the body is the whole request message (minus the
 /// path field); a field name = the body is that field of the request (a PUT of a price is the price itself).
 /// </param>
-internal sealed record RestRoute(string Method, string Template, string Rpc, string? Body = null);
+/// <param name="MaskFromBody">A field mask field of the request (PATCH): it is set to the fields the body names, so the
+/// rpc changes exactly those (a body may not set it itself).</param>
+internal sealed record RestRoute(string Method, string Template, string Rpc, string? Body = null, string? MaskFromBody = null);
 
 /// <summary>A parsed <see cref="RestRoute.Template"/>, matched against the raw (still percent-encoded) request path.</summary>
 internal sealed class RouteTemplate

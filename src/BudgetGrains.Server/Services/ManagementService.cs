@@ -19,7 +19,13 @@ internal sealed partial class ManagementService(BudgetAdministration budgets, Pr
     public static void Bind(ServiceBinderBase binder, V1.Management.ManagementBase? service) => V1.Management.BindService(new StrictRequestParsing(binder), service);
 
     public override async Task<V1.BudgetStatus> UpsertBudget(V1.UpsertBudgetRequest request, ServerCallContext context) =>
-        ToStatus(Unwrap(await budgets.UpsertAsync(ToSettings(request))));
+        ToStatus(Unwrap(await budgets.UpsertAsync(ToUpdate(request))));
+
+    public override async Task<V1.TenantSettings> SetTenantSettings(V1.SetTenantSettingsRequest request, ServerCallContext context) =>
+        ToProto(Unwrap(await budgets.SetTenantSettingsAsync(request.Tenant, (Grains.Settings.UnknownScopesMode)request.UnknownScopes)));
+
+    public override async Task<V1.TenantSettings> GetTenantSettings(V1.GetTenantSettingsRequest request, ServerCallContext context) =>
+        ToProto(Unwrap(await budgets.GetTenantSettingsAsync(request.Tenant)));
 
     public override async Task<V1.BudgetStatus> GetBudget(V1.GetBudgetRequest request, ServerCallContext context) =>
         ToStatus(Unwrap(await budgets.GetAsync(request.Scope)));

@@ -48,9 +48,42 @@ internal static class ProtoMapping
         RetryAfterMs = a.RetryAfterMs,
     };
 
-    public static BudgetSettings ToSettings(V1.UpsertBudgetRequest r) => new(
-        r.Scope, r.LimitNanos, r.Period == V1.Period.Unspecified ? BudgetPeriod.None : (BudgetPeriod)r.Period,
-        r.ThresholdPercents, r.Parent, r.Frozen, r.Currency, r.RequestsPerMinute, r.TokensPerMinute);
+    /// <summary>
+    /// The change an upsert asks for (docs/decisions/0021): with an update_mask, the fields it names ("*" = all); without
+    /// one, the fields given a value other than their default. A field with a value that the mask leaves out is refused
+    /// rather than silently ignored.
+    /// </summary>
+    public static BudgetUpdate ToUpdate(V1.UpsertBudgetRequest r)
+    {
+        var values = new BudgetSettings(r.Scope, r.LimitNanos, (BudgetPeriod)r.Period, r.ThresholdPercents, r.Parent, r.Frozen, r.Currency,
+            r.RequestsPerMinute, r.TokensPerMinute);
+        var given = BudgetUpdate.Given(values);
+        if (r.UpdateMask is null) return new BudgetUpdate(values, given);
+        var named = BudgetFields.None;
+        foreach (var path in r.UpdateMask.Paths)
+        {
+            if (path.Length == 0) continue; // "updateMask": "" in JSON: no field
+            if (path == "*")
+            {
+                named = BudgetFields.All;
+                continue;
+            }
+            var field = BudgetUpdate.FieldNames.FirstOrDefault(f => f.Name == path).Field;
+            if (field == BudgetFields.None)
+                throw Invalid($"update_mask names '{Truncate(path)}'; the fields it may name are {string.Join(", ", BudgetUpdate.FieldNames.Select(f => f.Name))}, or *");
+            named |= field;
+        }
+        if ((given & ~named) is var stray and not BudgetFields.None)
+        {
+            var names = BudgetUpdate.FieldNames.Where(f => (stray & f.Field) != 0).Select(f => f.Name);
+            throw Invalid($"{string.Join(", ", names)} {(names.Count() == 1 ? "has a value but is" : "have values but are")} not in update_mask; add them to it or leave them out");
+        }
+        return new BudgetUpdate(values, named);
+    }
+
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+
+    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
     public static V1.BudgetStatus ToStatus(BudgetStatus s)
     {
@@ -75,6 +108,7 @@ internal static class ProtoMapping
             Ended = s.Ended,
             RequestsPerMinute = s.RequestsPerMinute,
             TokensPerMinute = s.TokensPerMinute,
+            DefaultBudget = s.DefaultBudget,
         };
         status.ThresholdPercents.AddRange(s.ThresholdPercents);
         return status;
@@ -137,6 +171,13 @@ internal static class ProtoMapping
             MaxSpendNanos = ToLimit(p.MaxSpendNanos),
             HoldTtlMs = ToLimit(p.HoldTtlMs),
         },
+    };
+
+    public static V1.TenantSettings ToProto(TenantSettings t) => new()
+    {
+        Tenant = t.Tenant,
+        UnknownScopes = (V1.UnknownScopes)t.UnknownScopes,
+        EffectiveUnknownScopes = (V1.UnknownScopes)t.EffectiveUnknownScopes,
     };
 
     private static V1.Limit? ToLimit(long? value) => value is { } v ? new V1.Limit { Value = v } : null;

@@ -43,6 +43,8 @@ public sealed class RightKeyTests(AuthFixture silo)
         ["ListApiKeys"] = _ => Task.FromResult<IMessage>(new ListApiKeysRequest()),
         ["RevokeApiKey"] = async _ => new RevokeApiKeyRequest { Id = (await silo.Management.CreateApiKeyAsync(new CreateApiKeyRequest { Role = "viewer" }, As(silo.AdminKey))).ApiKey.Id },
         ["ListAudit"] = _ => Task.FromResult<IMessage>(new ListAuditRequest()),
+        ["SetTenantSettings"] = _ => Task.FromResult<IMessage>(new SetTenantSettingsRequest { Tenant = silo.TenantA, UnknownScopes = UnknownScopes.Open }),
+        ["GetTenantSettings"] = _ => Task.FromResult<IMessage>(new GetTenantSettingsRequest { Tenant = silo.TenantA }),
         ["WatchAlerts"] = _ => Task.FromResult<IMessage>(new WatchAlertsRequest()),
     };
 

@@ -10,8 +10,10 @@ from grpc_tools import protoc
 
 address, protos, key = sys.argv[1], sys.argv[2], sys.argv[3]
 out = tempfile.mkdtemp(prefix="budget-stubs-")
-files = [os.path.join(protos, "budget", "v1", f) for f in ("types.proto", "admission.proto", "management.proto")]
-if protoc.main(["protoc", f"-I{protos}", f"--python_out={out}", f"--grpc_python_out={out}", *files]) != 0:
+files = [os.path.join(protos, "budget", "v1", f) for f in ("types.proto", "settings.proto", "admission.proto", "management.proto")]
+# The well-known types (google/protobuf/field_mask.proto) ship with grpc_tools.
+well_known = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+if protoc.main(["protoc", f"-I{protos}", f"-I{well_known}", f"--python_out={out}", f"--grpc_python_out={out}", *files]) != 0:
     sys.exit("protoc failed")
 sys.path.insert(0, out)
 

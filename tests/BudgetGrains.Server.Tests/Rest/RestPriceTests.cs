@@ -18,7 +18,9 @@ public sealed class RestPriceTests(SiloFixture silo) : IDisposable
         var listed = await _rest.CallAsync<ListPricesResponse>(HttpMethod.Get, "api/v1/prices?model_prefix=" + Uri.EscapeDataString(model));
         var deleted = await _rest.CallAsync<DeletePriceResponse>(HttpMethod.Delete, "api/v1/prices/" + model);
 
-        Assert.Equal(new ModelPrice { Model = model, InputNanosPerToken = 2_500, OutputNanosPerToken = 10_000, AsOf = "2025-08-07", Source = "api" }, put);
+        // Cached input and reasoning left out take the input and output prices (decision 0022).
+        Assert.Equal(new ModelPrice { Model = model, InputNanosPerToken = 2_500, CachedInputNanosPerToken = 2_500, OutputNanosPerToken = 10_000,
+            ReasoningNanosPerToken = 10_000, AsOf = "2025-08-07", Source = "api" }, put);
         Assert.Equal([put], listed.Prices);
         Assert.True(deleted.Deleted);
         Assert.Empty(await silo.Management.ListAllPricesAsync(model));

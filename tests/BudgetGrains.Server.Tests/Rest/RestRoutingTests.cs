@@ -44,7 +44,7 @@ public sealed class RestRoutingTests(SiloFixture silo) : IDisposable
 
     [Theory]
     [InlineData("DELETE", "api/v1/budgets", "GET")]
-    [InlineData("POST", "api/v1/budgets/team/search", "GET, PUT, DELETE")]
+    [InlineData("POST", "api/v1/budgets/team/search", "GET, PUT, PATCH, DELETE")]
     [InlineData("PATCH", "api/v1/task-policies/agent/planner", "GET, PUT")]
     [InlineData("GET", "api/v1/budgets/team/search:freeze", "POST")]
     [InlineData("GET", "api/v1/tasks/task/acme/run-42:end", "POST")]
