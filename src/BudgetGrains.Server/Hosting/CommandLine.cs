@@ -144,6 +144,7 @@ internal static partial class CommandLine
                 nameof(AlertOptions) => SiloOptions.Section + ":Alerts:",
                 nameof(WebhookOptions) => SiloOptions.Section + ":Alerts:Webhooks:N:",
                 nameof(PriceOptions) => SiloOptions.Section + ":Prices:<model>:",
+                nameof(Observability.TelemetryOptions) => SiloOptions.Section + ":Telemetry:",
                 _ => type + ".",
             };
             var keys = unknown.Groups["keys"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)

@@ -8,7 +8,9 @@ using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Server.Alerts;
+using BudgetGrains.Server.Observability;
 using BudgetGrains.Server.Rest;
+using BudgetGrains.Grains.Telemetry;
 using BudgetGrains.Server.Services;
 using BudgetGrains.Storage.Sqlite;
 using BudgetGrains.Storage.Sqlite.Alerts;
@@ -100,6 +102,7 @@ public sealed class Silo : IAsyncDisposable
             services.GetRequiredService<AlertDispatcher>(), services.GetRequiredService<ILoggerFactory>().CreateLogger<Silo>()));
         var readiness = new SiloReadiness();
         builder.Services.AddBudgetGrpc(options.MaxMessageBytes, readiness);
+        builder.AddBudgetObservability(options.Telemetry);
         // The services call the grains through the built host's services: they are made with it
         // below, and the host asks for them only when calls arrive, after the silo started.
         AdmissionService? admission = null;
@@ -119,10 +122,11 @@ public sealed class Silo : IAsyncDisposable
         app.Lifetime.ApplicationStopping.Register(watch.Stop);
         // Health answers NOT_SERVING from the moment the host begins to stop.
         app.Lifetime.ApplicationStopping.Register(readiness.Stopping);
-        admission = new AdmissionService(new AdmissionApi(grains, prices), watch);
+        admission = new AdmissionService(new AdmissionApi(grains, prices), watch, app.Services.GetRequiredService<LiveRates>());
         management = new ManagementService(new BudgetAdministration(grains, store), new PriceAdministration(grains, prices),
             new AlertAdministration(grains, alertStore));
         alertStreams = new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping);
+        app.UseBudgetObservability(options.Telemetry, () => http);
         app.UseRestMirror(admission, management, options.MaxMessageBytes);
         app.MapBudgetGrpc();
 
@@ -137,6 +141,7 @@ public sealed class Silo : IAsyncDisposable
         if (silo.HttpAddress is { } httpAddress) app.Logger.LogInformation("REST API on {Address}api/v1/", httpAddress);
 
         var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(grains, store, cancellationToken);
+        BudgetMeters.HoldsRestored(woken);
         readiness.Ready();
         app.Logger.LogInformation("BudgetGrains silo ready on {Address} (store {Database}, {Open} open holds restored)",
             silo.Address.ToString().TrimEnd('/'), options.DatabasePath, woken);
@@ -152,6 +157,7 @@ public sealed class Silo : IAsyncDisposable
         .AddFilter("Microsoft", LogLevel.Warning)
         .AddFilter("Orleans", LogLevel.Warning)
         .AddFilter("Grpc", LogLevel.Warning)
+        .AddFilter("Polly", LogLevel.Warning)
         .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
 
     /// <summary>One line per interval: what an operator looks at first when the silo is slow.</summary>
