@@ -1,7 +1,7 @@
 namespace BudgetGrains.Grains.Storage;
 
 /// <summary>One commit of the ledger as the reports read it: when, how much, what model and outcome, its tokens, and the
-/// feature and tenant scopes of its chain ("" when it had none).</summary>
+/// feature scope of its chain (else its agent scope: agents are features of their own) and its tenant scope ("" when none).</summary>
 public sealed record LedgerRow(long CommittedAtUnixMs, long ActualNanos, string Model, string Outcome, long InputTokens,
     long CachedInputTokens, long OutputTokens, string Feature, string Tenant);
 

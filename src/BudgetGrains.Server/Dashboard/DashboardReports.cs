@@ -6,7 +6,7 @@ namespace BudgetGrains.Server.Dashboard;
 
 /// <summary>
 /// The reports the dashboard draws that no Management rpc gives: <c>GET /api/v1/reports/spend?days=30</c> (cost per
-/// feature per day, by tenant, model and outcome, cost per inference and cache hit rate per feature, from the ledger's
+/// feature (or agent, for calls without a feature) per day, by tenant, model and outcome, cost per inference and cache hit rate per feature, from the ledger's
 /// most recent <see cref="MaxLedgerRows"/> commits) and <c>GET /api/v1/reports/live</c> (admissions and denials per
 /// second, spend per minute, from memory). Amounts are JSON numbers of nanos.
 /// </summary>
@@ -71,10 +71,10 @@ internal static class DashboardReports
         var used = truncated ? rows.Skip(1).ToList() : rows;
 
         var dayKeys = Enumerable.Range(0, days).Select(d => firstDay.AddDays(d).ToString("yyyy-MM-dd")).ToArray();
-        var byFeature = used.GroupBy(r => Name(r.Feature)).ToList();
+        var byFeature = used.GroupBy(r => Scope(r.Feature)).ToList();
         var top = byFeature.OrderByDescending(g => g.Sum(r => r.ActualNanos)).ThenBy(g => g.Key, StringComparer.Ordinal).Take(TopFeatures)
             .Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
-        var series = used.GroupBy(r => top.Contains(Name(r.Feature)) ? Name(r.Feature) : "other")
+        var series = used.GroupBy(r => top.Contains(Scope(r.Feature)) ? Scope(r.Feature) : "other")
             .Select(g =>
             {
                 var perDay = new long[days];
@@ -98,7 +98,10 @@ internal static class DashboardReports
         int DayIndex(long unixMs) => Math.Clamp((int)((unixMs - since) / 86_400_000), 0, days - 1);
     }
 
-    /// <summary>"feature/rerank" → "rerank"; none → "(none)".</summary>
+    /// <summary>A feature (or agent) by its scope, "feature/rerank"; none → "(none)".</summary>
+    private static string Scope(string scope) => scope.Length == 0 ? "(none)" : scope;
+
+    /// <summary>"tenant/acme" → "acme"; none → "(none)".</summary>
     private static string Name(string scope) => scope.Length == 0 ? "(none)" : scope[(scope.IndexOf('/', StringComparison.Ordinal) + 1)..];
 
     private static List<SpendGroup> Groups(IEnumerable<LedgerRow> rows, Func<LedgerRow, string> key) =>

@@ -16,7 +16,8 @@ public sealed class SqliteLedgerReader(Func<SqliteConnection> openReadConnection
             SELECT l.committed_at_ms, l.actual_nanos,
                 CASE WHEN l.model <> '' THEN l.model ELSE IFNULL(json_extract(l.labels, '$.model'), '') END,
                 l.outcome, l.input_tokens, l.cached_input_tokens, l.output_tokens,
-                IFNULL((SELECT c.value FROM json_each(l.chain) c WHERE c.value LIKE 'feature/%' LIMIT 1), ''),
+                COALESCE((SELECT c.value FROM json_each(l.chain) c WHERE c.value LIKE 'feature/%' LIMIT 1),
+                    (SELECT c.value FROM json_each(l.chain) c WHERE c.value LIKE 'agent/%' LIMIT 1), ''),
                 IFNULL((SELECT c.value FROM json_each(l.chain) c WHERE c.value LIKE 'tenant/%' LIMIT 1), '')
             FROM ledger l
             WHERE l.seq > (SELECT IFNULL(MAX(seq), 0) FROM ledger) - $max AND l.committed_at_ms >= $since
