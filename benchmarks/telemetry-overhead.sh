@@ -45,8 +45,15 @@ run() {
         --duration "$SECONDS_PER_RUN" --warmup 2 >"$WORK/lg.out" 2>&1 || { cat "$WORK/lg.out" >&2; exit 1; }
     [[ -z $SCRAPER ]] || { kill "$SCRAPER"; wait "$SCRAPER" 2>/dev/null || true; SCRAPER=""; }
     kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
-    echo "| telemetry $mode | run $n | load $load | $(grep '^| ' "$WORK/lg.out" | tail -1 | cut -d'|' -f2-)"
+    local row ops silo_us
+    row=$(grep '^| ' "$WORK/lg.out" | tail -1)
+    ops=$(cut -d'|' -f7 <<<"$row" | tr -d ' ')
+    silo_us=$(grep -oP 'server [0-9.]+ s = [0-9]+%, \K[0-9]+(?= µs per operation)' "$WORK/lg.out" || echo "?")
+    echo "| $mode | $n | $load | $ops | $(cut -d'|' -f11 <<<"$row" | tr -d ' ') | $silo_us |"
 }
 
 echo "$SCENARIO, 64 callers, ${SECONDS_PER_RUN} s per run, $(nproc) cores, $(date -u +%F)"
+echo
+echo "| telemetry | run | load avg before | ops/s | p99 ms | silo CPU µs per operation |"
+echo "|---|---|---|---|---|---|"
 for n in $(seq "$PAIRS"); do run off "$n"; run on "$n"; done

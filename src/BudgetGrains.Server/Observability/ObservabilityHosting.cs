@@ -40,7 +40,8 @@ internal static class ObservabilityHosting
             {
                 open.WithMetrics(metrics =>
                 {
-                    metrics.AddMeter(Meters).AddPrometheusExporter();
+                    // No scrape cache (the exporter's default keeps an answer 300 ms): a scrape always shows what happened before it.
+                    metrics.AddMeter(Meters).AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
                     if (otlp)
                         metrics.AddOtlpExporter((exporter, reader) =>
                         {
