@@ -3,7 +3,8 @@
 # one silo process per run, the load generator as the client. Prints one markdown row per run.
 #
 #   dotnet build -c Release benchmarks/BudgetGrains.LoadGen    # builds the silo too
-#   benchmarks/telemetry-overhead.sh [seconds per run, default 10] [pairs of runs, default 2] [scenario, default reserve-commit]
+#   benchmarks/telemetry-overhead.sh [seconds per run, default 10] [rounds, default 2] [scenario, default reserve-commit]
+#   MODES="off metrics tracing on" benchmarks/telemetry-overhead.sh 8 2     # each part on its own
 # "on" points OTLP at a closed local port: spans and metrics are produced and exported in the background as in
 # production, and the export fails off the hot path (the collector's own cost is not part of the silo's).
 set -euo pipefail
@@ -30,12 +31,18 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 run() {
     local mode=$1 n=$2 port http
     port=$(free_port); http=$(free_port)
-    local env=(BudgetGrains__Telemetry__Metrics=false BudgetGrains__Telemetry__Tracing=false)
-    [[ $mode == off ]] || env=(BudgetGrains__Telemetry__Metrics=true BudgetGrains__Telemetry__Tracing=true BudgetGrains__Telemetry__OtlpEndpoint=http://127.0.0.1:9)
+    local env
+    case $mode in
+        off) env=(BudgetGrains__Telemetry__Metrics=false BudgetGrains__Telemetry__Tracing=false) ;;
+        metrics) env=(BudgetGrains__Telemetry__Metrics=true BudgetGrains__Telemetry__Tracing=false) ;;
+        metrics-all) env=(BudgetGrains__Telemetry__Metrics=true BudgetGrains__Telemetry__Tracing=false BudgetGrains__Telemetry__OrleansMeters=all) ;;
+        tracing) env=(BudgetGrains__Telemetry__Metrics=false BudgetGrains__Telemetry__Tracing=true BudgetGrains__Telemetry__OtlpEndpoint=http://127.0.0.1:9) ;;
+        *) env=(BudgetGrains__Telemetry__Metrics=true BudgetGrains__Telemetry__Tracing=true BudgetGrains__Telemetry__OtlpEndpoint=http://127.0.0.1:9) ;;
+    esac
     env "${env[@]}" dotnet "$SERVER" --listen "127.0.0.1:$port" --http "127.0.0.1:$http" --data-dir "$WORK/silo-$mode-$n" >"$WORK/silo.log" 2>&1 &
     PID=$!
     for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-    if [[ $mode == on ]]; then
+    if [[ $mode == on || $mode == metrics* ]]; then
         (while sleep 5; do curl -s -o /dev/null "http://127.0.0.1:$http/metrics"; done) &
         SCRAPER=$!
     fi
@@ -56,4 +63,5 @@ echo "$SCENARIO, 64 callers, ${SECONDS_PER_RUN} s per run, $(nproc) cores, $(dat
 echo
 echo "| telemetry | run | load avg before | ops/s | p99 ms | silo CPU µs per operation |"
 echo "|---|---|---|---|---|---|"
-for n in $(seq "$PAIRS"); do run off "$n"; run on "$n"; done
+# MODES="off metrics metrics-all tracing on" measures each part on its own; the default compares off with everything on.
+for n in $(seq "$PAIRS"); do for mode in ${MODES:-off on}; do run "$mode" "$n"; done; done

@@ -18,8 +18,12 @@ namespace BudgetGrains.Server.Observability;
 /// </summary>
 internal static class ObservabilityHosting
 {
-    /// <summary>The meters exported: the silo's own and Orleans'.</summary>
-    public static readonly string[] Meters = [BudgetMeters.MeterName, "Microsoft.Orleans"];
+    public const string OrleansMeter = "Microsoft.Orleans";
+
+    /// <summary>Orleans' instruments that "light" keeps: observable ones (read at collection only) and the catalog's and
+    /// watchdog's (per activation, per check); the rest run on every message or grain call.</summary>
+    private static bool IsLight(System.Diagnostics.Metrics.Instrument instrument) =>
+        instrument.IsObservable || instrument.Name.Contains("catalog", StringComparison.Ordinal) || instrument.Name.Contains("watchdog", StringComparison.Ordinal);
 
     public static void AddBudgetObservability(this WebApplicationBuilder builder, TelemetryOptions telemetry)
     {
@@ -41,7 +45,12 @@ internal static class ObservabilityHosting
                 open.WithMetrics(metrics =>
                 {
                     // No scrape cache (the exporter's default keeps an answer 300 ms): a scrape always shows what happened before it.
-                    metrics.AddMeter(Meters).AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
+                    metrics.AddMeter(BudgetMeters.MeterName);
+                    if (telemetry.OrleansMeters != "none") metrics.AddMeter(OrleansMeter);
+                    // A dropped instrument is not listened to at all: Orleans does not record it.
+                    if (telemetry.OrleansMeters == "light")
+                        metrics.AddView(instrument => instrument.Meter.Name == OrleansMeter && !IsLight(instrument) ? MetricStreamConfiguration.Drop : null);
+                    metrics.AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
                     if (otlp)
                         metrics.AddOtlpExporter((exporter, reader) =>
                         {

@@ -10,6 +10,11 @@ public sealed class TelemetryOptions
     /// <see cref="OtlpEndpoint"/> is set, else seen only by in-process listeners.</summary>
     public bool Tracing { get; set; } = true;
 
+    /// <summary>Which of Orleans' own instruments (meter Microsoft.Orleans) are exported: "light" (its gauges, which cost
+    /// only when scraped, and its activation and watchdog counters), "all" (also the per-message and per-call ones:
+    /// messaging, dispatcher, directory lookups, request latency, which run on every grain call) or "none".</summary>
+    public string OrleansMeters { get; set; } = "light";
+
     /// <summary>OTLP collector (e.g. http://127.0.0.1:4317); "" = no OTLP export. Metrics and traces go there.</summary>
     public string OtlpEndpoint { get; set; } = "";
 
@@ -32,6 +37,8 @@ public sealed class TelemetryOptions
             throw new InvalidOperationException($"BudgetGrains:Telemetry:OtlpEndpoint '{OtlpEndpoint}' is not an absolute URL such as http://127.0.0.1:4317");
         if (OtlpProtocol is not ("grpc" or "http/protobuf"))
             throw new InvalidOperationException($"BudgetGrains:Telemetry:OtlpProtocol '{OtlpProtocol}' is not grpc or http/protobuf");
+        if (OrleansMeters is not ("light" or "all" or "none"))
+            throw new InvalidOperationException($"BudgetGrains:Telemetry:OrleansMeters '{OrleansMeters}' is not light, all or none");
         if (OtlpExportInterval <= TimeSpan.Zero)
             throw new InvalidOperationException("BudgetGrains:Telemetry:OtlpExportInterval must be positive");
     }
