@@ -60,7 +60,9 @@ internal static class ObservabilityHosting
                 });
             }
             if (telemetry.Tracing && otlp)
-                open.WithTracing(tracing => tracing.AddSource(AdmissionTelemetry.SourceName, "Microsoft.AspNetCore")
+                // The admission span is the server span (it continues the caller's traceparent itself): ASP.NET Core's own
+                // request span is not listened to, one span per call rather than two.
+                open.WithTracing(tracing => tracing.AddSource(AdmissionTelemetry.SourceName)
                     .AddOtlpExporter(exporter => Configure(exporter, telemetry)));
         }
         if (telemetry.OrleansDashboard) builder.UseOrleans(silo => silo.AddDashboard(options => options.HideTrace = true));
