@@ -23,6 +23,7 @@ public static class SqliteJournalServices
     public static IServiceCollection AddSqliteJournal(this IServiceCollection services, SqliteJournalStore store) => services
         .AddSingleton<IJournalStore>(store)
         .AddSingleton<IBudgetStore>(new SqliteBudgetStore(store.OpenReadConnection))
+        .AddSingleton<ILedgerReader>(new SqliteLedgerReader(store.OpenReadConnection))
         .AddSingleton<IAlertStore>(new SqliteAlertStore(store.OpenReadConnection))
         .AddSingleton<IPriceStore>(new SqlitePriceStore(store.OpenReadConnection))
         .AddSingleton<IAccessStore>(new SqliteAccessStore(store.OpenReadConnection));

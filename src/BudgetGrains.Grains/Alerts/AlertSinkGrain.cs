@@ -1,5 +1,6 @@
 using BudgetGrains.Grains.Journal;
 using Microsoft.Extensions.Logging;
+using BudgetGrains.Grains.Telemetry;
 
 namespace BudgetGrains.Grains.Alerts;
 
@@ -143,6 +144,7 @@ internal sealed class AlertSinkGrain(IAlertStore store, AlertSinks sinks, Journa
             outcome = outcome with { NextAttemptUnixMs = now + (long)policy.DelayAfter(attempts, Random.Shared.NextDouble()).TotalMilliseconds };
         }
         await journal.AppendAsync(new JournalWrite(new StateKey(AlertGrainTypes.Sink, GrainKey), null, [new AlertDeliveryRecorded(alert.Id, outcome)]));
+        BudgetMeters.AlertDelivery(GrainKey, outcome.State switch { DeliveryState.Delivered => "delivered", DeliveryState.Failed => "failed", _ => "retrying" });
     }
 
     private long NowUnixMs() => clock.GetUtcNow().ToUnixTimeMilliseconds();

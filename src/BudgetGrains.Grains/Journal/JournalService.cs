@@ -1,3 +1,4 @@
+using BudgetGrains.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace BudgetGrains.Grains.Journal;
@@ -104,12 +105,15 @@ public sealed class JournalService : IAsyncDisposable
     {
         Interlocked.Increment(ref _batches);
         Interlocked.Add(ref _writes, batch.Count);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             _store.WriteBatchAsync(batch, CancellationToken.None).GetAwaiter().GetResult();
+            BudgetMeters.JournalBatch(batch.Count, started, failed: false);
         }
         catch (Exception e)
         {
+            BudgetMeters.JournalBatch(batch.Count, started, failed: true);
             Interlocked.Increment(ref _failedBatches);
             _logger.LogError(e, "A journal batch of {Count} writes failed; its writers get StorageUnavailableException", batch.Count);
             var error = new StorageUnavailableException($"a batch of {batch.Count} journal writes could not be made durable: {e.Message}", e);

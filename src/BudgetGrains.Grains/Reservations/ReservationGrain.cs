@@ -3,6 +3,7 @@ using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Estimates;
 using BudgetGrains.Grains.Scopes;
+using BudgetGrains.Grains.Telemetry;
 using BudgetGrains.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
@@ -147,6 +148,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
             return failure;
         }
         ArmExpiry();
+        BudgetMeters.HoldOpened();
         return answer;
 
         ReserveAnswer Denied(DenyReason reason, string scope, long remaining) =>
@@ -207,6 +209,8 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
             for (var i = 0; i < chain.Length; i++) await Scope(i).UndoCommitAsync(id, held, closesHold, actual, periods[i]);
             return failure;
         }
+        BudgetMeters.Committed(chain, actual);
+        if (closesHold) BudgetMeters.HoldClosed();
         if (calls.Any(c => c.Result.Alerts is not null)) alertSignal.Persisted();
         if (State.EstimateKey.Length > 0) LearnFrom(actual);
         Finish();
@@ -272,6 +276,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         journal.Add(new HoldClosed(GrainKey, State.ExpiresAtUnixMs));
         var chain = State.Chain;
         if (await PersistAsync(State with { Status = status }, journal) is { } failure) return failure;
+        BudgetMeters.HoldClosed();
         await ReleaseHoldsAsync(chain, held);
         Finish();
         return null;

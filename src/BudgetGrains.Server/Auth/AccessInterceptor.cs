@@ -112,10 +112,21 @@ internal sealed class AccessInterceptor(bool required, ApiKeyRegistry keys, Fail
         return caller;
     }
 
-    private Caller Verify(ServerCallContext context)
+    /// <summary>The caller of an HTTP route outside the REST mirror (the dashboard's reports, the Orleans dashboard),
+    /// checked like an rpc of <paramref name="kind"/>: an RpcException with the status otherwise.</summary>
+    public Caller AuthenticateHttp(HttpContext http, AccessKind kind)
+    {
+        var caller = Verify(http, inProcess: true);
+        if (!AccessRules.Allows(kind, caller.Role))
+            throw AgentTenancy.Denied($"a {caller.Role} key may not read this: it needs {AccessRules.Needs(kind)}");
+        return caller;
+    }
+
+    private Caller Verify(ServerCallContext context) => Verify(context.GetHttpContext(), context is InProcessCallContext);
+
+    private Caller Verify(HttpContext http, bool inProcess)
     {
         if (!required) return Caller.Anyone;
-        var http = context.GetHttpContext();
         var header = http.Request.Headers.Authorization.ToString();
         if (header.Length == 0)
             throw Unauthenticated("this call needs an API key: send authorization: Bearer <key> (budgetctl: --api-key or BUDGETGRAINS_API_KEY)");
@@ -124,7 +135,7 @@ internal sealed class AccessInterceptor(bool required, ApiKeyRegistry keys, Fail
         if (failures.Blocked(address) is { } wait)
         {
             var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
-            if (context is InProcessCallContext) http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            if (inProcess) http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             throw new RpcException(
                 new Status(StatusCode.ResourceExhausted,
                     $"too many failed authentications from {address} (limit {failures.MaxFailuresPerMinute} per minute); retry in {seconds} s"),

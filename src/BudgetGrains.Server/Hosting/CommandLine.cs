@@ -155,6 +155,7 @@ internal static partial class CommandLine
                 nameof(PriceOptions) => SiloOptions.Section + ":Prices:<model>:",
                 nameof(Auth.AuthOptions) => SiloOptions.Section + ":Auth:",
                 nameof(DefaultBudgetOptions) => SiloOptions.Section + ":DefaultBudgets:<kind>:",
+                nameof(Observability.TelemetryOptions) => SiloOptions.Section + ":Telemetry:",
                 _ => type + ".",
             };
             var keys = unknown.Groups["keys"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)

@@ -9,7 +9,9 @@ using BudgetGrains.Grains.Storage;
 using BudgetGrains.Grains.Access;
 using BudgetGrains.Server.Alerts;
 using BudgetGrains.Server.Auth;
+using BudgetGrains.Server.Observability;
 using BudgetGrains.Server.Rest;
+using BudgetGrains.Grains.Telemetry;
 using BudgetGrains.Server.Services;
 using BudgetGrains.Storage.Sqlite;
 using BudgetGrains.Storage.Sqlite.Access;
@@ -113,6 +115,7 @@ public sealed class Silo : IAsyncDisposable
             services.GetRequiredService<AlertDispatcher>(), services.GetRequiredService<ILoggerFactory>().CreateLogger<Silo>()));
         var readiness = new SiloReadiness();
         builder.Services.AddBudgetGrpc(options.MaxMessageBytes, readiness);
+        builder.AddBudgetObservability(options.Telemetry);
         // The services call the grains through the built host's services: they are made with it
         // below, and the host asks for them only when calls arrive, after the silo started.
         AdmissionService? admission = null;
@@ -134,7 +137,7 @@ public sealed class Silo : IAsyncDisposable
         app.Lifetime.ApplicationStopping.Register(watch.Stop);
         // Health answers NOT_SERVING from the moment the host begins to stop.
         app.Lifetime.ApplicationStopping.Register(readiness.Stopping);
-        admission = new AdmissionService(new AdmissionApi(grains, prices, scopeDefaults), watch);
+        admission = new AdmissionService(new AdmissionApi(grains, prices, scopeDefaults), watch, app.Services.GetRequiredService<LiveRates>());
         var siloClock = app.Services.GetRequiredService<TimeProvider>();
         var keys = new ApiKeyRegistry(storedKeys, app.Services.GetRequiredService<JournalService>(), siloClock, auth.BootstrapSecret);
         management = new ManagementService(new BudgetAdministration(grains, store, scopeDefaults), new PriceAdministration(grains, prices),
@@ -142,6 +145,8 @@ public sealed class Silo : IAsyncDisposable
         access = new AccessInterceptor(auth.Required, keys, new FailedAuthLimiter(options.Auth.MaxFailuresPerMinute, siloClock),
             new AuditLog(app.Services.GetRequiredService<JournalService>(), siloClock, management, keys), new TenantView(management.GetBudget));
         alertStreams = new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping);
+        app.UseDashboardAccess(access);
+        app.UseBudgetObservability(options.Telemetry, () => http);
         app.UseRestMirror(admission, management, options.MaxMessageBytes, access);
         app.MapBudgetGrpc();
 
@@ -158,6 +163,7 @@ public sealed class Silo : IAsyncDisposable
         app.Logger.LogInformation(auth.Required ? "API keys required (authorization: Bearer <key>)" : "Auth off: every call on loopback may do everything");
 
         var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(grains, store, cancellationToken);
+        BudgetMeters.HoldsRestored(woken);
         readiness.Ready();
         app.Logger.LogInformation("BudgetGrains silo ready on {Address} (store {Database}, {Open} open holds restored)",
             silo.Address.ToString().TrimEnd('/'), journal.Description, woken);
@@ -173,6 +179,7 @@ public sealed class Silo : IAsyncDisposable
         .AddFilter("Microsoft", LogLevel.Warning)
         .AddFilter("Orleans", LogLevel.Warning)
         .AddFilter("Grpc", LogLevel.Warning)
+        .AddFilter("Polly", LogLevel.Warning)
         .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
 
     /// <summary>One line per interval: what an operator looks at first when the silo is slow.</summary>

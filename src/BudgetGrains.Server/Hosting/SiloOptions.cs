@@ -90,6 +90,9 @@ public sealed class SiloOptions
     /// <summary>Alert delivery: the log, webhooks, retries.</summary>
     public AlertOptions Alerts { get; set; } = new();
 
+    /// <summary>Metrics (/metrics), traces, OTLP export and the dashboards.</summary>
+    public Observability.TelemetryOptions Telemetry { get; set; } = new();
+
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDir), "budgetgrains.db");
 
     public IPEndPoint ListenEndPoint =>

@@ -1,0 +1,29 @@
+using System.Net;
+
+namespace BudgetGrains.Server.Tests.Auth;
+
+/// <summary>The dashboard's HTTP routes that are not rpcs, on a silo that requires keys: its reports span every tenant, so
+/// they need an admin key or a viewer key of no tenant; its pages hold no data and stay open.</summary>
+[Collection(AuthCollection.Name)]
+public sealed class DashboardAccessTests(AuthFixture silo)
+{
+    [Theory]
+    [InlineData("reports/spend")]
+    [InlineData("reports/live")]
+    public async Task ReportsNeedAKeyThatSeesEveryTenant(string path)
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, (await silo.RestAsync(HttpMethod.Get, path, null)).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await silo.RestAsync(HttpMethod.Get, path, "bgk_0000000000000000_nope")).Status);
+        var (agentStatus, agentBody, _) = await silo.RestAsync(HttpMethod.Get, path, silo.AgentA);
+        Assert.Equal(HttpStatusCode.Forbidden, agentStatus);
+        Assert.Contains("PERMISSION_DENIED", agentBody, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, (await silo.RestAsync(HttpMethod.Get, path, silo.ViewerA)).Status);
+
+        Assert.Equal(HttpStatusCode.OK, (await silo.RestAsync(HttpMethod.Get, path, silo.Viewer)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await silo.RestAsync(HttpMethod.Get, path, silo.AdminKey)).Status);
+    }
+
+    [Fact]
+    public async Task ThePagesThemselvesStayOpen() =>
+        Assert.Equal(HttpStatusCode.OK, (await silo.Http.GetAsync("/")).StatusCode);
+}
