@@ -23,6 +23,8 @@ internal sealed record JournalBackend(IAsyncDisposable Store, Func<IServiceColle
         switch (kind)
         {
             case Sqlite:
+                if (options.Cluster)
+                    throw new InvalidOperationException("BudgetGrains:Cluster needs BudgetGrains:Storage postgres: the embedded SQLite store serves one silo");
                 Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
                 var sqlite = SqliteJournalServices.Open(options.DatabasePath);
                 return new(sqlite, services => services.AddSqliteJournal(sqlite), options.DatabasePath);
@@ -32,6 +34,7 @@ internal sealed record JournalBackend(IAsyncDisposable Store, Func<IServiceColle
                         "BudgetGrains:Storage is postgres but BudgetGrains:PostgresConnectionString is empty: give one with --postgres " +
                         "'Host=127.0.0.1;Port=5432;Database=budgetgrains;Username=budgetgrains' (or BudgetGrains__PostgresConnectionString)");
                 var where = ParseConnectionString(options.PostgresConnectionString);
+                if (options.Cluster) await PostgresMembership.UpgradeAsync(options.PostgresConnectionString, cancellationToken);
                 var postgres = await PostgresJournalServices.OpenAsync(options.PostgresConnectionString, cancellationToken: cancellationToken);
                 return new(postgres, services => services.AddPostgresJournal(postgres), $"postgres://{where.Host}:{where.Port}/{where.Database}");
             default:
