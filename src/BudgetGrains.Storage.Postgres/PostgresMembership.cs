@@ -6,8 +6,8 @@ namespace BudgetGrains.Storage.Postgres;
 /// The tables and named queries Orleans' ADO.NET clustering provider (Microsoft.Orleans.Clustering.AdoNet, invariant
 /// "Npgsql") reads and writes, created in the journal's database by the project's own migration (component
 /// "membership"). The provider's contract: an <c>OrleansQuery(QueryKey, QueryText)</c> table holding one statement per
-/// key, with <c>@Name</c> parameters, the inserts and updates answering one integer (1 done, 0 refused because the
-/// table's version moved). docs/decisions/0027-cluster-membership.md.
+/// key, with <c>@Name</c> parameters (10.4.2 sends no @MetadataJson: the column stays null), the inserts and updates
+/// answering one integer (1 done, 0 refused because the table's version moved). docs/decisions/0027-cluster-membership.md.
 /// </summary>
 public static class PostgresMembership
 {
@@ -55,9 +55,9 @@ public static class PostgresMembership
                 RETURNING DeploymentId),
             inserted AS (
                 INSERT INTO OrleansMembershipTable(DeploymentId, Address, Port, Generation, SiloName, HostName, Status,
-                    ProxyPort, MetadataJson, StartTime, IAmAliveTime)
+                    ProxyPort, StartTime, IAmAliveTime)
                 SELECT DeploymentId, @Address, @Port, @Generation, @SiloName, @HostName, @Status,
-                    @ProxyPort, @MetadataJson, @StartTime, @IAmAliveTime FROM bumped
+                    @ProxyPort, @StartTime, @IAmAliveTime FROM bumped
                 ON CONFLICT(DeploymentId, Address, Port, Generation) DO NOTHING
                 RETURNING 1)
             SELECT count(*)::integer FROM inserted'),
@@ -68,7 +68,7 @@ public static class PostgresMembership
                 RETURNING DeploymentId),
             updated AS (
                 UPDATE OrleansMembershipTable m
-                SET Status = @Status, SuspectTimes = @SuspectTimes, MetadataJson = @MetadataJson, IAmAliveTime = @IAmAliveTime
+                SET Status = @Status, SuspectTimes = @SuspectTimes, IAmAliveTime = @IAmAliveTime
                 FROM bumped
                 WHERE m.DeploymentId = bumped.DeploymentId AND m.Address = @Address AND m.Port = @Port AND m.Generation = @Generation
                 RETURNING 1)

@@ -16,8 +16,12 @@ internal sealed record ChainWalk(
     long RemainingNanos,
     List<string> CrossedThresholds,
     Failure? Failure,
-    Dictionary<string, TaskPolicy>? Policies = null)
+    Dictionary<string, TaskPolicy>? Policies = null,
+    List<ScopeFence>? Fences = null)
 {
+    /// <summary>The epoch of each passed scope's activation, in walk order (the reserve's write carries them).</summary>
+    public List<ScopeFence> PassedFences { get; } = Fences ?? [];
+
     /// <summary>The guardrails a task of this attribution inherits: the stricter of its agent's and feature's.</summary>
     public TaskPolicy InheritedTaskPolicy(Attribution attribution)
     {
@@ -51,6 +55,7 @@ internal static class AdmissionChain
     {
         var passed = new List<string>(8);
         var parents = new List<string>(8);
+        var fences = new List<ScopeFence>(8);
         var crossed = new List<string>();
         var remaining = Remaining.Unlimited;
         Dictionary<string, TaskPolicy>? policies = null;
@@ -76,16 +81,17 @@ internal static class AdmissionChain
                 }
                 if (answer.Failure is not null) return Stop(answer.Failure);
                 remaining = Math.Min(remaining, answer.RemainingNanos);
-                if (!answer.Admitted) return new ChainWalk(passed, parents, scope, answer, remaining, crossed, null);
+                if (!answer.Admitted) return new ChainWalk(passed, parents, scope, answer, remaining, crossed, null, null, fences);
                 passed.Add(scope);
+                fences.Add(new ScopeFence(scope, answer.Epoch));
                 parents.Add(answer.Parent);
                 crossed.AddRange(answer.CrossedThresholds);
                 if (answer.Policy is not null) (policies ??= new(StringComparer.Ordinal))[scope] = answer.Policy;
                 scope = answer.Parent;
             }
         }
-        return new ChainWalk(passed, parents, "", null, remaining, crossed, null, policies);
+        return new ChainWalk(passed, parents, "", null, remaining, crossed, null, policies, fences);
 
-        ChainWalk Stop(Failure failure) => new(passed, parents, "", null, remaining, crossed, failure);
+        ChainWalk Stop(Failure failure) => new(passed, parents, "", null, remaining, crossed, failure, null, fences);
     }
 }

@@ -35,7 +35,8 @@ internal sealed record JournalBackend(IAsyncDisposable Store, Func<IServiceColle
                         "'Host=127.0.0.1;Port=5432;Database=budgetgrains;Username=budgetgrains' (or BudgetGrains__PostgresConnectionString)");
                 var where = ParseConnectionString(options.PostgresConnectionString);
                 if (options.Cluster) await PostgresMembership.UpgradeAsync(options.PostgresConnectionString, cancellationToken);
-                var postgres = await PostgresJournalServices.OpenAsync(options.PostgresConnectionString, cancellationToken: cancellationToken);
+                var postgres = await PostgresJournalServices.OpenAsync(options.PostgresConnectionString, cancellationToken: cancellationToken,
+                    exclusive: !options.Cluster);
                 return new(postgres, services => services.AddPostgresJournal(postgres), $"postgres://{where.Host}:{where.Port}/{where.Database}");
             default:
                 throw new InvalidOperationException($"BudgetGrains:Storage '{options.Storage}' is not a storage kind: use {Sqlite} (the default) or {Postgres}");
