@@ -21,6 +21,7 @@ public static class BudgetGrainsSetup
     /// read sides, the price catalog and the alert sinks: the journal itself and the alert signal.</summary>
     public static IServiceCollection AddBudgetGrainServices(this IServiceCollection services) => services
         .AddSingleton<JournalService>()
+        .AddSingleton<Scopes.ScopeActivations>()
         .AddSingleton<AlertSignal>();
 
     /// <summary>How many open reservations are woken per store query after a restart.</summary>

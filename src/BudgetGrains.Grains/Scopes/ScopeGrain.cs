@@ -8,7 +8,8 @@ namespace BudgetGrains.Grains.Scopes;
 
 /// <summary>See <see cref="IScopeGrain"/>.</summary>
 [GrainType(GrainTypes.Scope)]
-internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, JournalService journal, TimeProvider clock) : Grain, IScopeGrain
+internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, JournalService journal, TimeProvider clock,
+    Microsoft.Extensions.Logging.ILogger<ScopeGrain> logger, ScopeActivations activations) : Grain, IScopeGrain
 {
     private static readonly string[] NoThresholds = [];
 
@@ -57,6 +58,8 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         // Claim first, then read: a stale activation's write is either committed before the claim (and read below) or refused.
         _epoch = await journal.ClaimEpochAsync(GrainKey, cancellationToken);
         _fence = [new ScopeFence(GrainKey, _epoch)];
+        Microsoft.Extensions.Logging.LoggerExtensions.LogDebug(logger, "Scope {Scope} activated with epoch {Epoch}", GrainKey, _epoch);
+        activations.Add(GrainKey, _epoch);
         await _state.ReadAsync(cancellationToken);
         var counters = await store.ReadCountersAsync(GrainKey, State.PeriodStartUnixMs, cancellationToken);
         (_spentNanos, _heldNanos, _openHolds, _commits, _denials, _calls, _retries, _depthMaxSeen) =
@@ -164,6 +167,12 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         _depthMaxSeen = Math.Max(_depthMaxSeen, call.Depth);
         _openReservations.Add(call.ReservationId);
         return answer with { Epoch = _epoch };
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        activations.Remove(GrainKey, _epoch);
+        return Task.CompletedTask;
     }
 
     public Task FencedOutAsync(long epoch)

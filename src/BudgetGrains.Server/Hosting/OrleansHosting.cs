@@ -59,6 +59,7 @@ internal static class OrleansHosting
                     membership.DeathVoteExpirationTimeout = DeathVoteExpiry;
                     membership.IAmAliveTablePublishTimeout = IAmAlivePublish;
                 });
+                silo.Services.AddHostedService<ClusterDeathWatch>();
             }
             else
             {
