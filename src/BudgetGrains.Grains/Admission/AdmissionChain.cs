@@ -75,7 +75,9 @@ internal static class AdmissionChain
                 {
                     return Stop(Failure.Exhausted(e.Message));
                 }
-                catch (Exception e) when (e is StorageUnavailableException or System.Data.Common.DbException or IOException)
+                // Also a scope on a silo that just died, or one too slow to answer: the scopes passed so far are undone by the caller.
+                catch (Exception e) when (e is StorageUnavailableException or System.Data.Common.DbException or IOException
+                    or Orleans.Runtime.OrleansMessageRejectionException or TimeoutException)
                 {
                     return Stop(Failure.Unavailable($"scope {scope} could not be loaded: {e.Message}"));
                 }

@@ -339,7 +339,10 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
             await Task.WhenAll(calls);
             return null;
         }
-        catch (Exception e) when (e is LimitExceededException or StorageUnavailableException or System.Data.Common.DbException)
+        // A scope on a silo that just died (OrleansMessageRejectionException, SiloUnavailableException) or too slow to answer
+        // (TimeoutException): the scopes that did take the change are undone by the caller, or they would keep it.
+        catch (Exception e) when (e is LimitExceededException or StorageUnavailableException or System.Data.Common.DbException
+            or OrleansMessageRejectionException or TimeoutException)
         {
             logger.LogWarning(e, "Reservation {ReservationId} could not reach its chain", GrainKey);
             return e is LimitExceededException ? Failure.Exhausted(e.Message) : Failure.Unavailable(e.Message);
