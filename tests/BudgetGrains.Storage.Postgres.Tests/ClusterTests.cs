@@ -205,6 +205,108 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         }
     }
 
+    [SkippableFact]
+    public async Task C_a_frozen_silo_resumed_after_its_scopes_moved_writes_nothing()
+    {
+        var database = await postgres.NewDatabaseAsync();
+        var silos = await StartClusterAsync(database);
+        try
+        {
+            var channels = silos.Select(s => GrpcChannel.ForAddress(s.Address)).ToArray();
+            const int n = 20;
+            const long amount = 1_000;
+            var key = "stop-" + Guid.NewGuid().ToString("N")[..8];
+            var team = "team/" + key;
+            await new ManagementClient(channels[0]).UpsertBudgetAsync(new UpsertBudgetRequest { Scope = team, LimitNanos = n * amount });
+            var attribution = new Attribution { Tenant = key, Team = key };
+            var victim = Array.FindIndex(silos, s => s.Output.Any(line => line.Contains($"Scope {team} activated", StringComparison.Ordinal)));
+            Assert.True(victim >= 0, "no silo logged the activation of " + team);
+            var survivors = Enumerable.Range(0, Silos).Where(i => i != victim).ToArray();
+            var admitted = new ConcurrentBag<string>();
+            for (var i = 0; i < 5; i++)
+            {
+                var reserve = Reserve(attribution, amount);
+                Assert.Equal(Decision.Admitted, (await new AdmissionClient(channels[victim]).ReserveAsync(reserve)).Decision);
+                admitted.Add(reserve.RequestId);
+            }
+
+            Signal(silos[victim].Pid, "STOP");
+            // Requests to the frozen silo wait in its sockets; it handles them with its stale activations when it resumes.
+            var stale = Enumerable.Range(0, 10).Select(_ => Reserve(attribution, amount)).ToList();
+            var staleCalls = stale.Select(r => Task.Run(async () =>
+            {
+                try
+                {
+                    return (await new AdmissionClient(channels[victim]).ReserveAsync(r, deadline: DateTime.UtcNow.AddSeconds(30))).Decision.ToString();
+                }
+                catch (RpcException e)
+                {
+                    return e.StatusCode.ToString();
+                }
+            })).ToList();
+            // The survivors take over the scope (membership declares the frozen silo dead) and admit up to the cap.
+            var clock = Stopwatch.StartNew();
+            var denied = false;
+            while (!denied)
+            {
+                var reserve = Reserve(attribution, amount);
+                var answer = await WithAnyRetriesAsync(() => new AdmissionClient(channels[survivors[admitted.Count % 2]]).ReserveAsync(reserve).ResponseAsync);
+                if (answer.Decision == Decision.Admitted) admitted.Add(reserve.RequestId);
+                else denied = true;
+            }
+            output.WriteLine($"survivors reached the cap {clock.Elapsed.TotalSeconds:F1} s after the freeze");
+            Assert.Equal(n, admitted.Count);
+
+            Signal(silos[victim].Pid, "CONT");
+            var answers = await Task.WhenAll(staleCalls);
+            output.WriteLine("the resumed silo answered: " + string.Join(", ", answers));
+            Assert.DoesNotContain(nameof(Decision.Admitted), answers);
+            foreach (var line in silos[victim].Output.Where(l => l.Contains("refused", StringComparison.Ordinal) || l.Contains("dead", StringComparison.OrdinalIgnoreCase)).Take(10))
+                output.WriteLine("frozen silo: " + line);
+
+            var admin = new ManagementClient(channels[survivors[0]]);
+            var status = await StatusAsync(admin, team);
+            Assert.Equal((n * amount, n), (status.HeldNanos, status.OpenHolds));
+            await using var dataSource = NpgsqlDataSource.Create(database);
+            await using var command = dataSource.CreateCommand("SELECT held_nanos, open_holds FROM scope_holds WHERE scope = $1");
+            command.Parameters.Add(new NpgsqlParameter { Value = team });
+            await using var reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal((n * amount, n), (reader.GetInt64(0), reader.GetInt32(1)));
+        }
+        finally
+        {
+            foreach (var silo in silos)
+            {
+                if (!silo.HasExited) Signal(silo.Pid, "CONT");
+                silo.Dispose();
+            }
+        }
+    }
+
+    private static void Signal(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    private static async Task<T> WithAnyRetriesAsync<T>(Func<Task<T>> call)
+    {
+        var deadline = DateTime.UtcNow + RetryFor;
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown
+                or StatusCode.DeadlineExceeded && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
     private async Task<ServerProcess[]> StartClusterAsync(string database) =>
         await Task.WhenAll(Enumerable.Range(0, Silos).Select(i => ServerProcess.StartAsync(Path.Combine(_root, "silo" + i),
             "--storage", "postgres", "--postgres", database, "--cluster", "true", "--http", "none",
