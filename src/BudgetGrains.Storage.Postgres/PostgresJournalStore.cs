@@ -69,7 +69,7 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
             FROM unnest(scopes, epochs) AS f(s, e) LEFT JOIN scope_epochs c ON c.scope = f.s
             WHERE c.epoch IS DISTINCT FROM f.e;
             IF stale IS NOT NULL THEN
-                RAISE EXCEPTION USING ERRCODE = 'BGF01', MESSAGE = 'stale scope epochs', DETAIL = stale;
+                RAISE EXCEPTION USING ERRCODE = 'BGF01', MESSAGE = 'stale scope epochs' || E'\n' || stale;
             END IF;
         END
         $fn$;
@@ -245,7 +245,7 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
             {
                 // Nothing of the batch is stored. The writes carrying a stale epoch are left out whole; the rest goes again
                 // (a claim made meanwhile can refuse more: each round leaves out at least one write, so this ends).
-                var stale = ParseStale(e.Detail);
+                var stale = ParseStale(e.MessageText);
                 var kept = new List<JournalWrite>(writes.Count);
                 var positions = new List<int>(writes.Count);
                 for (var i = 0; i < writes.Count; i++)
@@ -293,11 +293,11 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
         return list;
     }
 
-    /// <summary>The (scope, epoch) pairs named in the refusal's detail, one "scope\tepoch" per line.</summary>
-    private static HashSet<ScopeFence> ParseStale(string? detail)
+    /// <summary>The (scope, epoch) pairs named in the refusal's message, one "scope\tepoch" per line after the first.</summary>
+    private static HashSet<ScopeFence> ParseStale(string? message)
     {
         var stale = new HashSet<ScopeFence>();
-        foreach (var line in (detail ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var line in (message ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1))
         {
             var tab = line.LastIndexOf('\t');
             if (tab > 0 && long.TryParse(line.AsSpan(tab + 1), System.Globalization.CultureInfo.InvariantCulture, out var epoch))
