@@ -9,7 +9,8 @@
 # <pid> is the silo's own process (the built executable, not a wrapper), so `kill -9 <pid>` kills that silo.
 # Everything lives in $BUDGETGRAINS_CLUSTER_DIR (default /tmp/budgetgrains-local-cluster): cluster.env (PostgreSQL's
 # port and connection string), silos.txt (the lines above), silo<i>.log, pg/. BUDGETGRAINS_SERVER names the silo
-# executable; by default the Release build of src/BudgetGrains.Server (built when missing).
+# executable, or its BudgetGrains.Server.dll (run as `dotnet <dll>`, still the silo's own process); by default the
+# Release build of src/BudgetGrains.Server (built when missing).
 set -euo pipefail
 
 DIR=${BUDGETGRAINS_CLUSTER_DIR:-/tmp/budgetgrains-local-cluster}
@@ -65,7 +66,9 @@ up() {
     local i pid
     for ((i = 1; i <= count; i++)); do
         # The executable itself in the background: $! is the silo's own pid.
-        nohup "$exe" --storage postgres --postgres "$connection" --cluster true \
+        local run=("$exe")
+        [[ $exe != *.dll ]] || run=(dotnet "$exe")
+        nohup "${run[@]}" --storage postgres --postgres "$connection" --cluster true \
             --listen 127.0.0.1:0 --http 127.0.0.1:0 --data-dir "$DIR/silo$i" \
             >"$DIR/silo$i.log" 2>&1 </dev/null &
         echo "$!" >"$DIR/silo$i.pid"

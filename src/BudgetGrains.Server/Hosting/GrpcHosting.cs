@@ -44,6 +44,7 @@ internal static class GrpcHosting
         {
             grpc.MaxReceiveMessageSize = maxMessageBytes;
             grpc.MaxSendMessageSize = maxMessageBytes;
+            grpc.Interceptors.Add<Services.SiloUnavailableInterceptor>();
         });
         services.AddGrpcReflection();
         services.AddHealthChecks().AddCheck(SiloReadiness.Name, readiness);
