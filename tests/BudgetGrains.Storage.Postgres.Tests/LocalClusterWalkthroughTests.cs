@@ -5,6 +5,7 @@ namespace BudgetGrains.Storage.Postgres.Tests;
 
 /// <summary>The README's "Three silos on one machine" walkthrough, run as written through deploy/local-cluster.sh (in a
 /// state directory of its own, with the silo this test run built).</summary>
+[Collection(PostgresCollection.Name)] // not alongside the cluster tests: two cores
 public sealed class LocalClusterWalkthroughTests(ITestOutputHelper output)
 {
     [SkippableFact]
