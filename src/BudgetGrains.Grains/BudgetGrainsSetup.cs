@@ -26,6 +26,7 @@ public static class BudgetGrainsSetup
         services.TryAddSingleton(Settings.ScopeDefaults.Open);
         return services
             .AddSingleton<JournalService>()
+            .AddSingleton<Scopes.ScopeActivations>()
             .AddSingleton<AlertSignal>();
     }
 

@@ -20,8 +20,9 @@ public static class PostgresJournalServices
         [new PostgresBudgetJournal(), new PostgresAlertJournal(), new PostgresPriceJournal(), new PostgresAccessJournal()];
 
     /// <summary>Connects to the database and brings its schema up to date (see <see cref="PostgresJournalStore.OpenAsync"/>).</summary>
-    public static Task<PostgresJournalStore> OpenAsync(string connectionString, ILogger? logger = null, CancellationToken cancellationToken = default) =>
-        PostgresJournalStore.OpenAsync(connectionString, Handlers(), logger: logger, cancellationToken: cancellationToken);
+    public static Task<PostgresJournalStore> OpenAsync(string connectionString, ILogger? logger = null, CancellationToken cancellationToken = default,
+        bool exclusive = true) =>
+        PostgresJournalStore.OpenAsync(connectionString, Handlers(), logger: logger, cancellationToken: cancellationToken, exclusive: exclusive);
 
     /// <summary>The journal's backend and the read sides (counters and ledger, alerts, prices, keys and audit) over the same database. The
     /// caller owns <paramref name="store"/> and disposes it after the host, once the journal has flushed.</summary>

@@ -53,7 +53,38 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
             last_batch bigint NOT NULL,
             updated_at_ms bigint NOT NULL);
         """,
+        // Fencing (docs/decisions/0028-fencing.md): each scope activation claims the next epoch of its scope; a batch
+        // first checks, under share locks on the rows (a claim waits for the batch, the batch for a claim), that every
+        // epoch its writes carry is still current, and fails with SQLSTATE BGF01 listing the stale ones otherwise.
+        """
+        CREATE TABLE scope_epochs(
+            scope text COLLATE "C" PRIMARY KEY,
+            epoch bigint NOT NULL);
+        CREATE FUNCTION budgetgrains_check_fences(scopes text[], epochs bigint[]) RETURNS void LANGUAGE plpgsql AS $fn$
+        DECLARE
+            stale text;
+        BEGIN
+            PERFORM 1 FROM scope_epochs WHERE scope = ANY(scopes) ORDER BY scope FOR SHARE;
+            SELECT string_agg(f.s || E'\t' || f.e, E'\n') INTO stale
+            FROM unnest(scopes, epochs) AS f(s, e) LEFT JOIN scope_epochs c ON c.scope = f.s
+            WHERE c.epoch IS DISTINCT FROM f.e;
+            IF stale IS NOT NULL THEN
+                RAISE EXCEPTION USING ERRCODE = 'BGF01', MESSAGE = 'stale scope epochs' || E'\n' || stale;
+            END IF;
+        END
+        $fn$;
+        """,
     ];
+
+    /// <summary>The SQLSTATE of a batch refused for stale epochs (the function above).</summary>
+    public const string StaleFenceState = "BGF01";
+
+    private const string ClaimEpoch = """
+        INSERT INTO scope_epochs(scope, epoch) VALUES($1, 1)
+        ON CONFLICT(scope) DO UPDATE SET epoch = scope_epochs.epoch + 1 RETURNING epoch
+        """;
+
+    private const string CheckFences = "SELECT budgetgrains_check_fences($1::text[], $2::bigint[])";
 
     // One statement for the whole batch's states: unnest turns the three arrays into rows.
     private const string UpsertStates = """
@@ -80,11 +111,12 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     private NpgsqlConnection? _writer;
     private long _batchNumber;
     private bool _disposed;
+    private readonly bool _exclusive;
 
     private PostgresJournalStore(NpgsqlDataSource writeSource, NpgsqlDataSource readSource, IReadOnlyList<IPostgresJournalHandler> handlers,
-        TimeProvider timeProvider, ILogger logger)
+        TimeProvider timeProvider, ILogger logger, bool exclusive)
     {
-        (_writeSource, ReadSource, _handlers, _timeProvider, _logger) = (writeSource, readSource, handlers, timeProvider, logger);
+        (_writeSource, ReadSource, _handlers, _timeProvider, _logger, _exclusive) = (writeSource, readSource, handlers, timeProvider, logger, exclusive);
         _stateReads = new StateReads(readSource);
     }
 
@@ -100,21 +132,24 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     /// schema is newer than this code). Fails with a message naming the setting when the connection string is malformed
     /// or the server cannot be reached.
     /// </summary>
+    /// <param name="exclusive">True (one silo, localhost clustering): the writer holds <see cref="WriterLockKey"/>, so a
+    /// second silo on the database refuses to start. False (an Orleans cluster): the silos share the database, fenced by epochs.</param>
     public static async Task<PostgresJournalStore> OpenAsync(string connectionString, IEnumerable<IPostgresJournalHandler> journalHandlers,
-        TimeProvider? timeProvider = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+        TimeProvider? timeProvider = null, ILogger? logger = null, CancellationToken cancellationToken = default, bool exclusive = true)
     {
         ArgumentNullException.ThrowIfNull(journalHandlers);
         var builder = ParseConnectionString(connectionString);
         builder.MaxAutoPrepare = MaxAutoPrepare;
         builder.AutoPrepareMinUsages = 2;
         builder.MaxPoolSize = MaxReadConnections;
-        var readSource = NpgsqlDataSource.Create(builder.ConnectionString);
-        // The writer's session insists on synchronous_commit=on (durable before the answer), whatever the database's default.
+        // Every session insists on synchronous_commit=on (durable before the answer), whatever the database's default:
+        // the writer's batches, and the epoch claims made on the read connections.
         builder.Options = (builder.Options is { Length: > 0 } options ? options + " " : "") + "-c synchronous_commit=on";
+        var readSource = NpgsqlDataSource.Create(builder.ConnectionString);
         builder.MaxPoolSize = 2;
         var writeSource = NpgsqlDataSource.Create(builder.ConnectionString);
         var store = new PostgresJournalStore(writeSource, readSource, [.. journalHandlers], timeProvider ?? TimeProvider.System,
-            logger ?? NullLogger.Instance);
+            logger ?? NullLogger.Instance, exclusive);
         try
         {
             await using var connection = await writeSource.OpenConnectionAsync(cancellationToken);
@@ -166,14 +201,23 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public async Task WriteBatchAsync(IReadOnlyList<JournalWrite> batch, CancellationToken cancellationToken)
+    public async Task<long> ClaimEpochAsync(string scope, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await using var connection = await ReadSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, ClaimEpoch, scope);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<int>> WriteBatchAsync(IReadOnlyList<JournalWrite> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            WriteBatch(batch);
+            return WriteBatch(batch);
         }
         finally
         {
@@ -182,18 +226,38 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     }
 
     // Synchronous: the journal's writer thread is dedicated to this and waits anyway; no thread-pool hops per batch.
-    private void WriteBatch(IReadOnlyList<JournalWrite> writes)
+    private IReadOnlyList<int> WriteBatch(IReadOnlyList<JournalWrite> writes)
     {
         var number = ++_batchNumber;
         var nowMs = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        for (var attempt = 1; ; attempt++)
+        List<int>? refused = null;
+        _originalPositions = null;
+        for (var attempt = 1; ; )
         {
             // A connection that cannot be opened has sent nothing: the batch fails at once, its writers get UNAVAILABLE.
             _writer ??= OpenWriter();
             try
             {
                 Execute(_writer, writes, number, nowMs);
-                return;
+                return refused ?? (IReadOnlyList<int>)[];
+            }
+            catch (PostgresException e) when (e.SqlState == StaleFenceState)
+            {
+                // Nothing of the batch is stored. The writes carrying a stale epoch are left out whole; the rest goes again
+                // (a claim made meanwhile can refuse more: each round leaves out at least one write, so this ends).
+                var stale = ParseStale(e.MessageText);
+                var kept = new List<JournalWrite>(writes.Count);
+                var positions = new List<int>(writes.Count);
+                for (var i = 0; i < writes.Count; i++)
+                {
+                    if (writes[i].Fences is { } fences && fences.Any(stale.Contains)) (refused ??= []).Add(Original(i));
+                    else (kept, positions) = (Add(kept, writes[i]), Add(positions, Original(i)));
+                }
+                if (kept.Count == writes.Count) throw; // the detail named nothing this batch carries: fail it whole
+                _originalPositions = positions;
+                writes = kept;
+                if (writes.Count == 0) return refused!;
+                continue;
             }
             catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
             {
@@ -205,10 +269,11 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
                 switch (WasCommitted(number, e))
                 {
                     case true:
-                        return;
+                        return refused ?? (IReadOnlyList<int>)[];
                     case false when attempt < MaxAttempts:
                         // Nothing of it is stored: it can go again, whole, on the new connection.
                         _logger.LogWarning(e, "Journal batch {Batch} was not committed: the connection broke; writing it again", number);
+                        attempt++;
                         continue;
                     default:
                         throw;
@@ -217,10 +282,44 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
         }
     }
 
-    /// <summary>The batch as one NpgsqlBatch: one round trip, one implicit transaction.</summary>
+    // Where the writes of the current round stood in the batch the journal handed over (null: the same places).
+    private List<int>? _originalPositions;
+
+    private int Original(int i) => _originalPositions is { } positions ? positions[i] : i;
+
+    private static List<T> Add<T>(List<T> list, T item)
+    {
+        list.Add(item);
+        return list;
+    }
+
+    /// <summary>The (scope, epoch) pairs named in the refusal's message, one "scope\tepoch" per line after the first.</summary>
+    private static HashSet<ScopeFence> ParseStale(string? message)
+    {
+        var stale = new HashSet<ScopeFence>();
+        foreach (var line in (message ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1))
+        {
+            var tab = line.LastIndexOf('\t');
+            if (tab > 0 && long.TryParse(line.AsSpan(tab + 1), System.Globalization.CultureInfo.InvariantCulture, out var epoch))
+                stale.Add(new ScopeFence(line[..tab], epoch));
+        }
+        return stale;
+    }
+
+    /// <summary>The batch as one NpgsqlBatch: one round trip, one implicit transaction. Its first statement checks the
+    /// epochs the writes carry (fencing), under share locks held to the commit.</summary>
     private void Execute(NpgsqlConnection connection, IReadOnlyList<JournalWrite> writes, long number, long nowMs)
     {
         using var batch = new NpgsqlBatch(connection);
+        var fences = new HashSet<ScopeFence>();
+        foreach (var write in writes)
+            if (write.Fences is { } carried) fences.UnionWith(carried);
+        if (fences.Count > 0)
+        {
+            var sorted = fences.OrderBy(f => f.Scope, StringComparer.Ordinal).ThenBy(f => f.Epoch).ToList();
+            batch.BatchCommands.Add(BatchCommand(CheckFences, Array(sorted.Select(f => f.Scope), NpgsqlDbType.Text),
+                Array(sorted.Select(f => f.Epoch), NpgsqlDbType.Bigint)));
+        }
         AppendStates(batch, writes, nowMs);
         Dictionary<IPostgresJournalHandler, List<IJournalRecord>>? journal = null;
         foreach (var write in writes)
@@ -243,7 +342,8 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     /// if its writes were applied one after the other.</summary>
     private static void AppendStates(NpgsqlBatch batch, IReadOnlyList<JournalWrite> writes, long nowMs)
     {
-        var states = new Dictionary<StateKey, byte[]>();
+        var states = new SortedDictionary<StateKey, byte[]>(Comparer<StateKey>.Create((a, b) =>
+            string.CompareOrdinal(a.GrainType, b.GrainType) is var byType and not 0 ? byType : string.CompareOrdinal(a.Key, b.Key)));
         foreach (var write in writes)
             if (write.State is not null) states[write.Grain] = write.State;
         if (states.Count == 0) return;
@@ -289,6 +389,7 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
     private NpgsqlConnection OpenWriter()
     {
         var connection = _writeSource.OpenConnection();
+        if (!_exclusive) return connection;
         using var command = Command(connection, $"SELECT pg_try_advisory_lock({WriterLockKey})");
         if (command.ExecuteScalar() is true) return connection;
         using var holder = Command(connection, """

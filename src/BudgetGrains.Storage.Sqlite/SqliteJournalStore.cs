@@ -217,7 +217,8 @@ public sealed class SqliteJournalStore : IJournalStore, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public async Task WriteBatchAsync(IReadOnlyList<JournalWrite> batch, CancellationToken cancellationToken)
+    /// <remarks>One silo per database (its data-directory lock): no activation is ever stale, fences are not checked.</remarks>
+    public async Task<IReadOnlyList<int>> WriteBatchAsync(IReadOnlyList<JournalWrite> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -225,6 +226,7 @@ public sealed class SqliteJournalStore : IJournalStore, IAsyncDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             WriteBatch(batch);
+            return [];
         }
         finally
         {

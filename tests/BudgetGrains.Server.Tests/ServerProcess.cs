@@ -9,9 +9,15 @@ internal sealed partial class ServerProcess : IDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private readonly Process _process;
 
-    private ServerProcess(Process process, Uri address) => (_process, Address) = (process, address);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output;
+
+    private ServerProcess(Process process, Uri address, System.Collections.Concurrent.ConcurrentQueue<string> output) =>
+        (_process, Address, _output) = (process, address, output);
 
     public Uri Address { get; }
+
+    /// <summary>What the silo wrote so far (stdout and stderr), line by line.</summary>
+    public IReadOnlyList<string> Output => [.. _output];
 
     /// <param name="settings">More command-line settings, e.g. "--BudgetGrains:Alerts:Webhooks:0:Url=http://...".</param>
     public static async Task<ServerProcess> StartAsync(string dataDir, params string[] settings)
@@ -37,7 +43,7 @@ internal sealed partial class ServerProcess : IDisposable
             if (!process.HasExited) process.Kill();
             throw new InvalidOperationException("the silo did not start:\n" + string.Join("\n", output));
         }
-        return new ServerProcess(process, await ready.Task);
+        return new ServerProcess(process, await ready.Task, output);
     }
 
     /// <summary>kill -9: no shutdown hooks, no flush.</summary>

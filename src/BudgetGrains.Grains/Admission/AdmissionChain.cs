@@ -18,8 +18,12 @@ internal sealed record ChainWalk(
     Failure? Failure,
     Dictionary<string, TaskPolicy>? Policies = null,
     bool AnyBudget = false,
-    Settings.UnknownScopesMode TenantUnknownScopes = Settings.UnknownScopesMode.Unspecified)
+    Settings.UnknownScopesMode TenantUnknownScopes = Settings.UnknownScopesMode.Unspecified,
+    List<ScopeFence>? Fences = null)
 {
+    /// <summary>The epoch of each passed scope's activation, in walk order (the reserve's write carries them).</summary>
+    public List<ScopeFence> PassedFences { get; } = Fences ?? [];
+
     /// <summary>
     /// Closed mode for unknown scopes (DESIGN.md §3): a walk that every scope admitted, none of which has a budget,
     /// is denied NO_BUDGET when the tenant's setting (else the deployment's) is closed. Null when it stands.
@@ -63,6 +67,7 @@ internal static class AdmissionChain
     {
         var passed = new List<string>(8);
         var parents = new List<string>(8);
+        var fences = new List<ScopeFence>(8);
         var crossed = new List<string>();
         var remaining = Remaining.Unlimited;
         var anyBudget = false;
@@ -84,7 +89,9 @@ internal static class AdmissionChain
                 {
                     return Stop(Failure.Exhausted(e.Message));
                 }
-                catch (Exception e) when (e is StorageUnavailableException or System.Data.Common.DbException or IOException)
+                // Also a scope on a silo that just died, or one too slow to answer: the scopes passed so far are undone by the caller.
+                catch (Exception e) when (e is StorageUnavailableException or System.Data.Common.DbException or IOException
+                    or Orleans.Runtime.OrleansMessageRejectionException or TimeoutException)
                 {
                     return Stop(Failure.Unavailable($"scope {scope} could not be loaded: {e.Message}"));
                 }
@@ -92,16 +99,17 @@ internal static class AdmissionChain
                 anyBudget |= !answer.Unbudgeted;
                 if (answer.UnknownScopes != Settings.UnknownScopesMode.Unspecified && scope == attribution.TenantScope) tenantMode = answer.UnknownScopes;
                 remaining = Math.Min(remaining, answer.RemainingNanos);
-                if (!answer.Admitted) return new ChainWalk(passed, parents, scope, answer, remaining, crossed, null);
+                if (!answer.Admitted) return new ChainWalk(passed, parents, scope, answer, remaining, crossed, null, null, Fences: fences);
                 passed.Add(scope);
+                fences.Add(new ScopeFence(scope, answer.Epoch));
                 parents.Add(answer.Parent);
                 crossed.AddRange(answer.CrossedThresholds);
                 if (answer.Policy is not null) (policies ??= new(StringComparer.Ordinal))[scope] = answer.Policy;
                 scope = answer.Parent;
             }
         }
-        return new ChainWalk(passed, parents, "", null, remaining, crossed, null, policies, anyBudget, tenantMode);
+        return new ChainWalk(passed, parents, "", null, remaining, crossed, null, policies, anyBudget, tenantMode, fences);
 
-        ChainWalk Stop(Failure failure) => new(passed, parents, "", null, remaining, crossed, failure);
+        ChainWalk Stop(Failure failure) => new(passed, parents, "", null, remaining, crossed, failure, null, Fences: fences);
     }
 }

@@ -26,12 +26,12 @@ public sealed class DurableState<TState>(JournalService journal, StateKey key, J
     }
 
     /// <summary>Writes <see cref="Value"/> and <paramref name="records"/> atomically; completes when durable.</summary>
-    public Task WriteAsync(IReadOnlyList<IJournalRecord> records)
+    public Task WriteAsync(IReadOnlyList<IJournalRecord> records, IReadOnlyList<ScopeFence>? fences = null)
     {
         // Serialized now, inside the turn, so later changes of Value cannot leak into this write.
         var data = JsonSerializer.SerializeToUtf8Bytes(Value, contract);
         RecordExists = true;
-        return journal.AppendAsync(new JournalWrite(key, data, records));
+        return journal.AppendAsync(new JournalWrite(key, data, records, fences));
     }
 
     /// <summary>Writes <see cref="Value"/> alone.</summary>

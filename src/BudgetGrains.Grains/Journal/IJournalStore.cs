@@ -7,6 +7,13 @@ public interface IJournalStore
     /// <summary>The last written state of a grain, or null if none was ever written.</summary>
     Task<byte[]?> ReadStateAsync(StateKey grain, CancellationToken cancellationToken);
 
-    /// <summary>Writes a whole batch in one durable transaction: all of it or none of it, durable when the task completes.</summary>
-    Task WriteBatchAsync(IReadOnlyList<JournalWrite> batch, CancellationToken cancellationToken);
+    /// <summary>Writes a whole batch in one durable transaction, durable when the task completes: every write of it, or
+    /// (an exception) none. The exception: writes whose <see cref="JournalWrite.Fences"/> name an epoch that is no longer
+    /// current are left out whole, and their positions in the batch returned; the rest is stored.</summary>
+    Task<IReadOnlyList<int>> WriteBatchAsync(IReadOnlyList<JournalWrite> batch, CancellationToken cancellationToken);
+
+    /// <summary>A new activation of <paramref name="scope"/> claims it: the scope's epoch, bumped atomically, is returned;
+    /// writes fenced with an older epoch are refused from now on. A store that only one silo can open (SQLite, under its
+    /// data-directory lock) has no stale activations and may answer 0.</summary>
+    Task<long> ClaimEpochAsync(string scope, CancellationToken cancellationToken) => Task.FromResult(0L);
 }

@@ -29,6 +29,7 @@ public sealed class JournalService : IAsyncDisposable
     private long _batches;
     private long _writes;
     private long _failedBatches;
+    private long _fencedWrites;
 
     public JournalService(IJournalStore store, ILogger<JournalService> logger)
     {
@@ -38,6 +39,12 @@ public sealed class JournalService : IAsyncDisposable
 
     /// <summary>The last written state of a grain, or null if none was ever written.</summary>
     public Task<byte[]?> ReadStateAsync(StateKey grain, CancellationToken cancellationToken) => _store.ReadStateAsync(grain, cancellationToken);
+
+    /// <summary>Claims <paramref name="scope"/> for a new activation (see <see cref="IJournalStore.ClaimEpochAsync"/>).</summary>
+    public Task<long> ClaimEpochAsync(string scope, CancellationToken cancellationToken) => _store.ClaimEpochAsync(scope, cancellationToken);
+
+    /// <summary>Writes refused because an activation that admitted them was stale (fencing), since the silo started.</summary>
+    public long FencedWrites => Interlocked.Read(ref _fencedWrites);
 
     /// <summary>Queues a write; completes when it is durable, or fails with <see cref="StorageUnavailableException"/>.</summary>
     public Task AppendAsync(JournalWrite write)
@@ -106,9 +113,10 @@ public sealed class JournalService : IAsyncDisposable
         Interlocked.Increment(ref _batches);
         Interlocked.Add(ref _writes, batch.Count);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        IReadOnlyList<int> refused;
         try
         {
-            _store.WriteBatchAsync(batch, CancellationToken.None).GetAwaiter().GetResult();
+            refused = _store.WriteBatchAsync(batch, CancellationToken.None).GetAwaiter().GetResult();
             BudgetMeters.JournalBatch(batch.Count, started, failed: false);
         }
         catch (Exception e)
@@ -119,6 +127,16 @@ public sealed class JournalService : IAsyncDisposable
             var error = new StorageUnavailableException($"a batch of {batch.Count} journal writes could not be made durable: {e.Message}", e);
             foreach (var waiter in waiters) waiter.TrySetException(error);
             return;
+        }
+        if (refused.Count > 0)
+        {
+            Interlocked.Add(ref _fencedWrites, refused.Count);
+            _logger.LogWarning("The store refused {Count} of {Total} journal writes: a scope activation that admitted them is stale " +
+                "(the scope was activated on another silo since); their callers get UNAVAILABLE and retry", refused.Count, batch.Count);
+            foreach (var index in refused)
+                waiters[index].TrySetException(new StorageUnavailableException(
+                    $"the write of {batch[index].Grain} was refused: a scope it touched is now active on another silo; retry with the same id",
+                    fenced: true));
         }
         foreach (var waiter in waiters) waiter.TrySetResult();
     }

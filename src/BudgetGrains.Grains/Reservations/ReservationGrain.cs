@@ -26,6 +26,9 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
     private static readonly string[] None = [];
 
     private IDisposable? _expiryTimer;
+
+    /// <summary>The store refused this activation's write for a stale scope epoch; it is deactivating.</summary>
+    private bool _fencedOut;
     private DurableState<ReservationState> _state = null!;
 
     private string GrainKey { get; set; } = "";
@@ -82,7 +85,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         var walk = await AdmissionChain.WalkAsync(GrainFactory, command.Attribution, scope => scope.TryHoldAsync(amount, tokens));
         if (walk.Failure is not null || walk.DeniedAt is not null)
         {
-            await UndoHoldsAsync(walk.Passed, amount, tokens);
+            await UndoHoldsAsync(walk.PassedFences, amount, tokens);
             if (walk.Failure is not null) return walk.Failure;
             var denied = Denied(walk.DeniedAt!.Reason, walk.DeniedScope, walk.DeniedAt.RemainingNanos) with { RetryAfterMs = walk.DeniedAt.RetryAfterMs };
             return await FinishDeniedAsync(fingerprint, denied, new ScopeCounterDelta(walk.DeniedScope, walk.DeniedAt.PeriodStartUnixMs, Denials: 1));
@@ -90,11 +93,12 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         if (walk.DeniedForNoBudget(scopeDefaults) is { } unbudgeted)
         {
             // No scope denied, so none counts a denial: the chain as a whole has no budget.
-            await UndoHoldsAsync(walk.Passed, amount, tokens);
+            await UndoHoldsAsync(walk.PassedFences, amount, tokens);
             return await FinishDeniedAsync(fingerprint, Denied(DenyReason.NoBudget, unbudgeted, 0), denial: null);
         }
 
         var (taskScope, taskCall, taskPeriod) = (command.Attribution.TaskScope, (TaskCall?)null, 0L);
+        var fences = new List<ScopeFence>(walk.PassedFences);
         var inherited = walk.InheritedTaskPolicy(command.Attribution);
         if (taskScope.Length > 0)
         {
@@ -106,16 +110,17 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
             }
             catch (LimitExceededException e)
             {
-                await UndoHoldsAsync(walk.Passed, amount, tokens);
+                await UndoHoldsAsync(walk.PassedFences, amount, tokens);
                 return Failure.Exhausted(e.Message);
             }
             if (!verdict.Admitted)
             {
-                await UndoHoldsAsync(walk.Passed, amount, tokens);
+                await UndoHoldsAsync(walk.PassedFences, amount, tokens);
                 return await FinishDeniedAsync(fingerprint, Denied(verdict.Reason, taskScope, verdict.RemainingNanos),
                     new ScopeCounterDelta(taskScope, verdict.PeriodStartUnixMs, Denials: 1));
             }
             taskPeriod = verdict.PeriodStartUnixMs;
+            if (!fences.Exists(f => f.Scope == taskScope)) fences.Add(new ScopeFence(taskScope, verdict.Epoch));
         }
 
         var now = NowUnixMs();
@@ -141,10 +146,11 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
             Labels = new Dictionary<string, string>(command.Attribution.LabelMap),
             EstimateKey = estimateKey,
         };
-        if (await PersistAsync(admitted, journal) is { } failure)
+        if (await PersistAsync(admitted, journal, fences) is { } failure)
         {
             if (taskCall is not null) await GrainFactory.GetGrain<IScopeGrain>(taskScope).UndoTaskCallAsync(taskCall, taskPeriod);
-            await UndoHoldsAsync(walk.Passed, amount, tokens);
+            await UndoHoldsAsync(walk.PassedFences, amount, tokens);
+            await FencedOutAsync(fences);
             return failure;
         }
         ArmExpiry();
@@ -185,7 +191,8 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         if (await AwaitChainAsync(calls) is { } unreachable)
         {
             for (var i = 0; i < chain.Length; i++)
-                if (calls[i].IsCompletedSuccessfully) await Scope(i).UndoCommitAsync(id, held, closesHold, actual, calls[i].Result.PeriodStartUnixMs);
+                if (calls[i].IsCompletedSuccessfully)
+                    await Scope(i).UndoCommitAsync(id, held, closesHold, actual, calls[i].Result.PeriodStartUnixMs, calls[i].Result.Epoch);
             return unreachable;
         }
 
@@ -204,9 +211,12 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
             command.Outcome, answer.Late, answer.Overage, State.ReservedAtUnixMs, now));
         if (closesHold) journal.Add(new HoldClosed(GrainKey, State.ExpiresAtUnixMs));
         var committed = State with { Status = ReservationStatus.Committed, CommitFingerprint = Fingerprints.Of(command), CommitAnswer = answer };
-        if (await PersistAsync(committed, journal) is { } failure)
+        var commitFences = new ScopeFence[chain.Length];
+        for (var i = 0; i < chain.Length; i++) commitFences[i] = new ScopeFence(chain[i], calls[i].Result.Epoch);
+        if (await PersistAsync(committed, journal, commitFences) is { } failure)
         {
-            for (var i = 0; i < chain.Length; i++) await Scope(i).UndoCommitAsync(id, held, closesHold, actual, periods[i]);
+            for (var i = 0; i < chain.Length; i++) await Scope(i).UndoCommitAsync(id, held, closesHold, actual, periods[i], commitFences[i].Epoch);
+            await FencedOutAsync(commitFences);
             return failure;
         }
         BudgetMeters.Committed(chain, actual);
@@ -296,21 +306,39 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
     }
 
     /// <summary>Makes <paramref name="next"/> the state, durably with <paramref name="journal"/>; on failure the state is unchanged.</summary>
-    private async Task<Failure?> PersistAsync(ReservationState next, IReadOnlyList<IJournalRecord> journal)
+    /// <param name="fences">The epochs of the scope activations that admitted the change (DESIGN.md §7).</param>
+    private async Task<Failure?> PersistAsync(ReservationState next, IReadOnlyList<IJournalRecord> journal, IReadOnlyList<ScopeFence>? fences = null)
     {
         var previous = State;
         State = next;
         try
         {
-            await _state.WriteAsync(journal);
+            await _state.WriteAsync(journal, fences);
             return null;
         }
         catch (StorageUnavailableException e)
         {
             State = previous;
+            if (e.Fenced)
+            {
+                // Another silo holds a scope of the chain now: this activation (of a silo that was taken for dead) goes
+                // too, so that the retry with the same id reloads the reservation wherever Orleans places it.
+                logger.LogWarning("Reservation {ReservationId}: the store refused its write, a scope activation that admitted it is stale", GrainKey);
+                _fencedOut = true;
+                DeactivateOnIdle();
+                return Failure.Unavailable("a scope of this request moved to another silo; retry with the same id");
+            }
             logger.LogWarning(e, "Reservation {ReservationId} could not be made durable", GrainKey);
             return Failure.Unavailable("the change could not be made durable; retry with the same id");
         }
+    }
+
+    /// <summary>After a fenced refusal (and the undo on the same activations), tells the scopes whose epochs the write
+    /// carried: each stale activation deactivates itself.</summary>
+    private async Task FencedOutAsync(IReadOnlyList<ScopeFence> fences)
+    {
+        if (!_fencedOut) return;
+        await OnEveryFenceAsync(fences, (scope, epoch) => scope.FencedOutAsync(epoch));
     }
 
     /// <summary>Waits for a change sent to every scope of the chain at once; a failure names why a scope could not take it
@@ -322,7 +350,10 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
             await Task.WhenAll(calls);
             return null;
         }
-        catch (Exception e) when (e is LimitExceededException or StorageUnavailableException or System.Data.Common.DbException)
+        // A scope on a silo that just died (OrleansMessageRejectionException, SiloUnavailableException) or too slow to answer
+        // (TimeoutException): the scopes that did take the change are undone by the caller, or they would keep it.
+        catch (Exception e) when (e is LimitExceededException or StorageUnavailableException or System.Data.Common.DbException
+            or OrleansMessageRejectionException or TimeoutException)
         {
             logger.LogWarning(e, "Reservation {ReservationId} could not reach its chain", GrainKey);
             return e is LimitExceededException ? Failure.Exhausted(e.Message) : Failure.Unavailable(e.Message);
@@ -332,8 +363,16 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
     private Task ReleaseHoldsAsync(IReadOnlyList<string> scopes, long amount) =>
         OnEveryScopeAsync(scopes, scope => scope.ReleaseHoldAsync(GrainKey, amount));
 
-    private Task UndoHoldsAsync(IReadOnlyList<string> scopes, long amount, long tokens) =>
-        OnEveryScopeAsync(scopes, scope => scope.UndoHoldAsync(GrainKey, amount, tokens));
+    private Task UndoHoldsAsync(IReadOnlyList<ScopeFence> scopes, long amount, long tokens) =>
+        OnEveryFenceAsync(scopes, (scope, epoch) => scope.UndoHoldAsync(GrainKey, amount, tokens, epoch));
+
+    private Task OnEveryFenceAsync(IReadOnlyList<ScopeFence> fences, Func<IScopeGrain, long, Task> change)
+    {
+        var scopes = new string[fences.Count];
+        var epochs = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var i = 0; i < fences.Count; i++) (scopes[i], epochs[fences[i].Scope]) = (fences[i].Scope, fences[i].Epoch);
+        return OnEveryScopeAsync(scopes, scope => change(scope, epochs[scope.GetPrimaryKeyString()]));
+    }
 
     private async Task OnEveryScopeAsync(IReadOnlyList<string> scopes, Func<IScopeGrain, Task> change)
     {

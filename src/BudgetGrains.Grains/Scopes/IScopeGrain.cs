@@ -21,11 +21,12 @@ public sealed record ScopeAnswer(
     long RetryAfterMs = 0,
     long PeriodStartUnixMs = 0,
     bool Unbudgeted = false,
-    Settings.UnknownScopesMode UnknownScopes = Settings.UnknownScopesMode.Unspecified);
+    Settings.UnknownScopesMode UnknownScopes = Settings.UnknownScopesMode.Unspecified,
+    long Epoch = 0);
 
 /// <summary>What a scope did with a commit: the period it counted the spend in, and the alerts the spend raised.</summary>
 [GenerateSerializer, Immutable]
-public sealed record ScopeCommitted(long PeriodStartUnixMs, IReadOnlyList<Alerts.AlertCandidate>? Alerts);
+public sealed record ScopeCommitted(long PeriodStartUnixMs, IReadOnlyList<Alerts.AlertCandidate>? Alerts, long Epoch = 0);
 
 /// <summary>
 /// One scope ("team/search"): its budget and its running counters. Holds are escrow: a scope
@@ -47,13 +48,18 @@ public interface IScopeGrain : IGrainWithStringKey
 
     /// <summary>Reverse a <see cref="TryHoldAsync"/> whose request was not admitted after all (a later scope denied, or
     /// the write failed): the hold goes, and so does what it counted against the rate limits.</summary>
-    Task UndoHoldAsync(string reservationId, long amountNanos, long tokens);
+    /// <paramref name="epoch"/>: the activation that held it (its answer's); another activation never counted it and ignores the undo.
+    Task UndoHoldAsync(string reservationId, long amountNanos, long tokens, long epoch);
 
     /// <summary>Spend <paramref name="actualNanos"/>, removing the hold of <paramref name="heldNanos"/> when <paramref name="closesHold"/>.</summary>
     Task<ScopeCommitted> CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos);
 
     /// <summary>Undo a <see cref="CommitAsync"/> whose write could not be made durable.</summary>
-    Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos, long periodStartUnixMs);
+    Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos, long periodStartUnixMs, long epoch);
+
+    /// <summary>The store refused a write fenced with <paramref name="epoch"/>: if that is this activation's, another silo
+    /// holds the scope now and this activation deactivates (its callers' retries reach the live one).</summary>
+    Task FencedOutAsync(long epoch);
 
     /// <summary>
     /// Task scopes, after the chain held the estimate: admit the call under the task's guardrails (its own policy

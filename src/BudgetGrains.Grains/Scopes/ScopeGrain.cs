@@ -9,8 +9,8 @@ namespace BudgetGrains.Grains.Scopes;
 
 /// <summary>See <see cref="IScopeGrain"/>.</summary>
 [GrainType(GrainTypes.Scope)]
-internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, JournalService journal, TimeProvider clock, ScopeDefaults defaults)
-    : Grain, IScopeGrain
+internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, JournalService journal, TimeProvider clock, ScopeDefaults defaults,
+    Microsoft.Extensions.Logging.ILogger<ScopeGrain> logger, ScopeActivations activations) : Grain, IScopeGrain
 {
     private static readonly string[] NoThresholds = [];
 
@@ -40,6 +40,10 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     private bool _keptAlive;
     private DurableState<ScopeState> _state = null!;
 
+    /// <summary>This activation's claim on the scope in the store (DESIGN.md §7): writes it admitted carry it.</summary>
+    private long _epoch;
+    private ScopeFence[] _fence = [];
+
     private string GrainKey { get; set; } = "";
 
     private ScopeState State
@@ -52,6 +56,11 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     {
         GrainKey = this.GetPrimaryKeyString();
         _state = new DurableState<ScopeState>(journal, new StateKey(GrainTypes.Scope, GrainKey), BudgetStateJsonContext.Default.ScopeState);
+        // Claim first, then read: a stale activation's write is either committed before the claim (and read below) or refused.
+        _epoch = await journal.ClaimEpochAsync(GrainKey, cancellationToken);
+        _fence = [new ScopeFence(GrainKey, _epoch)];
+        Microsoft.Extensions.Logging.LoggerExtensions.LogDebug(logger, "Scope {Scope} activated with epoch {Epoch}", GrainKey, _epoch);
+        activations.Add(GrainKey, _epoch);
         await _state.ReadAsync(cancellationToken);
         var counters = await store.ReadCountersAsync(GrainKey, State.PeriodStartUnixMs, cancellationToken);
         (_spentNanos, _heldNanos, _openHolds, _commits, _denials, _calls, _retries, _depthMaxSeen) =
@@ -78,7 +87,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         _requests?.Take(1);
         _tokens?.Take(tokens);
         KeepAliveWhileHolding();
-        return answer;
+        return answer with { Epoch = _epoch };
     }
 
     public async Task<ScopeAnswer> CheckAsync(long amountNanos, long tokens)
@@ -107,8 +116,9 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         return Task.CompletedTask;
     }
 
-    public Task UndoHoldAsync(string reservationId, long amountNanos, long tokens)
+    public Task UndoHoldAsync(string reservationId, long amountNanos, long tokens, long epoch)
     {
+        if (epoch != _epoch) return Task.CompletedTask;
         _requests?.Refund(1);
         _tokens?.Refund(tokens);
         return ReleaseHoldAsync(reservationId, amountNanos);
@@ -127,11 +137,12 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         _spentNanos = checked(_spentNanos + actualNanos);
         _commits++;
         KeepAliveWhileHolding();
-        return new ScopeCommitted(State.PeriodStartUnixMs, _watch.OnCommit(SpendChange(before)));
+        return new ScopeCommitted(State.PeriodStartUnixMs, _watch.OnCommit(SpendChange(before)), _epoch);
     }
 
-    public Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos, long periodStartUnixMs)
+    public Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos, long periodStartUnixMs, long epoch)
     {
+        if (epoch != _epoch) return Task.CompletedTask;
         _watch.OnCommitUndone(actualNanos, NowUnixMs());
         if (closesHold)
         {
@@ -168,7 +179,19 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         if (call.IsRetry) _retries++;
         _depthMaxSeen = Math.Max(_depthMaxSeen, call.Depth);
         _openReservations.Add(call.ReservationId);
-        return answer;
+        return answer with { Epoch = _epoch };
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        activations.Remove(GrainKey, _epoch);
+        return Task.CompletedTask;
+    }
+
+    public Task FencedOutAsync(long epoch)
+    {
+        if (epoch == _epoch) DeactivateOnIdle();
+        return Task.CompletedTask;
     }
 
     public async Task<ScopeAnswer> CheckTaskCallAsync(TaskCall call)
@@ -199,7 +222,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         State.TaskPolicy = policy.IsEmpty ? null : policy;
         try
         {
-            await _state.WriteAsync();
+            await WriteStateAsync([]);
         }
         catch (StorageUnavailableException)
         {
@@ -218,7 +241,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
             State.Ended = true;
             try
             {
-                await _state.WriteAsync();
+                await WriteStateAsync([]);
             }
             catch (StorageUnavailableException)
             {
@@ -414,11 +437,25 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         State = next;
         try
         {
-            await _state.WriteAsync(journal);
+            await WriteStateAsync(journal);
         }
         catch (StorageUnavailableException)
         {
             State = previous;
+            throw;
+        }
+    }
+
+    /// <summary>The scope's own writes carry its epoch; refused (another silo holds the scope now), the activation goes.</summary>
+    private async Task WriteStateAsync(IReadOnlyList<IJournalRecord> journal)
+    {
+        try
+        {
+            await _state.WriteAsync(journal, _fence);
+        }
+        catch (StorageUnavailableException e) when (e.Fenced)
+        {
+            DeactivateOnIdle();
             throw;
         }
     }

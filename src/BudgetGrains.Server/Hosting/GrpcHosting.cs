@@ -44,6 +44,7 @@ internal static class GrpcHosting
         {
             grpc.MaxReceiveMessageSize = maxMessageBytes;
             grpc.MaxSendMessageSize = maxMessageBytes;
+            grpc.Interceptors.Add<Services.SiloUnavailableInterceptor>();
             // Every rpc, health and reflection included, passes the access rules (open ones pass at once).
             grpc.Interceptors.Add<AccessInterceptor>();
         });

@@ -28,6 +28,8 @@ internal sealed record JournalBackend(IAsyncDisposable Store, Func<IServiceColle
         switch (kind)
         {
             case Sqlite:
+                if (options.Cluster)
+                    throw new InvalidOperationException("BudgetGrains:Cluster needs BudgetGrains:Storage postgres: the embedded SQLite store serves one silo");
                 Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
                 var sqlite = SqliteJournalServices.Open(options.DatabasePath);
                 return new(sqlite, services => services.AddSqliteJournal(sqlite), options.DatabasePath, new SqliteAccessStore(sqlite.OpenReadConnection));
@@ -37,7 +39,9 @@ internal sealed record JournalBackend(IAsyncDisposable Store, Func<IServiceColle
                         "BudgetGrains:Storage is postgres but BudgetGrains:PostgresConnectionString is empty: give one with --postgres " +
                         "'Host=127.0.0.1;Port=5432;Database=budgetgrains;Username=budgetgrains' (or BudgetGrains__PostgresConnectionString)");
                 var where = ParseConnectionString(options.PostgresConnectionString);
-                var postgres = await PostgresJournalServices.OpenAsync(options.PostgresConnectionString, cancellationToken: cancellationToken);
+                if (options.Cluster) await PostgresMembership.UpgradeAsync(options.PostgresConnectionString, cancellationToken);
+                var postgres = await PostgresJournalServices.OpenAsync(options.PostgresConnectionString, cancellationToken: cancellationToken,
+                    exclusive: !options.Cluster);
                 return new(postgres, services => services.AddPostgresJournal(postgres), $"postgres://{where.Host}:{where.Port}/{where.Database}",
                     new PostgresAccessStore(postgres.ReadSource));
             default:

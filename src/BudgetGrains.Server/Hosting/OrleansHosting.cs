@@ -6,7 +6,8 @@ using Orleans.Hosting;
 
 namespace BudgetGrains.Server.Hosting;
 
-/// <summary>The Orleans side of a silo: localhost clustering (the embedded default is one silo), the grains' collection
+/// <summary>The Orleans side of a silo: localhost clustering (the embedded default is one silo) or, with Cluster, ADO.NET
+/// clustering on the journal's PostgreSQL database (docs/decisions/0027-cluster-membership.md); the grains' collection
 /// ages and the limits Orleans enforces for the project (I5).</summary>
 internal static class OrleansHosting
 {
@@ -16,13 +17,55 @@ internal static class OrleansHosting
     /// <summary>The scope grain class, as Orleans names grain classes in <see cref="GrainCollectionOptions.ClassSpecificCollectionAge"/>.</summary>
     private const string ScopeGrainClass = "BudgetGrains.Grains.Scopes.ScopeGrain";
 
+    /// <summary>Orleans' service id: the same for every deployment of the product (grain identities do not depend on it).</summary>
+    public const string ServiceId = "budgetgrains";
+
+    /// <summary>Failure detection in a cluster (Orleans' defaults take 30 s and more): a silo that misses
+    /// <see cref="MissedProbes"/> probes of <see cref="ProbeTimeout"/> each is voted dead; the table is re-read every
+    /// <see cref="TableRefresh"/>; votes count for <see cref="DeathVoteExpiry"/>. Probe timeouts below 2 s misfired on two
+    /// shared cores under load. docs/configuration.md, "Cluster".</summary>
+    public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+
+    public const int MissedProbes = 2;
+
+    public static readonly TimeSpan TableRefresh = TimeSpan.FromSeconds(2);
+
+    public static readonly TimeSpan DeathVoteExpiry = TimeSpan.FromSeconds(20);
+
+    public static readonly TimeSpan IAmAlivePublish = TimeSpan.FromSeconds(5);
+
     public static void UseBudgetGrainsSilo(this IHostApplicationBuilder builder, SiloOptions options)
     {
         var siloPort = options.SiloPort == 0 ? FreeLoopbackPort() : options.SiloPort;
         builder.UseOrleans(silo =>
         {
-            // No gateway: nothing outside this process calls the grains (clients use gRPC and REST).
-            silo.UseLocalhostClustering(siloPort: siloPort, gatewayPort: 0, serviceId: "budgetgrains", clusterId: "budgetgrains-local");
+            if (options.Cluster)
+            {
+                var address = IPAddress.TryParse(options.SiloAddress, out var parsed)
+                    ? parsed
+                    : throw new InvalidOperationException($"BudgetGrains:SiloAddress '{options.SiloAddress}' is not an IP address such as 127.0.0.1");
+                silo.Configure<ClusterOptions>(cluster => (cluster.ServiceId, cluster.ClusterId) = (ServiceId, options.ClusterId));
+                silo.ConfigureEndpoints(address, siloPort, options.GatewayPort, listenOnAnyHostAddress: false);
+                silo.UseAdoNetClustering(ado =>
+                {
+                    ado.Invariant = Storage.Postgres.PostgresMembership.Invariant;
+                    ado.ConnectionString = options.PostgresConnectionString;
+                });
+                silo.Configure<ClusterMembershipOptions>(membership =>
+                {
+                    membership.ProbeTimeout = ProbeTimeout;
+                    membership.NumMissedProbesLimit = MissedProbes;
+                    membership.TableRefreshTimeout = TableRefresh;
+                    membership.DeathVoteExpirationTimeout = DeathVoteExpiry;
+                    membership.IAmAliveTablePublishTimeout = IAmAlivePublish;
+                });
+                silo.Services.AddHostedService<ClusterDeathWatch>();
+            }
+            else
+            {
+                // No gateway: nothing outside this process calls the grains (clients use gRPC and REST).
+                silo.UseLocalhostClustering(siloPort: siloPort, gatewayPort: 0, serviceId: ServiceId, clusterId: "budgetgrains-local");
+            }
             silo.Configure<GrainCollectionOptions>(collection =>
                 collection.ClassSpecificCollectionAge[ScopeGrainClass] = options.ScopeIdleTimeout);
             silo.Configure<SiloMessagingOptions>(messaging =>

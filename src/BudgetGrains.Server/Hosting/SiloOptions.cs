@@ -53,8 +53,21 @@ public sealed class SiloOptions
     /// <summary>How long an idle scope stays in memory.</summary>
     public TimeSpan ScopeIdleTimeout { get; set; } = Grains.BudgetGrainsSetup.ScopeIdleTimeout;
 
-    /// <summary>Orleans' silo-to-silo port on 127.0.0.1 (localhost clustering: one silo); 0 picks a free one.</summary>
+    /// <summary>Orleans' silo-to-silo port (on <see cref="SiloAddress"/> in a cluster, 127.0.0.1 alone); 0 picks a free one.</summary>
     public int SiloPort { get; set; }
+
+    /// <summary>Join an Orleans cluster whose membership is in the PostgreSQL database (needs Storage postgres); false:
+    /// one silo on localhost clustering (the embedded default). docs/decisions/0027-cluster-membership.md.</summary>
+    public bool Cluster { get; set; }
+
+    /// <summary>The cluster's name in the membership table: silos with the same ClusterId on one database form one cluster.</summary>
+    public string ClusterId { get; set; } = "budgetgrains";
+
+    /// <summary>The address other silos reach this one on (a cluster); loopback by default, for one machine.</summary>
+    public string SiloAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Orleans' gateway port for Orleans clients (a cluster); 0 = no gateway (clients use gRPC and REST).</summary>
+    public int GatewayPort { get; set; }
 
     /// <summary>How often the silo logs its statistics (activations, journal writes/s and batch size); 0 = never.</summary>
     public TimeSpan StatisticsInterval { get; set; } = TimeSpan.FromMinutes(1);

@@ -134,6 +134,11 @@ internal sealed class RestMirror
         {
             await RestErrors.WriteAsync(context.Response, RestErrors.HttpStatusOf(e.StatusCode), e.StatusCode, e.Status.Detail);
         }
+        catch (Exception e) when (Services.SiloUnavailableInterceptor.IsUnavailable(e))
+        {
+            await RestErrors.WriteAsync(context.Response, RestErrors.HttpStatusOf(StatusCode.Unavailable), StatusCode.Unavailable,
+                Services.SiloUnavailableInterceptor.Message);
+        }
         catch (Exception e)
         {
             LogHandlerFailed(_logger, route.Route.Rpc, e);

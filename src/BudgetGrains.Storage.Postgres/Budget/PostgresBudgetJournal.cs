@@ -187,7 +187,8 @@ public sealed class PostgresBudgetJournal : IPostgresJournalHandler
             }
         }
         // A hold opened and closed within the batch sums to nothing: no row, as on SQLite.
-        var heldChanges = holds.Where(h => h.Value != (0, 0)).ToList();
+        // Rows in key order: the batches of several silos update the same hot rows, and a common order keeps them from deadlocking.
+        var heldChanges = holds.Where(h => h.Value != (0, 0)).OrderBy(h => h.Key, StringComparer.Ordinal).ToList();
         if (heldChanges.Count > 0)
         {
             batch.BatchCommands.Add(BatchCommand(UpsertHolds, Array(heldChanges.Select(h => h.Key), NpgsqlDbType.Text),
@@ -196,7 +197,7 @@ public sealed class PostgresBudgetJournal : IPostgresJournalHandler
         }
         if (periods.Count > 0)
         {
-            var d = periods.Values;
+            var d = periods.Values.OrderBy(x => x.Scope, StringComparer.Ordinal).ThenBy(x => x.PeriodStartUnixMs).ToList();
             batch.BatchCommands.Add(BatchCommand(UpsertPeriods,
                 Array(d.Select(x => x.Scope), NpgsqlDbType.Text), Array(d.Select(x => x.PeriodStartUnixMs), NpgsqlDbType.Bigint),
                 Array(d.Select(x => x.SpentNanos), NpgsqlDbType.Bigint), Array(d.Select(x => x.Commits), NpgsqlDbType.Bigint),
@@ -207,7 +208,8 @@ public sealed class PostgresBudgetJournal : IPostgresJournalHandler
         }
         if (usage.Count > 0)
         {
-            var u = usage.Values;
+            var u = usage.Values.OrderBy(x => x.Scope, StringComparer.Ordinal).ThenBy(x => x.PeriodStartUnixMs)
+                .ThenBy(x => x.Dimension, StringComparer.Ordinal).ThenBy(x => x.Key, StringComparer.Ordinal).ToList();
             batch.BatchCommands.Add(BatchCommand(UpsertUsage,
                 Array(u.Select(x => x.Scope), NpgsqlDbType.Text), Array(u.Select(x => x.PeriodStartUnixMs), NpgsqlDbType.Bigint),
                 Array(u.Select(x => x.Dimension), NpgsqlDbType.Text), Array(u.Select(x => x.Key), NpgsqlDbType.Text),
