@@ -62,3 +62,25 @@ public interface IAccessStore
     /// <paramref name="targetPrefix"/>, newest first, at most <paramref name="limit"/>.</summary>
     Task<AuditPage> ListAuditAsync(string targetPrefix, long before, int limit, CancellationToken cancellationToken);
 }
+
+/// <summary>The rows of the key and audit tables as both backends select them (same columns, same order).</summary>
+public static class AccessRows
+{
+    public const string KeyColumns = "id, role, tenant, name, salt, hash, iterations, created_unix_ms, created_by, revoked_unix_ms, revoked_by";
+
+    public const string AuditColumns = "sequence, at_unix_ms, key_id, rpc, target, request_json, before_json, after_json, peer";
+
+    public static StoredApiKey Key(System.Data.Common.DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3),
+        (byte[])r.GetValue(4), (byte[])r.GetValue(5), r.GetInt32(6), r.GetInt64(7), r.GetString(8), r.GetInt64(9), r.GetString(10));
+
+    public static AuditEntry Audit(System.Data.Common.DbDataReader r) => new(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3),
+        r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8));
+
+    /// <summary>One page from rows fetched with one extra (limit + 1): the extra one only says that more follow.</summary>
+    public static AuditPage Page(List<AuditEntry> entries, int limit)
+    {
+        if (entries.Count <= limit) return new AuditPage(entries, 0);
+        entries.RemoveAt(entries.Count - 1);
+        return new AuditPage(entries, entries[^1].Sequence);
+    }
+}

@@ -10,17 +10,12 @@ public sealed class SqliteAccessStore(Func<SqliteConnection> openReadConnection)
     {
         await using var connection = openReadConnection();
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT id, role, tenant, name, salt, hash, iterations, created_unix_ms, created_by, revoked_unix_ms, revoked_by
-            FROM api_keys ORDER BY id
-            """;
+        command.CommandText = $"SELECT {AccessRows.KeyColumns} FROM api_keys ORDER BY id";
         var keys = new List<StoredApiKey>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            keys.Add(new StoredApiKey(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                (byte[])reader.GetValue(4), (byte[])reader.GetValue(5), reader.GetInt32(6), reader.GetInt64(7), reader.GetString(8),
-                reader.GetInt64(9), reader.GetString(10)));
+            keys.Add(AccessRows.Key(reader));
         }
         return keys;
     }
@@ -30,8 +25,8 @@ public sealed class SqliteAccessStore(Func<SqliteConnection> openReadConnection)
         await using var connection = openReadConnection();
         await using var command = connection.CreateCommand();
         // substr rather than LIKE: a prefix with % or _ means those characters.
-        command.CommandText = """
-            SELECT sequence, at_unix_ms, key_id, rpc, target, request_json, before_json, after_json, peer FROM audit_log
+        command.CommandText = $"""
+            SELECT {AccessRows.AuditColumns} FROM audit_log
             WHERE ($before = 0 OR sequence < $before) AND substr(target, 1, length($prefix)) = $prefix
             ORDER BY sequence DESC LIMIT $limit
             """;
@@ -42,11 +37,8 @@ public sealed class SqliteAccessStore(Func<SqliteConnection> openReadConnection)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            entries.Add(new AuditEntry(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetString(8)));
+            entries.Add(AccessRows.Audit(reader));
         }
-        if (entries.Count <= limit) return new AuditPage(entries, 0);
-        entries.RemoveAt(entries.Count - 1);
-        return new AuditPage(entries, entries[^1].Sequence);
+        return AccessRows.Page(entries, limit);
     }
 }
