@@ -64,7 +64,11 @@ public sealed class DurabilityTests : IDisposable
                 }
             })).ToArray();
 
+            // At least LoadBeforeKill of load, and on a busy machine longer (bounded), until enough commits were acknowledged
+            // for the check after the restart to say something.
+            var started = DateTime.UtcNow;
             await Task.Delay(LoadBeforeKill);
+            while (ackedCommits.Count <= 50 && DateTime.UtcNow - started < TimeSpan.FromSeconds(30)) await Task.Delay(100);
             first.KillHard();
             stop.Cancel();
             await Task.WhenAll(load);
