@@ -41,7 +41,7 @@ public static class BudgetGrainsSetup
         {
             var holds = await store.ListOpenHoldsAsync(after, WakeBatch, cancellationToken);
             if (holds.Count == 0) return woken;
-            await Task.WhenAll(holds.Select(hold => grains.GetGrain<IReservationGrain>(hold.ReservationId).WakeAsync()));
+            await Task.WhenAll(holds.Select(hold => grains.Reservation(hold.ReservationId).WakeAsync()));
             woken += holds.Count;
             after = holds[^1];
         }

@@ -41,7 +41,7 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Sett
         if (command.Attribution.TaskScope is { Length: > 0 } taskScope)
         {
             var call = new TaskCall("", command.Task.Depth, command.Task.IsRetry, walk.InheritedTaskPolicy(command.Attribution), amount, AlreadyHeld: false);
-            var verdict = await grains.GetGrain<IScopeGrain>(taskScope).CheckTaskCallAsync(call);
+            var verdict = await grains.Scope(taskScope).CheckTaskCallAsync(call);
             if (!verdict.Admitted) return new CheckAnswer(false, verdict.Reason, taskScope, verdict.RemainingNanos);
         }
         return new CheckAnswer(true, DenyReason.None, "", AddBack(walk.RemainingNanos, amount));
@@ -52,7 +52,7 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Sett
     {
         try
         {
-            return await call(grains.GetGrain<IReservationGrain>(id));
+            return await call(grains.Reservation(id));
         }
         catch (Orleans.Runtime.LimitExceededException e)
         {

@@ -83,7 +83,7 @@ internal static class AdmissionChain
                 ScopeAnswer answer;
                 try
                 {
-                    answer = await visit(grains.GetGrain<IScopeGrain>(scope));
+                    answer = await visit(grains.Scope(scope));
                 }
                 catch (Orleans.Runtime.LimitExceededException e)
                 {

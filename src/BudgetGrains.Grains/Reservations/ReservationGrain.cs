@@ -49,7 +49,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         // one loaded after the write would count the release twice. (Scopes with open holds then
         // stay active; see ScopeGrain.)
         var reservationId = GrainKey;
-        await Task.WhenAll(State.Chain.Select(scope => GrainFactory.GetGrain<IScopeGrain>(scope).TrackOpenHoldAsync(reservationId)));
+        await Task.WhenAll(State.Chain.Select(scope => GrainFactory.Scope(scope).TrackOpenHoldAsync(reservationId)));
         ArmExpiry();
     }
 
@@ -75,7 +75,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         }
         else if (amount == 0)
         {
-            if (await GrainFactory.GetGrain<IEstimateGrain>(estimateKey).P95Async() is not { } learned)
+            if (await GrainFactory.Estimate(estimateKey).P95Async() is not { } learned)
                 return Failure.Precondition($"no estimate given, and feature '{a.Feature}' (model label '{a.LabelMap.GetValueOrDefault("model", "")}') " +
                     $"has fewer than {Limits.MinLearnedSamples} commits to learn one from: give estimate_nanos or estimate_usage");
             (amount, source) = (learned, EstimateSource.Learned);
@@ -106,7 +106,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
             ScopeAnswer verdict;
             try
             {
-                verdict = await GrainFactory.GetGrain<IScopeGrain>(taskScope).AdmitTaskCallAsync(taskCall);
+                verdict = await GrainFactory.Scope(taskScope).AdmitTaskCallAsync(taskCall);
             }
             catch (LimitExceededException e)
             {
@@ -148,7 +148,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         };
         if (await PersistAsync(admitted, journal, fences) is { } failure)
         {
-            if (taskCall is not null) await GrainFactory.GetGrain<IScopeGrain>(taskScope).UndoTaskCallAsync(taskCall, taskPeriod);
+            if (taskCall is not null) await GrainFactory.Scope(taskScope).UndoTaskCallAsync(taskCall, taskPeriod);
             await UndoHoldsAsync(walk.PassedFences, amount, tokens);
             await FencedOutAsync(fences);
             return failure;
@@ -187,7 +187,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         var id = GrainKey;
         var chain = State.Chain;
         var calls = new Task<ScopeCommitted>[chain.Length];
-        for (var i = 0; i < chain.Length; i++) calls[i] = GrainFactory.GetGrain<IScopeGrain>(chain[i]).CommitAsync(id, held, closesHold, actual);
+        for (var i = 0; i < chain.Length; i++) calls[i] = GrainFactory.Scope(chain[i]).CommitAsync(id, held, closesHold, actual);
         if (await AwaitChainAsync(calls) is { } unreachable)
         {
             for (var i = 0; i < chain.Length; i++)
@@ -226,7 +226,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         Finish();
         return answer;
 
-        IScopeGrain Scope(int i) => GrainFactory.GetGrain<IScopeGrain>(chain[i]);
+        IScopeGrain Scope(int i) => GrainFactory.Scope(chain[i]);
     }
 
     /// <summary>The usage rows a commit counts under, for the chain's <paramref name="index"/>th scope: each child scope it
@@ -298,7 +298,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         var denied = new ReservationState { Status = ReservationStatus.Denied, Fingerprint = fingerprint, Answer = answer, ReservedAtUnixMs = NowUnixMs() };
         if (await PersistAsync(denied, denial is null ? [] : [denial]) is { } failure)
         {
-            if (denial is not null) await GrainFactory.GetGrain<IScopeGrain>(denial.Scope).UndoDenialAsync(denial.PeriodStartUnixMs);
+            if (denial is not null) await GrainFactory.Scope(denial.Scope).UndoDenialAsync(denial.PeriodStartUnixMs);
             return failure;
         }
         Finish();
@@ -378,7 +378,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
     {
         if (scopes.Count == 0) return;
         var calls = new Task[scopes.Count];
-        for (var i = 0; i < scopes.Count; i++) calls[i] = change(GrainFactory.GetGrain<IScopeGrain>(scopes[i]));
+        for (var i = 0; i < scopes.Count; i++) calls[i] = change(GrainFactory.Scope(scopes[i]));
         try
         {
             await Task.WhenAll(calls);
@@ -398,7 +398,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
     private void LearnFrom(long actualNanos)
     {
         var key = State.EstimateKey;
-        GrainFactory.GetGrain<IEstimateGrain>(key).RecordAsync(actualNanos).ContinueWith(
+        GrainFactory.Estimate(key).RecordAsync(actualNanos).ContinueWith(
             t => logger.LogWarning(t.Exception, "Estimate {Key} missed a sample", key),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }

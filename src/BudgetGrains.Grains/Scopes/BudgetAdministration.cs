@@ -30,13 +30,13 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         if (ScopeIds.Validate(scope) is { } badScope) return Failure.Invalid(badScope);
         if ((update.Fields & BudgetFields.Parent) != 0 && update.Values.Parent.Length > 0 && ScopeIds.Validate(update.Values.Parent) is { } badParent)
             return Failure.Invalid("parent: " + badParent);
-        var status = await grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
+        var status = await grains.Scope(scope).GetStatusAsync();
         var merged = update.ApplyTo(status.HasBudget ? status.Settings : _defaults.BaseFor(scope));
         var checkCurrency = !status.HasBudget || (update.Fields & BudgetFields.Currency) != 0;
         if (ValidateSettings(ref merged, checkCurrency) is { } invalid) return invalid;
         if ((update.Fields & (BudgetFields.Parent | BudgetFields.Currency)) != 0 && merged.Parent.Length > 0)
         {
-            var parent = await grains.GetGrain<IScopeGrain>(merged.Parent).GetStatusAsync();
+            var parent = await grains.Scope(merged.Parent).GetStatusAsync();
             if (parent.HasBudget && parent.Currency != merged.Currency)
                 return Failure.Precondition($"parent {merged.Parent} keeps its budget in {parent.Currency}, and {scope} would be in {merged.Currency}: " +
                     "spend rolls up into the parent unconverted, so a parent in another currency is refused");
@@ -44,7 +44,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         if ((update.Fields & BudgetFields.Parent) != 0 && await FindCycleAsync(scope, merged.Parent) is { } cycle) return cycle;
         try
         {
-            return await grains.GetGrain<IScopeGrain>(scope).SetBudgetAsync(update);
+            return await grains.Scope(scope).SetBudgetAsync(update);
         }
         catch (StorageUnavailableException)
         {
@@ -57,7 +57,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
     public async Task<Result<BudgetStatus>> GetAsync(string scope)
     {
         if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
-        return await grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
+        return await grains.Scope(scope).GetStatusAsync();
     }
 
     /// <summary>Removes a scope's budget; its counters and history stay.</summary>
@@ -95,7 +95,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         if (!PageTokens.TryDecode(pageToken, out var token) || (token.Length > 0 && !int.TryParse(token, out _))) return PageTokens.InvalidToken;
         var offset = token.Length == 0 ? 0 : int.Parse(token, System.Globalization.CultureInfo.InvariantCulture);
 
-        var status = await grains.GetGrain<IScopeGrain>(scope).GetStatusAsync();
+        var status = await grains.Scope(scope).GetStatusAsync();
         var (period, start, end, currency) = (status.Period, status.PeriodStartUnixMs, 0L, status.Currency);
         if (closed)
         {
@@ -130,7 +130,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         if (policy.Validate() is { } bad) return bad;
         try
         {
-            return await grains.GetGrain<IScopeGrain>(scope).SetTaskPolicyAsync(policy);
+            return await grains.Scope(scope).SetTaskPolicyAsync(policy);
         }
         catch (StorageUnavailableException)
         {
@@ -139,7 +139,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
     }
 
     public async Task<Result<TaskPolicy>> GetTaskPolicyAsync(string scope) =>
-        ValidateTaskPolicyScope(scope) is { } invalid ? invalid : await grains.GetGrain<IScopeGrain>(scope).GetTaskPolicyAsync();
+        ValidateTaskPolicyScope(scope) is { } invalid ? invalid : await grains.Scope(scope).GetTaskPolicyAsync();
 
     /// <summary>
     /// Ends a task: first the task scope denies everything (durably), then every reservation still holding there
@@ -153,13 +153,13 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         IReadOnlyList<string> open;
         try
         {
-            open = await grains.GetGrain<IScopeGrain>(scope).EndTaskAsync();
+            open = await grains.Scope(scope).EndTaskAsync();
         }
         catch (StorageUnavailableException)
         {
             return Failure.Unavailable("the task could not be ended durably; retry");
         }
-        var released = await Task.WhenAll(open.Select(id => grains.GetGrain<IReservationGrain>(id).ReleaseAsync()));
+        var released = await Task.WhenAll(open.Select(id => grains.Reservation(id).ReleaseAsync()));
         return new EndedTask(released.Count(r => r.Value?.Released == true));
     }
 
@@ -181,7 +181,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         if (!PageTokens.TryDecode(pageToken, out var after)) return PageTokens.InvalidToken;
         var scopes = await store.ListBudgetScopesAsync(prefix, after, size + 1, cancellationToken);
         var page = scopes.Count > size ? scopes.Take(size).ToList() : scopes;
-        var statuses = await Task.WhenAll(page.Select(s => grains.GetGrain<IScopeGrain>(s).GetStatusAsync()));
+        var statuses = await Task.WhenAll(page.Select(s => grains.Scope(s).GetStatusAsync()));
         var next = scopes.Count > size ? PageTokens.Encode(page[^1]) : "";
         return new BudgetPage(statuses.Where(s => s.HasBudget).ToList(), next);
     }
@@ -192,7 +192,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
         try
         {
-            return await change(grains.GetGrain<IScopeGrain>(scope));
+            return await change(grains.Scope(scope));
         }
         catch (StorageUnavailableException)
         {
@@ -207,7 +207,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         if (!Enum.IsDefined(mode)) return Failure.Invalid($"unknown_scopes {(int)mode} is not one of UNSPECIFIED, OPEN, CLOSED");
         try
         {
-            var set = await grains.GetGrain<IScopeGrain>(ScopeIds.Of(ScopeIds.Tenant, tenant)).SetUnknownScopesAsync(mode);
+            var set = await grains.Scope(ScopeIds.Of(ScopeIds.Tenant, tenant)).SetUnknownScopesAsync(mode);
             return new TenantSettings(tenant, set, _defaults.Effective(set));
         }
         catch (StorageUnavailableException)
@@ -219,7 +219,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
     public async Task<Result<TenantSettings>> GetTenantSettingsAsync(string tenant)
     {
         if (ScopeIds.ValidateKey(tenant, "tenant") is { } why) return Failure.Invalid(why);
-        var mode = await grains.GetGrain<IScopeGrain>(ScopeIds.Of(ScopeIds.Tenant, tenant)).GetUnknownScopesAsync();
+        var mode = await grains.Scope(ScopeIds.Of(ScopeIds.Tenant, tenant)).GetUnknownScopesAsync();
         return new TenantSettings(tenant, mode, _defaults.Effective(mode));
     }
 
@@ -257,7 +257,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
             if (current == scope) return Failure.Invalid($"parent {parent} would make a cycle through {scope}");
             if (depth >= Limits.MaxChainLength)
                 return Failure.Invalid($"parent {parent} would make a chain longer than {Limits.MaxChainLength} scopes");
-            current = (await grains.GetGrain<IScopeGrain>(current).GetStatusAsync()).Parent;
+            current = (await grains.Scope(current).GetStatusAsync()).Parent;
         }
         return null;
     }

@@ -20,7 +20,7 @@ public sealed class ScopeActivations
     public async Task FenceOutAllAsync(IGrainFactory grains)
     {
         ArgumentNullException.ThrowIfNull(grains);
-        await Task.WhenAll(_active.ToArray().Select(a => grains.GetGrain<IScopeGrain>(a.Key).FencedOutAsync(a.Value)));
+        await Task.WhenAll(_active.ToArray().Select(a => grains.Scope(a.Key).FencedOutAsync(a.Value)));
     }
 
     /// <summary>Scope activations on this silo.</summary>

@@ -171,7 +171,7 @@ internal sealed class BudgetWatchHub : IAsyncDisposable
         V1.BudgetStatus status;
         try
         {
-            status = ProtoMapping.ToStatus(await _grains.GetGrain<IScopeGrain>(scope).GetStatusAsync());
+            status = ProtoMapping.ToStatus(await _grains.Scope(scope).GetStatusAsync());
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
