@@ -14,8 +14,8 @@ namespace BudgetGrains.Grains;
 /// <summary>Restores what a restart of the budget grains needs.</summary>
 public static class BudgetGrainsSetup
 {
-    /// <summary>Scopes are few and hot: keep them (Orleans' collection age for the scope grain type); settled
-    /// reservations deactivate at once by themselves.</summary>
+    /// <summary>Scopes are few and hot: keep them (Orleans' collection age for the scope grain type). Reservation shards
+    /// are never collected for idleness; a settled reservation leaves its shard's memory at once.</summary>
     public static readonly TimeSpan ScopeIdleTimeout = TimeSpan.FromMinutes(30);
 
     /// <summary>The silo services the grains are built with, besides a journal backend (<see cref="IJournalStore"/>) and its
@@ -33,7 +33,7 @@ public static class BudgetGrainsSetup
     /// <summary>How many open reservations are woken per store query after a restart.</summary>
     private const int WakeBatch = 1_000;
 
-    /// <summary>Activates every reservation with an open hold, so its expiry timer runs again. Returns how many.</summary>
+    /// <summary>Loads every reservation with an open hold into its shard, so that its hold expires on time again. Returns how many.</summary>
     public static async Task<int> WakeOpenReservationsAsync(IGrainFactory grains, IBudgetStore store, CancellationToken cancellationToken)
     {
         var woken = 0;
@@ -41,7 +41,8 @@ public static class BudgetGrainsSetup
         {
             var holds = await store.ListOpenHoldsAsync(after, WakeBatch, cancellationToken);
             if (holds.Count == 0) return woken;
-            await Task.WhenAll(holds.Select(hold => grains.Reservation(hold.ReservationId).WakeAsync()));
+            await Task.WhenAll(holds.GroupBy(hold => ReservationShards.Of(hold.ReservationId))
+                .Select(shard => grains.ReservationShard(shard.First().ReservationId).WakeAsync(shard.Select(h => h.ReservationId).ToArray())));
             woken += holds.Count;
             after = holds[^1];
         }

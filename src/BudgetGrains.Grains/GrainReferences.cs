@@ -15,8 +15,9 @@ public static class GrainReferences
 {
     public static IScopeGrain Scope(this IGrainFactory grains, string scope) => Get<IScopeGrain>(grains, scope);
 
-    public static IReservationGrain Reservation(this IGrainFactory grains, string reservationId) =>
-        Get<IReservationGrain>(grains, reservationId);
+    /// <summary>The shard that keeps the reservation of <paramref name="requestId"/>.</summary>
+    public static IReservationShardGrain ReservationShard(this IGrainFactory grains, string requestId) =>
+        Get<IReservationShardGrain>(grains, ReservationShards.Of(requestId));
 
     public static IEstimateGrain Estimate(this IGrainFactory grains, string key) => Get<IEstimateGrain>(grains, key);
 

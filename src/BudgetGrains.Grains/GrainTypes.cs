@@ -5,6 +5,7 @@ public static class GrainTypes
 {
     public const string Scope = "scope";
     public const string Reservation = "reservation";
+    public const string ReservationShard = "reservation_shard";
     public const string Estimate = "estimate";
     public const string PriceCatalog = "price_catalog";
 }

@@ -37,6 +37,13 @@ public static class Limits
     public const long MinHoldTtlMs = 1000;
     public const long MaxHoldTtlMs = 60 * 60 * 1000;
 
+    /// <summary>Reservations one shard keeps in memory (its open holds and the ids with a call running); with
+    /// <see cref="Reservations.ReservationShards.Count"/> shards, 3.2 M per silo at most. One more is RESOURCE_EXHAUSTED.</summary>
+    public const int MaxReservationsPerShard = 50_000;
+
+    /// <summary>Calls with one request id waiting behind each other (duplicates in flight); one more is RESOURCE_EXHAUSTED.</summary>
+    public const int MaxCallsPerRequestId = 64;
+
     /// <summary>Most open holds on one scope at once.</summary>
     public const int MaxOpenHoldsPerScope = 100_000;
 

@@ -25,7 +25,7 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Sett
     public Task<Result<ReleaseAnswer>> ReleaseAsync(string reservationId) =>
         RequestValidation.Release(reservationId) is { } invalid
             ? Task.FromResult<Result<ReleaseAnswer>>(invalid)
-            : CallReservationAsync(reservationId, r => r.ReleaseAsync());
+            : CallReservationAsync(reservationId, r => r.ReleaseAsync(reservationId));
 
     public async Task<Result<CheckAnswer>> CheckAsync(CheckCommand command)
     {
@@ -47,12 +47,12 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Sett
         return new CheckAnswer(true, DenyReason.None, "", AddBack(walk.RemainingNanos, amount));
     }
 
-    /// <summary>A full mailbox on the reservation is a limit (I5), answered as such, not as an unknown error.</summary>
-    private async Task<Result<T>> CallReservationAsync<T>(string id, Func<IReservationGrain, Task<Result<T>>> call) where T : class
+    /// <summary>A full shard or too many calls with one id is a limit (I5), answered as such, not as an unknown error.</summary>
+    private async Task<Result<T>> CallReservationAsync<T>(string id, Func<IReservationShardGrain, Task<Result<T>>> call) where T : class
     {
         try
         {
-            return await call(grains.Reservation(id));
+            return await call(grains.ReservationShard(id));
         }
         catch (Orleans.Runtime.LimitExceededException e)
         {

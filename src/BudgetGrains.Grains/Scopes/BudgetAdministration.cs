@@ -159,7 +159,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         {
             return Failure.Unavailable("the task could not be ended durably; retry");
         }
-        var released = await Task.WhenAll(open.Select(id => grains.Reservation(id).ReleaseAsync()));
+        var released = await Task.WhenAll(open.Select(id => grains.ReservationShard(id).ReleaseAsync(id)));
         return new EndedTask(released.Count(r => r.Value?.Released == true));
     }
 

@@ -11,27 +11,40 @@ using Orleans.Runtime;
 namespace BudgetGrains.Grains.Reservations;
 
 /// <summary>
-/// See <see cref="IReservationGrain"/>. Order of effects, chosen so the in-memory counters are
-/// never below the durable truth (I1 holds in memory and after a crash):
-/// reserve and commit change the scopes first, then write, and undo the scopes if the write fails;
-/// release and expiry write first, then change the scopes.
+/// One reservation, keyed by the client's request id, kept in memory by its shard (<see cref="ReservationShardGrain"/>)
+/// while its hold is open. The shard runs one call of a reservation at a time, so duplicates, even concurrent ones,
+/// have one effect. Order of effects, chosen so the in-memory counters are never below the durable truth (I1 holds in
+/// memory and after a crash): reserve and commit change the scopes first, then write, and undo the scopes if the write
+/// fails; release and expiry write first, then change the scopes.
 /// </summary>
-[GrainType(GrainTypes.Reservation)]
-internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSignal, JournalService journal, TimeProvider clock,
-    Settings.ScopeDefaults scopeDefaults, ILogger<ReservationGrain> logger) : Grain, IReservationGrain
+internal sealed class Reservation(string id, ReservationServices services, IReservationSchedule schedule)
 {
     /// <summary>When an expiry could not be written, try again after this long.</summary>
     private static readonly TimeSpan ExpiryRetryDelay = TimeSpan.FromSeconds(5);
 
     private static readonly string[] None = [];
 
-    private IDisposable? _expiryTimer;
+    private readonly DurableState<ReservationState> _state =
+        new(services.Journal, new StateKey(GrainTypes.Reservation, id), BudgetStateJsonContext.Default.ReservationState);
 
-    /// <summary>The store refused this activation's write for a stale scope epoch; it is deactivating.</summary>
-    private bool _fencedOut;
-    private DurableState<ReservationState> _state = null!;
+    private readonly ILogger _logger = services.Logger;
+    private readonly IGrainFactory GrainFactory = services.Grains;
+    private readonly PriceCatalog prices = services.Prices;
 
-    private string GrainKey { get; set; } = "";
+    private string GrainKey => id;
+
+    /// <summary>The request id, which is also the reservation id.</summary>
+    public string Id => id;
+
+    /// <summary>Read from the store (once, before the first call).</summary>
+    public bool Loaded { get; private set; }
+
+    /// <summary>The store refused a write for a stale scope epoch: the shard forgets this copy, and the retry with the
+    /// same id reloads the reservation from the store.</summary>
+    public bool FencedOut { get; private set; }
+
+    /// <summary>Holding on its chain; the shard keeps it in memory until it settles.</summary>
+    public bool Open => State.Status == ReservationStatus.Admitted;
 
     private ReservationState State
     {
@@ -39,21 +52,18 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         set => _state.Value = value;
     }
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    /// <summary>Reads the stored state; an open hold is tracked again by its scopes and its expiry scheduled.</summary>
+    public async Task LoadAsync(CancellationToken cancellationToken)
     {
-        GrainKey = this.GetPrimaryKeyString();
-        _state = new DurableState<ReservationState>(journal, new StateKey(GrainTypes.Reservation, GrainKey), BudgetStateJsonContext.Default.ReservationState);
         await _state.ReadAsync(cancellationToken);
+        Loaded = true;
         if (State.Status != ReservationStatus.Admitted) return;
         // Release and expiry write before they tell the scopes, so the scopes must be loaded first:
         // one loaded after the write would count the release twice. (Scopes with open holds then
         // stay active; see ScopeGrain.)
-        var reservationId = GrainKey;
-        await Task.WhenAll(State.Chain.Select(scope => GrainFactory.Scope(scope).TrackOpenHoldAsync(reservationId)));
+        await Task.WhenAll(State.Chain.Select(scope => GrainFactory.Scope(scope).TrackOpenHoldAsync(id)));
         ArmExpiry();
     }
-
-    public Task WakeAsync() => Task.CompletedTask;
 
     public async Task<Result<ReserveAnswer>> ReserveAsync(ReserveCommand command)
     {
@@ -90,7 +100,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
             var denied = Denied(walk.DeniedAt!.Reason, walk.DeniedScope, walk.DeniedAt.RemainingNanos) with { RetryAfterMs = walk.DeniedAt.RetryAfterMs };
             return await FinishDeniedAsync(fingerprint, denied, new ScopeCounterDelta(walk.DeniedScope, walk.DeniedAt.PeriodStartUnixMs, Denials: 1));
         }
-        if (walk.DeniedForNoBudget(scopeDefaults) is { } unbudgeted)
+        if (walk.DeniedForNoBudget(services.ScopeDefaults) is { } unbudgeted)
         {
             // No scope denied, so none counts a denial: the chain as a whole has no budget.
             await UndoHoldsAsync(walk.PassedFences, amount, tokens);
@@ -221,7 +231,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         }
         BudgetMeters.Committed(chain, actual);
         if (closesHold) BudgetMeters.HoldClosed();
-        if (calls.Any(c => c.Result.Alerts is not null)) alertSignal.Persisted();
+        if (calls.Any(c => c.Result.Alerts is not null)) services.AlertSignal.Persisted();
         if (State.EstimateKey.Length > 0) LearnFrom(actual);
         Finish();
         return answer;
@@ -265,7 +275,8 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         return new ReleaseAnswer(true);
     }
 
-    private async Task ExpireAsync(CancellationToken cancellationToken)
+    /// <summary>Expires the hold if its time has come (the shard calls it when the hold's expiry is due).</summary>
+    public async Task ExpireAsync()
     {
         if (State.Status != ReservationStatus.Admitted) return;
         // A timer may fire early on a clock that was moved (tests); the hold lives until its own expiry time.
@@ -323,12 +334,11 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
             {
                 // Another silo holds a scope of the chain now: this activation (of a silo that was taken for dead) goes
                 // too, so that the retry with the same id reloads the reservation wherever Orleans places it.
-                logger.LogWarning("Reservation {ReservationId}: the store refused its write, a scope activation that admitted it is stale", GrainKey);
-                _fencedOut = true;
-                DeactivateOnIdle();
+                _logger.LogWarning("Reservation {ReservationId}: the store refused its write, a scope activation that admitted it is stale", GrainKey);
+                FencedOut = true;
                 return Failure.Unavailable("a scope of this request moved to another silo; retry with the same id");
             }
-            logger.LogWarning(e, "Reservation {ReservationId} could not be made durable", GrainKey);
+            _logger.LogWarning(e, "Reservation {ReservationId} could not be made durable", GrainKey);
             return Failure.Unavailable("the change could not be made durable; retry with the same id");
         }
     }
@@ -337,7 +347,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
     /// carried: each stale activation deactivates itself.</summary>
     private async Task FencedOutAsync(IReadOnlyList<ScopeFence> fences)
     {
-        if (!_fencedOut) return;
+        if (!FencedOut) return;
         await OnEveryFenceAsync(fences, (scope, epoch) => scope.FencedOutAsync(epoch));
     }
 
@@ -355,7 +365,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         catch (Exception e) when (e is LimitExceededException or StorageUnavailableException or System.Data.Common.DbException
             or OrleansMessageRejectionException or TimeoutException)
         {
-            logger.LogWarning(e, "Reservation {ReservationId} could not reach its chain", GrainKey);
+            _logger.LogWarning(e, "Reservation {ReservationId} could not reach its chain", GrainKey);
             return e is LimitExceededException ? Failure.Exhausted(e.Message) : Failure.Unavailable(e.Message);
         }
     }
@@ -386,7 +396,7 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
         catch (Exception e)
         {
             // The store is right; only this silo's memory keeps the hold (conservative) until the scope reactivates.
-            logger.LogError(e, "Reservation {ReservationId}: a scope kept a released hold in memory", GrainKey);
+            _logger.LogError(e, "Reservation {ReservationId}: a scope kept a released hold in memory", GrainKey);
         }
     }
 
@@ -399,30 +409,16 @@ internal sealed class ReservationGrain(PriceCatalog prices, AlertSignal alertSig
     {
         var key = State.EstimateKey;
         GrainFactory.Estimate(key).RecordAsync(actualNanos).ContinueWith(
-            t => logger.LogWarning(t.Exception, "Estimate {Key} missed a sample", key),
+            t => _logger.LogWarning(t.Exception, "Estimate {Key} missed a sample", key),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
-    private void ArmExpiry() => ArmExpiryIn(TimeSpan.FromMilliseconds(Math.Max(0, State.ExpiresAtUnixMs - NowUnixMs())));
+    private void ArmExpiry() => schedule.ExpireAt(id, State.ExpiresAtUnixMs);
 
-    /// <summary>One tick, not interleaved with the reservation's calls. An open hold's activation is not collected for
-    /// idleness before it expires (timers die with their activation, and nobody would release the hold until the next
-    /// restart); <see cref="Finish"/> lets it go.</summary>
-    private void ArmExpiryIn(TimeSpan due)
-    {
-        _expiryTimer?.Dispose();
-        _expiryTimer = this.RegisterGrainTimer(ExpireAsync, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan));
-        DelayDeactivation(TimeSpan.MaxValue);
-    }
+    private void ArmExpiryIn(TimeSpan due) => schedule.ExpireAt(id, NowUnixMs() + (long)due.TotalMilliseconds);
 
-    /// <summary>The reservation is settled: nothing will change it, so its activation can go (retries reload it).</summary>
-    private void Finish()
-    {
-        _expiryTimer?.Dispose();
-        _expiryTimer = null;
-        DelayDeactivation(TimeSpan.Zero);
-        DeactivateOnIdle();
-    }
+    /// <summary>The reservation is settled: nothing will change it, and its expiry is taken off the schedule.</summary>
+    private void Finish() => schedule.Cancel(id);
 
-    private long NowUnixMs() => clock.GetUtcNow().ToUnixTimeMilliseconds();
+    private long NowUnixMs() => services.Clock.GetUtcNow().ToUnixTimeMilliseconds();
 }
