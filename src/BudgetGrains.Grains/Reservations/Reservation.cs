@@ -28,13 +28,11 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         new(services.Journal, new StateKey(GrainTypes.Reservation, id), BudgetStateJsonContext.Default.ReservationState);
 
     private readonly ILogger _logger = services.Logger;
-    private readonly IGrainFactory GrainFactory = services.Grains;
-    private readonly PriceCatalog prices = services.Prices;
-
-    private string GrainKey => id;
+    private readonly IGrainFactory _grains = services.Grains;
+    private readonly PriceCatalog _prices = services.Prices;
 
     /// <summary>The request id, which is also the reservation id.</summary>
-    public string Id => id;
+    private string GrainKey => id;
 
     /// <summary>Read from the store (once, before the first call).</summary>
     public bool Loaded { get; private set; }
@@ -61,7 +59,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         // Release and expiry write before they tell the scopes, so the scopes must be loaded first:
         // one loaded after the write would count the release twice. (Scopes with open holds then
         // stay active; see ScopeGrain.)
-        await Task.WhenAll(State.Chain.Select(scope => GrainFactory.Scope(scope).TrackOpenHoldAsync(id)));
+        await Task.WhenAll(State.Chain.Select(scope => _grains.Scope(scope).TrackOpenHoldAsync(id)));
         ArmExpiry();
     }
 
@@ -78,21 +76,21 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         var (amount, source) = (command.EstimateNanos, EstimateSource.Given);
         if (command.EstimateUsage is { } usage)
         {
-            if (!prices.TryPrice(usage, out amount))
+            if (!_prices.TryPrice(usage, out amount))
                 return await FinishDeniedAsync(fingerprint, Denied(DenyReason.UnknownPrice, "", Remaining.Unlimited), denial: null);
             if (amount > Limits.MaxCallAmountNanos) return PricedTooHigh(amount);
             source = EstimateSource.PricedUsage;
         }
         else if (amount == 0)
         {
-            if (await GrainFactory.Estimate(estimateKey).P95Async() is not { } learned)
+            if (await _grains.Estimate(estimateKey).P95Async() is not { } learned)
                 return Failure.Precondition($"no estimate given, and feature '{a.Feature}' (model label '{a.LabelMap.GetValueOrDefault("model", "")}') " +
                     $"has fewer than {Limits.MinLearnedSamples} commits to learn one from: give estimate_nanos or estimate_usage");
             (amount, source) = (learned, EstimateSource.Learned);
         }
 
         var tokens = command.EstimateUsage?.Total ?? 0;
-        var walk = await AdmissionChain.WalkAsync(GrainFactory, command.Attribution, scope => scope.TryHoldAsync(amount, tokens));
+        var walk = await AdmissionChain.WalkAsync(_grains, command.Attribution, scope => scope.TryHoldAsync(amount, tokens));
         if (walk.Failure is not null || walk.DeniedAt is not null)
         {
             await UndoHoldsAsync(walk.PassedFences, amount, tokens);
@@ -116,7 +114,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             ScopeAnswer verdict;
             try
             {
-                verdict = await GrainFactory.Scope(taskScope).AdmitTaskCallAsync(taskCall);
+                verdict = await _grains.Scope(taskScope).AdmitTaskCallAsync(taskCall);
             }
             catch (LimitExceededException e)
             {
@@ -158,7 +156,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         };
         if (await PersistAsync(admitted, journal, fences) is { } failure)
         {
-            if (taskCall is not null) await GrainFactory.Scope(taskScope).UndoTaskCallAsync(taskCall, taskPeriod);
+            if (taskCall is not null) await _grains.Scope(taskScope).UndoTaskCallAsync(taskCall, taskPeriod);
             await UndoHoldsAsync(walk.PassedFences, amount, tokens);
             await FencedOutAsync(fences);
             return failure;
@@ -186,7 +184,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         }
 
         var actual = command.ActualNanos;
-        if (command.Usage is { } usage && !prices.TryPrice(usage, out actual))
+        if (command.Usage is { } usage && !_prices.TryPrice(usage, out actual))
             return Failure.Precondition($"no price for model '{usage.Model}'; send actual_nanos instead");
         if (actual > Limits.MaxCallAmountNanos) return PricedTooHigh(actual);
 
@@ -197,7 +195,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         var id = GrainKey;
         var chain = State.Chain;
         var calls = new Task<ScopeCommitted>[chain.Length];
-        for (var i = 0; i < chain.Length; i++) calls[i] = GrainFactory.Scope(chain[i]).CommitAsync(id, held, closesHold, actual);
+        for (var i = 0; i < chain.Length; i++) calls[i] = _grains.Scope(chain[i]).CommitAsync(id, held, closesHold, actual);
         if (await AwaitChainAsync(calls) is { } unreachable)
         {
             for (var i = 0; i < chain.Length; i++)
@@ -236,7 +234,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         Finish();
         return answer;
 
-        IScopeGrain Scope(int i) => GrainFactory.Scope(chain[i]);
+        IScopeGrain Scope(int i) => _grains.Scope(chain[i]);
     }
 
     /// <summary>The usage rows a commit counts under, for the chain's <paramref name="index"/>th scope: each child scope it
@@ -309,7 +307,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         var denied = new ReservationState { Status = ReservationStatus.Denied, Fingerprint = fingerprint, Answer = answer, ReservedAtUnixMs = NowUnixMs() };
         if (await PersistAsync(denied, denial is null ? [] : [denial]) is { } failure)
         {
-            if (denial is not null) await GrainFactory.Scope(denial.Scope).UndoDenialAsync(denial.PeriodStartUnixMs);
+            if (denial is not null) await _grains.Scope(denial.Scope).UndoDenialAsync(denial.PeriodStartUnixMs);
             return failure;
         }
         Finish();
@@ -388,7 +386,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
     {
         if (scopes.Count == 0) return;
         var calls = new Task[scopes.Count];
-        for (var i = 0; i < scopes.Count; i++) calls[i] = change(GrainFactory.Scope(scopes[i]));
+        for (var i = 0; i < scopes.Count; i++) calls[i] = change(_grains.Scope(scopes[i]));
         try
         {
             await Task.WhenAll(calls);
@@ -408,7 +406,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
     private void LearnFrom(long actualNanos)
     {
         var key = State.EstimateKey;
-        GrainFactory.Estimate(key).RecordAsync(actualNanos).ContinueWith(
+        _grains.Estimate(key).RecordAsync(actualNanos).ContinueWith(
             t => _logger.LogWarning(t.Exception, "Estimate {Key} missed a sample", key),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
