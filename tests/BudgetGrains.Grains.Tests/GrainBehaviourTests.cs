@@ -70,6 +70,37 @@ public sealed class GrainBehaviourTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task HoldsOfOneShardExpireEachAtItsOwnTimeUnderTheShardsOneTimer()
+    {
+        var tenant = Unique("shard");
+        // Three request ids of one shard, reserved latest expiry first, so the shard's timer must move earlier twice.
+        var first = tenant + "-0";
+        var ids = new List<string> { first };
+        for (var i = 1; ids.Count < 3; i++)
+            if (Reservations.ReservationShards.Of($"{tenant}-{i}") == Reservations.ReservationShards.Of(first)) ids.Add($"{tenant}-{i}");
+        foreach (var (id, amount, ttl) in new[] { (ids[0], 100L, 3_000L), (ids[1], 10L, 1_000L), (ids[2], 1L, 2_000L) })
+            Assert.True((await _admission.ReserveAsync(Reserve(id, new Attribution(Tenant: tenant), amount, ttl))).Value!.Admitted);
+
+        Assert.Equal(111, await HeldAfterAsync(TimeSpan.FromMilliseconds(999), expected: 111));
+        Assert.Equal(101, await HeldAfterAsync(TimeSpan.FromMilliseconds(1), expected: 101));
+        Assert.Equal(100, await HeldAfterAsync(TimeSpan.FromSeconds(1), expected: 100));
+        Assert.Equal(0, await HeldAfterAsync(TimeSpan.FromSeconds(1), expected: 0));
+        Assert.All(ids, id => Assert.False(_admission.ReleaseAsync(id).GetAwaiter().GetResult().Value!.Released));
+
+        // Moves the clock, then waits until the scope holds what is expected (at most 20 s), or, when that is what it
+        // held before, a moment more, so that an early expiry would show.
+        async Task<long> HeldAfterAsync(TimeSpan advance, long expected)
+        {
+            ClusterFixture.Clock.Advance(advance);
+            await Task.Delay(200);
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            long held;
+            while ((held = (await StatusAsync("tenant/" + tenant)).HeldNanos) != expected && DateTime.UtcNow < deadline) await Task.Delay(100);
+            return held;
+        }
+    }
+
+    [Fact]
     public async Task ARepeatedCommitAfterTheReservationLeftMemoryGetsTheSameAnswerAndSpendsOnce()
     {
         var tenant = Unique("again");
