@@ -118,7 +118,7 @@ public sealed class StartupFailureTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "--lisen", "127.0.0.1:0" }, "error: unknown option --lisen (did you mean --listen?); the options are --listen, --http, --data-dir, --storage, --postgres, --cluster, --cluster-id, --silo-port, --silo-address, --gateway-port, --tls-cert, --tls-key, --tls-password, --tls-client-ca, --auth, --admin-key-file, --max-message-bytes and --BudgetGrains:<Setting>=<value> (see --help)")]
+    [InlineData(new[] { "--lisen", "127.0.0.1:0" }, "error: unknown option --lisen (did you mean --listen?); the options are --listen, --http, --data-dir, --storage, --postgres, --cluster, --cluster-id, --silo-port, --silo-address, --gateway-port, --membership, --grain-storage, --azure-storage, --kubernetes, --tls-cert, --tls-key, --tls-password, --tls-client-ca, --auth, --admin-key-file, --max-message-bytes and --BudgetGrains:<Setting>=<value> (see --help)")]
     [InlineData(new[] { "--BudgetGrains:Lisen=127.0.0.1:0" }, "error: unknown setting BudgetGrains:Lisen (did you mean BudgetGrains:Listen?); see docs/configuration.md for the settings")]
     [InlineData(new[] { "--data-dir" }, "error: option --data-dir needs a value, e.g. --data-dir DIR (see --help)")]
     [InlineData(new[] { "listen" }, "error: unexpected argument 'listen'; options start with -- (see --help)")]
