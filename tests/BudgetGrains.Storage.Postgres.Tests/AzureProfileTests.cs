@@ -6,7 +6,6 @@ using BudgetGrains.Contracts.V1;
 using BudgetGrains.Grains;
 using BudgetGrains.Server.Hosting;
 using BudgetGrains.Server.Tests;
-using Grpc.Core;
 using Grpc.Net.Client;
 using Npgsql;
 using Xunit.Abstractions;
@@ -61,7 +60,7 @@ public sealed class AzureProfileTests(PostgresFixture postgres, ITestOutputHelpe
             var admitted = 0;
             for (var i = 0; ; i++)
             {
-                var answer = await WithRetriesAsync(() => new AdmissionClient(channels[i % 2]).ReserveAsync(Reserve(team, amount)).ResponseAsync);
+                var answer = await ClusterTests.WithRetriesAsync(() => new AdmissionClient(channels[i % 2]).ReserveAsync(ClusterTests.Reserve(team, amount)).ResponseAsync);
                 if (answer.Decision != Decision.Admitted) break;
                 admitted++;
             }
@@ -73,7 +72,7 @@ public sealed class AzureProfileTests(PostgresFixture postgres, ITestOutputHelpe
             for (var i = 1; i <= 16; i++)
             {
                 var admission = new AdmissionClient(channels[i % 2]);
-                var reserve = await admission.ReserveAsync(Reserve(feature, 5_000));
+                var reserve = await admission.ReserveAsync(ClusterTests.Reserve(feature, 5_000));
                 await admission.CommitAsync(new CommitRequest { ReservationId = reserve.ReservationId, ActualNanos = i * 100 });
             }
             var stored = await EventuallyAsync(() => StoredEstimateAsync(azurite.ConnectionString, grainStorage, key), TimeSpan.FromSeconds(20),
@@ -88,8 +87,8 @@ public sealed class AzureProfileTests(PostgresFixture postgres, ITestOutputHelpe
             // Both silos stop; a new one on the same stores reads the estimate back from Azure: p95 of the 16 is the 16th.
             foreach (var silo in silos) await StopAsync(silo);
             using var fresh = await ServerProcess.StartAsync(Path.Combine(_root, "silo-fresh"), settings);
-            var probe = await WithRetriesAsync(() =>
-                new AdmissionClient(GrpcChannel.ForAddress(fresh.Address)).ReserveAsync(Reserve(feature, 0)).ResponseAsync);
+            var probe = await ClusterTests.WithRetriesAsync(() =>
+                new AdmissionClient(GrpcChannel.ForAddress(fresh.Address)).ReserveAsync(ClusterTests.Reserve(feature, 0)).ResponseAsync);
             Assert.Equal((Decision.Admitted, EstimateSource.Learned, 1_600L), (probe.Decision, probe.EstimateSource, probe.HeldNanos));
         }
         finally
@@ -161,22 +160,6 @@ public sealed class AzureProfileTests(PostgresFixture postgres, ITestOutputHelpe
         }
     }
 
-    private static async Task<T> WithRetriesAsync<T>(Func<Task<T>> call)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            try
-            {
-                return await call();
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50);
-            }
-        }
-    }
-
     /// <summary>SIGTERM: the silo leaves the membership table and deactivates its grains, writing their state.</summary>
     private static async Task StopAsync(ServerProcess silo)
     {
@@ -185,13 +168,6 @@ public sealed class AzureProfileTests(PostgresFixture postgres, ITestOutputHelpe
         while (!silo.HasExited && DateTime.UtcNow < deadline) await Task.Delay(100);
         Assert.True(silo.HasExited, "the silo did not stop within 60 s of SIGTERM");
     }
-
-    private static ReserveRequest Reserve(Attribution attribution, long estimateNanos) => new()
-    {
-        RequestId = "req-" + Guid.NewGuid().ToString("N"),
-        Attribution = attribution,
-        EstimateNanos = estimateNanos,
-    };
 
     public void Dispose()
     {
