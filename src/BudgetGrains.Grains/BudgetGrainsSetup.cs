@@ -24,6 +24,9 @@ public static class BudgetGrainsSetup
     {
         // The silo registers its configured ScopeDefaults first; without one, unknown scopes are open, as before.
         services.TryAddSingleton(Settings.ScopeDefaults.Open);
+        // The settings grain storage on the journal; a silo of the Azure profile replaces it (OrleansHosting).
+        Orleans.Runtime.Hosting.StorageProviderExtensions.AddGrainStorage(services, SettingsStorage.Name,
+            (provider, _) => new JournalGrainStorage(provider.GetRequiredService<JournalService>()));
         return services
             .AddSingleton<JournalService>()
             .AddSingleton<Scopes.ScopeActivations>()

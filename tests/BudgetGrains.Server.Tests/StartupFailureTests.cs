@@ -118,7 +118,7 @@ public sealed class StartupFailureTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "--lisen", "127.0.0.1:0" }, "error: unknown option --lisen (did you mean --listen?); the options are --listen, --http, --data-dir, --storage, --postgres, --cluster, --cluster-id, --silo-port, --silo-address, --gateway-port, --tls-cert, --tls-key, --tls-password, --tls-client-ca, --auth, --admin-key-file, --max-message-bytes and --BudgetGrains:<Setting>=<value> (see --help)")]
+    [InlineData(new[] { "--lisen", "127.0.0.1:0" }, "error: unknown option --lisen (did you mean --listen?); the options are --listen, --http, --data-dir, --storage, --postgres, --cluster, --cluster-id, --silo-port, --silo-address, --gateway-port, --membership, --grain-storage, --azure-storage, --kubernetes, --tls-cert, --tls-key, --tls-password, --tls-client-ca, --auth, --admin-key-file, --max-message-bytes and --BudgetGrains:<Setting>=<value> (see --help)")]
     [InlineData(new[] { "--BudgetGrains:Lisen=127.0.0.1:0" }, "error: unknown setting BudgetGrains:Lisen (did you mean BudgetGrains:Listen?); see docs/configuration.md for the settings")]
     [InlineData(new[] { "--data-dir" }, "error: option --data-dir needs a value, e.g. --data-dir DIR (see --help)")]
     [InlineData(new[] { "listen" }, "error: unexpected argument 'listen'; options start with -- (see --help)")]
@@ -127,6 +127,25 @@ public sealed class StartupFailureTests : IDisposable
         var exit = await ServerProcess.RunToExitAsync(_root, args);
         Assert.Equal(expected, AssertOneErrorLine(exit));
         Assert.Empty(exit.Output);
+    }
+
+    /// <summary>The Azure profile and Kubernetes hosting settings (docs/decisions/0031, 0032): a bad combination stops the
+    /// silo before it opens anything, with one line naming the setting.</summary>
+    [Theory]
+    [InlineData(new[] { "--membership", "zookeeper" }, "error: BudgetGrains:Membership 'zookeeper' is not a membership store: use postgres (the default) or azure")]
+    [InlineData(new[] { "--membership", "azure" }, "error: BudgetGrains:Membership azure needs BudgetGrains:Cluster true: a single silo keeps no membership table")]
+    [InlineData(new[] { "--cluster", "true", "--membership", "azure" }, "error: BudgetGrains:Membership azure needs BudgetGrains:AzureStorageConnectionString: give one with --azure-storage 'DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…' (or BudgetGrains__AzureStorageConnectionString)")]
+    [InlineData(new[] { "--grain-storage", "azure-files" }, "error: BudgetGrains:GrainStorage 'azure-files' is not a grain storage: use journal (the default), azure-blob or azure-table")]
+    [InlineData(new[] { "--grain-storage", "azure-blob", "--azure-storage", "not a connection string" }, "error: BudgetGrains:AzureStorageConnectionString is not an Azure Storage connection string: ")]
+    [InlineData(new[] { "--kubernetes", "true" }, "error: BudgetGrains:Kubernetes needs BudgetGrains:Cluster true: Kubernetes hosting tracks the pods of a cluster")]
+    [InlineData(new[] { "--kubernetes", "true", "--cluster", "true" }, "error: BudgetGrains:Kubernetes needs a fixed BudgetGrains:SiloPort, the pod's silo container port (e.g. 11111)")]
+    [InlineData(new[] { "--kubernetes", "true", "--cluster", "true", "--silo-port", "11111" }, "error: BudgetGrains:Kubernetes is true but the environment variable POD_NAME is not set: give it from the pod's downward API, as deploy/kubernetes/budgetgrains.yaml does")]
+    public async Task AzureAndKubernetesSettingsThatCannotWorkAreOneLineNamingTheSetting(string[] args, string expected)
+    {
+        var exit = await ServerProcess.RunToExitAsync(_root, ["--listen", "127.0.0.1:0", "--data-dir", DataDir, .. args]);
+        Assert.StartsWith(expected, AssertOneErrorLine(exit), StringComparison.Ordinal);
+        AssertNoStackTrace(exit);
+        Assert.False(Directory.Exists(DataDir), "the silo opened its data directory before refusing");
     }
 
     [Fact]

@@ -321,7 +321,8 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
             "--storage", "postgres", "--postgres", database, "--cluster", "true", "--http", "none",
             "--Logging:LogLevel:BudgetGrains.Grains.Scopes.ScopeGrain=Debug")));
 
-    private static async Task<T> WithRetriesAsync<T>(Func<Task<T>> call)
+    /// <summary>Retries UNAVAILABLE (a scope moving between silos) for up to a minute; also used by AzureProfileTests.</summary>
+    internal static async Task<T> WithRetriesAsync<T>(Func<Task<T>> call)
     {
         var deadline = DateTime.UtcNow + RetryFor;
         while (true)
@@ -353,7 +354,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
     private static Task<BudgetStatus> StatusAsync(ManagementClient management, string scope) =>
         management.GetBudgetAsync(new GetBudgetRequest { Scope = scope }).ResponseAsync;
 
-    private static ReserveRequest Reserve(Attribution attribution, long estimateNanos) => new()
+    internal static ReserveRequest Reserve(Attribution attribution, long estimateNanos) => new()
     {
         RequestId = "req-" + Guid.NewGuid().ToString("N"),
         Attribution = attribution,

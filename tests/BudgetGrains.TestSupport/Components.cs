@@ -24,12 +24,23 @@ public static class Components
     /// <summary>node, and the Node example's dependencies installed (npm ci in examples/node).</summary>
     public static string RequireNodeWithExampleDependencies()
     {
-        var node = Node.Value ?? Missing("node (Node.js 18 or later)");
+        var node = RequireNode();
         if (!Directory.Exists(Path.Combine(RepositoryRoot, "examples", "node", "node_modules", "@grpc", "grpc-js")))
         {
             return Missing("examples/node/node_modules (run: cd examples/node && npm ci)");
         }
         return node;
+    }
+
+    /// <summary>node (Node.js 18 or later).</summary>
+    public static string RequireNode() => Node.Value ?? Missing("node (Node.js 18 or later)");
+
+    /// <summary>A 127.0.0.1 port nothing listens on now.</summary>
+    public static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     internal static string Missing(string component)

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-
 namespace BudgetGrains.TestSupport;
 
 /// <summary>
@@ -59,7 +56,7 @@ public sealed class PostgresServer : IAsyncDisposable
         var directory = Path.Combine(runAs is null ? Path.GetTempPath() : "/tmp", "budgetgrains-pg-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Path.Combine(directory, "socket"));
         if (runAs is not null) Check(Components.Run("chown", ["-R", runAs, directory], CommandTimeout), "chown the PostgreSQL directory to " + runAs);
-        var server = new PostgresServer(bin, runAs, directory, FreePort());
+        var server = new PostgresServer(bin, runAs, directory, Components.FreeLoopbackPort());
         try
         {
             server.Run("initdb", ["-D", server.DataDirectory, "-U", Superuser, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"]);
@@ -124,11 +121,4 @@ public sealed class PostgresServer : IAsyncDisposable
     private static bool IsRoot() => File.Exists("/proc/self/status")
         && File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal)) is { } uid
         && uid.Split('\t', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1) == "0";
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -4,21 +4,17 @@ using Orleans.Runtime;
 namespace BudgetGrains.Grains.Estimates;
 
 /// <summary>See <see cref="IEstimateGrain"/>. The window is written every few records, not on each: losing the last
-/// few samples in a crash only makes the estimate a little older.</summary>
+/// few samples in a crash only makes the estimate a little older. No journal entry of the admission path carries it, so it
+/// is Orleans grain state in <see cref="SettingsStorage"/> (the journal's store, or Azure storage in the Azure profile).</summary>
 [GrainType(GrainTypes.Estimate)]
-internal sealed class EstimateGrain(JournalService journal) : Grain, IEstimateGrain
+internal sealed class EstimateGrain([PersistentState(EstimateGrain.StateName, SettingsStorage.Name)] IPersistentState<EstimateState> state)
+    : Grain, IEstimateGrain
 {
+    public const string StateName = "estimate";
     private const int WriteEvery = 16;
     private int _unwritten;
-    private DurableState<EstimateState> _state = null!;
 
-    private EstimateState State => _state.Value;
-
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        _state = new DurableState<EstimateState>(journal, new StateKey(GrainTypes.Estimate, this.GetPrimaryKeyString()), BudgetStateJsonContext.Default.EstimateState);
-        return _state.ReadAsync(cancellationToken);
-    }
+    private EstimateState State => state.State;
 
     public Task<long?> P95Async()
     {
@@ -41,9 +37,9 @@ internal sealed class EstimateGrain(JournalService journal) : Grain, IEstimateGr
         }
         if (++_unwritten < WriteEvery) return;
         _unwritten = 0;
-        await _state.WriteAsync();
+        await state.WriteStateAsync();
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
-        _unwritten > 0 ? _state.WriteAsync() : Task.CompletedTask;
+        _unwritten > 0 ? state.WriteStateAsync(cancellationToken) : Task.CompletedTask;
 }

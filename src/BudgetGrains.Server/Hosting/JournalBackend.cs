@@ -22,7 +22,7 @@ internal sealed record JournalBackend(IAsyncDisposable Store, Func<IServiceColle
 
     /// <summary>Opens the configured backend; a bad setting or an unreachable database is an InvalidOperationException
     /// whose message names the setting (the executable prints it and exits).</summary>
-    public static async Task<JournalBackend> OpenAsync(SiloOptions options, CancellationToken cancellationToken)
+    public static async Task<JournalBackend> OpenAsync(SiloOptions options, ClusterProfile profile, CancellationToken cancellationToken)
     {
         var kind = string.IsNullOrWhiteSpace(options.Storage) ? Sqlite : options.Storage.Trim().ToLowerInvariant();
         switch (kind)
@@ -39,7 +39,7 @@ internal sealed record JournalBackend(IAsyncDisposable Store, Func<IServiceColle
                         "BudgetGrains:Storage is postgres but BudgetGrains:PostgresConnectionString is empty: give one with --postgres " +
                         "'Host=127.0.0.1;Port=5432;Database=budgetgrains;Username=budgetgrains' (or BudgetGrains__PostgresConnectionString)");
                 var where = ParseConnectionString(options.PostgresConnectionString);
-                if (options.Cluster) await PostgresMembership.UpgradeAsync(options.PostgresConnectionString, cancellationToken);
+                if (options.Cluster && profile.Membership == MembershipStore.Postgres) await PostgresMembership.UpgradeAsync(options.PostgresConnectionString, cancellationToken);
                 var postgres = await PostgresJournalServices.OpenAsync(options.PostgresConnectionString, cancellationToken: cancellationToken,
                     exclusive: !options.Cluster);
                 return new(postgres, services => services.AddPostgresJournal(postgres), $"postgres://{where.Host}:{where.Port}/{where.Database}",

@@ -1,14 +1,17 @@
 using System.Net;
 using System.Net.Sockets;
 using BudgetGrains.Grains;
+using BudgetGrains.Grains.Journal;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
 using Orleans.Hosting;
 
 namespace BudgetGrains.Server.Hosting;
 
 /// <summary>The Orleans side of a silo: localhost clustering (the embedded default is one silo) or, with Cluster, ADO.NET
-/// clustering on the journal's PostgreSQL database (docs/decisions/0027-cluster-membership.md); the grains' collection
-/// ages and the limits Orleans enforces for the project (I5).</summary>
+/// clustering on the journal's PostgreSQL database (docs/decisions/0027-cluster-membership.md) or Azure Table clustering
+/// (0031), optionally under Kubernetes hosting (0032); the grain storage of settings state; the grains' collection ages and
+/// the limits Orleans enforces for the project (I5).</summary>
 internal static class OrleansHosting
 {
     /// <summary>Requests queued on one activation; one more fails with Orleans' LimitExceededException (RESOURCE_EXHAUSTED).</summary>
@@ -34,23 +37,41 @@ internal static class OrleansHosting
 
     public static readonly TimeSpan IAmAlivePublish = TimeSpan.FromSeconds(5);
 
-    public static void UseBudgetGrainsSilo(this IHostApplicationBuilder builder, SiloOptions options)
+    public static void UseBudgetGrainsSilo(this IHostApplicationBuilder builder, SiloOptions options, ClusterProfile profile)
     {
         var siloPort = options.SiloPort == 0 ? FreeLoopbackPort() : options.SiloPort;
         builder.UseOrleans(silo =>
         {
             if (options.Cluster)
             {
-                var address = IPAddress.TryParse(options.SiloAddress, out var parsed)
-                    ? parsed
-                    : throw new InvalidOperationException($"BudgetGrains:SiloAddress '{options.SiloAddress}' is not an IP address such as 127.0.0.1");
-                silo.Configure<ClusterOptions>(cluster => (cluster.ServiceId, cluster.ClusterId) = (ServiceId, options.ClusterId));
-                silo.ConfigureEndpoints(address, siloPort, options.GatewayPort, listenOnAnyHostAddress: false);
-                silo.UseAdoNetClustering(ado =>
+                if (profile.Kubernetes)
                 {
-                    ado.Invariant = Storage.Postgres.PostgresMembership.Invariant;
-                    ado.ConnectionString = options.PostgresConnectionString;
-                });
+                    // The pod's IP is advertised and every address listened on (Orleans' Kubernetes hosting, from POD_IP):
+                    // SiloAddress does not apply. Before our ClusterOptions, so that ours (the fixed ServiceId, ClusterId)
+                    // win over any ORLEANS_* variables in the pod. docs/decisions/0032-kubernetes.md.
+                    silo.UseKubernetesHosting();
+                    silo.Configure<EndpointOptions>(endpoints => (endpoints.SiloPort, endpoints.GatewayPort) = (siloPort, options.GatewayPort));
+                }
+                else
+                {
+                    var address = IPAddress.TryParse(options.SiloAddress, out var parsed)
+                        ? parsed
+                        : throw new InvalidOperationException($"BudgetGrains:SiloAddress '{options.SiloAddress}' is not an IP address such as 127.0.0.1");
+                    silo.ConfigureEndpoints(address, siloPort, options.GatewayPort, listenOnAnyHostAddress: false);
+                }
+                silo.Configure<ClusterOptions>(cluster => (cluster.ServiceId, cluster.ClusterId) = (ServiceId, options.ClusterId));
+                if (profile.Membership == MembershipStore.Azure)
+                {
+                    silo.UseAzureStorageClustering(azure => azure.TableServiceClient = new Azure.Data.Tables.TableServiceClient(profile.AzureStorageConnectionString));
+                }
+                else
+                {
+                    silo.UseAdoNetClustering(ado =>
+                    {
+                        ado.Invariant = Storage.Postgres.PostgresMembership.Invariant;
+                        ado.ConnectionString = options.PostgresConnectionString;
+                    });
+                }
                 silo.Configure<ClusterMembershipOptions>(membership =>
                 {
                     membership.ProbeTimeout = ProbeTimeout;
@@ -66,6 +87,7 @@ internal static class OrleansHosting
                 // No gateway: nothing outside this process calls the grains (clients use gRPC and REST).
                 silo.UseLocalhostClustering(siloPort: siloPort, gatewayPort: 0, serviceId: ServiceId, clusterId: "budgetgrains-local");
             }
+            silo.UseSettingsStorage(profile);
             silo.Configure<GrainCollectionOptions>(collection =>
                 collection.ClassSpecificCollectionAge[ScopeGrainClass] = options.ScopeIdleTimeout);
             silo.Configure<SiloMessagingOptions>(messaging =>
@@ -75,6 +97,37 @@ internal static class OrleansHosting
             });
         });
     }
+
+    /// <summary>The Orleans grain storage named <see cref="SettingsStorage.Name"/>: the journal's (registered with the grain
+    /// services) unless the profile puts it in Azure Blob or Table storage, with the same stable JSON either way.</summary>
+    private static void UseSettingsStorage(this ISiloBuilder silo, ClusterProfile profile)
+    {
+        if (profile.GrainStorage == GrainStateStore.Journal) return;
+        silo.Services.RemoveAllKeyed<Orleans.Storage.IGrainStorage>(SettingsStorage.Name);
+        if (profile.GrainStorage == GrainStateStore.AzureBlob)
+        {
+            silo.AddAzureBlobGrainStorage(SettingsStorage.Name, blob =>
+            {
+                blob.BlobServiceClient = new Azure.Storage.Blobs.BlobServiceClient(profile.AzureStorageConnectionString);
+                blob.ContainerName = AzureStateContainer;
+                blob.GrainStorageSerializer = SettingsStorage.Serializer;
+            });
+        }
+        else
+        {
+            silo.AddAzureTableGrainStorage(SettingsStorage.Name, table =>
+            {
+                table.TableServiceClient = new Azure.Data.Tables.TableServiceClient(profile.AzureStorageConnectionString);
+                table.TableName = AzureStateTable;
+                table.GrainStorageSerializer = SettingsStorage.Serializer;
+            });
+        }
+    }
+
+    /// <summary>Where the azure grain storages keep grain state (one blob, or one entity, per grain).</summary>
+    public const string AzureStateContainer = "budgetgrains-state";
+
+    public const string AzureStateTable = "BudgetGrainsState";
 
     /// <summary>A port nothing listens on now. Orleans needs a concrete silo port; a single silo is reached by nobody else,
     /// so any free one does, and several silos (tests) on one machine do not collide.</summary>

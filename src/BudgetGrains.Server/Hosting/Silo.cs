@@ -69,9 +69,10 @@ public sealed class Silo : IAsyncDisposable
         var scopeDefaults = options.ScopeDefaults();
         var defaultPrices = PriceFile.ReadDefaults(options.DefaultPricesFile.Length == 0 ? "" : Path.GetFullPath(options.DefaultPricesFile));
         var tls = TlsSettings.From(options);
+        var profile = ClusterProfile.From(options);
         using var dataDirectory = DataDirectoryLock.Acquire(options); // I6: released here if the start fails, else by DisposeAsync
         var auth = AuthSetup.Resolve(options);
-        var journal = await JournalBackend.OpenAsync(options, cancellationToken);
+        var journal = await JournalBackend.OpenAsync(options, profile, cancellationToken);
         var storage = journal.Store;
         var storedKeys = await journal.Access.ReadKeysAsync(cancellationToken);
         if (auth.Required && !ApiKeyRegistry.HasAdmin(storedKeys, auth.BootstrapSecret))
@@ -103,7 +104,7 @@ public sealed class Silo : IAsyncDisposable
         builder.Services.AddSingleton(services => new AlertDispatcher(services.GetRequiredService<IGrainFactory>(),
             services.GetRequiredService<AlertSinks>(), services.GetRequiredService<AlertSignal>(), services.GetRequiredService<TimeProvider>(),
             options.Alerts.PollInterval, services.GetRequiredService<ILoggerFactory>().CreateLogger<AlertDispatcher>()));
-        builder.UseBudgetGrainsSilo(options);
+        builder.UseBudgetGrainsSilo(options, profile);
         // After Orleans (hosted services start in registration order, Kestrel last): prices and outboxes are ready
         // before the listeners open.
         builder.Services.AddHostedService(services => new GrainStartup(services.GetRequiredService<IGrainFactory>(), defaultPrices,

@@ -69,6 +69,21 @@ public sealed class SiloOptions
     /// <summary>Orleans' gateway port for Orleans clients (a cluster); 0 = no gateway (clients use gRPC and REST).</summary>
     public int GatewayPort { get; set; }
 
+    /// <summary>Where a cluster's membership table is: "postgres" (the journal's database, the default) or "azure" (Azure
+    /// Table storage of <see cref="AzureStorageConnectionString"/>). docs/decisions/0031-azure-profile.md.</summary>
+    public string Membership { get; set; } = Hosting.ClusterProfile.PostgresMembership;
+
+    /// <summary>Where Orleans' grain storage keeps the grain state the admission path does not write (learned estimates):
+    /// "journal" (the default), "azure-blob" or "azure-table". docs/decisions/0031-azure-profile.md.</summary>
+    public string GrainStorage { get; set; } = Hosting.ClusterProfile.JournalGrainStorage;
+
+    /// <summary>Azure Storage connection string for Membership azure and the azure grain storages.</summary>
+    public string? AzureStorageConnectionString { get; set; }
+
+    /// <summary>Running as a Kubernetes pod: Orleans' Kubernetes hosting names the silo after the pod, advertises the pod's
+    /// IP and marks silos whose pods are gone as dead (needs Cluster). docs/decisions/0032-kubernetes.md.</summary>
+    public bool Kubernetes { get; set; }
+
     /// <summary>How often the silo logs its statistics (activations, journal writes/s and batch size); 0 = never.</summary>
     public TimeSpan StatisticsInterval { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -20,6 +20,12 @@ internal static class ObservabilityHosting
 {
     public const string OrleansMeter = "Microsoft.Orleans";
 
+    /// <summary>Liveness: 200 while the process serves HTTP (docs/decisions/0024); the container and pod probes use it.</summary>
+    public const string LivePath = "/healthz";
+
+    /// <summary>Readiness: 200 when every health check passes, else 503.</summary>
+    public const string ReadyPath = "/readyz";
+
     /// <summary>Orleans' instruments that "light" keeps: observable ones (read at collection only) and the catalog's and
     /// watchdog's (per activation, per check); the rest run on every message or grain call.</summary>
     private static bool IsLight(System.Diagnostics.Metrics.Instrument instrument) =>
@@ -76,7 +82,7 @@ internal static class ObservabilityHosting
 
     /// <summary>The paths served here; on the gRPC endpoint they answer 404 (it keeps answering gRPC and the REST mirror alone).</summary>
     private static bool IsOurs(PathString path) =>
-        path == "/" || path == "/healthz" || path == "/readyz" || path == "/metrics"
+        path == "/" || path == LivePath || path == ReadyPath || path == "/metrics"
         || path.StartsWithSegments("/dashboard") || path.StartsWithSegments("/orleans") || path.StartsWithSegments(DashboardReports.Root);
 
     /// <summary>
@@ -101,14 +107,14 @@ internal static class ObservabilityHosting
             }
             if (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
             {
-                if (path == "/healthz")
+                if (path == LivePath)
                 {
                     context.Response.ContentType = "text/plain; charset=utf-8";
                     context.Response.Headers.CacheControl = "no-store";
                     await context.Response.WriteAsync("ok\n", context.RequestAborted);
                     return;
                 }
-                if (path == "/readyz")
+                if (path == ReadyPath)
                 {
                     await ReadyAsync(context, context.RequestServices.GetRequiredService<HealthCheckService>());
                     return;
