@@ -241,16 +241,17 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
                 Execute(_writer, writes, number, nowMs);
                 return refused ?? (IReadOnlyList<int>)[];
             }
-            catch (PostgresException e) when (e.SqlState == StaleFenceState)
+            catch (PostgresException e) when (e.SqlState is StaleFenceState or Budget.PostgresBudgetJournal.ClosedHoldState)
             {
-                // Nothing of the batch is stored. The writes carrying a stale epoch are left out whole; the rest goes again
-                // (a claim made meanwhile can refuse more: each round leaves out at least one write, so this ends).
-                var stale = ParseStale(e.MessageText);
+                // Nothing of the batch is stored. The writes the refusal names are left out whole (those carrying a stale
+                // epoch, or closing a hold that another activation closed already); the rest goes again (a claim or a
+                // close made meanwhile can refuse more: each round leaves out at least one write, so this ends).
+                var refuses = e.SqlState == StaleFenceState ? RefusedByFences(e.MessageText) : RefusedByClosedHolds(e.MessageText);
                 var kept = new List<JournalWrite>(writes.Count);
                 var positions = new List<int>(writes.Count);
                 for (var i = 0; i < writes.Count; i++)
                 {
-                    if (writes[i].Fences is { } fences && fences.Any(stale.Contains)) (refused ??= []).Add(Original(i));
+                    if (refuses(writes[i])) (refused ??= []).Add(Original(i));
                     else (kept, positions) = (Add(kept, writes[i]), Add(positions, Original(i)));
                 }
                 if (kept.Count == writes.Count) throw; // the detail named nothing this batch carries: fail it whole
@@ -293,17 +294,30 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
         return list;
     }
 
-    /// <summary>The (scope, epoch) pairs named in the refusal's message, one "scope\tepoch" per line after the first.</summary>
-    private static HashSet<ScopeFence> ParseStale(string? message)
+    /// <summary>Writes carrying one of the (scope, epoch) pairs named in a fencing refusal's message, one "scope\tepoch"
+    /// per line after the first.</summary>
+    private static Func<JournalWrite, bool> RefusedByFences(string? message)
     {
-        var stale = new HashSet<ScopeFence>();
+        var stale = DetailLines(message).Select(d => new ScopeFence(d.Key, d.Number)).ToHashSet();
+        return write => write.Fences is { } fences && fences.Any(stale.Contains);
+    }
+
+    /// <summary>Writes closing one of the holds named in a closed-hold refusal's message, one "reservation\texpires_at"
+    /// per line after the first.</summary>
+    private static Func<JournalWrite, bool> RefusedByClosedHolds(string? message)
+    {
+        var closed = DetailLines(message).ToHashSet();
+        return write => write.Records.Any(r => r is BudgetGrains.Grains.Storage.HoldClosed c && closed.Contains((c.ReservationId, c.ExpiresAtUnixMs)));
+    }
+
+    private static IEnumerable<(string Key, long Number)> DetailLines(string? message)
+    {
         foreach (var line in (message ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1))
         {
             var tab = line.LastIndexOf('\t');
-            if (tab > 0 && long.TryParse(line.AsSpan(tab + 1), System.Globalization.CultureInfo.InvariantCulture, out var epoch))
-                stale.Add(new ScopeFence(line[..tab], epoch));
+            if (tab > 0 && long.TryParse(line.AsSpan(tab + 1), System.Globalization.CultureInfo.InvariantCulture, out var number))
+                yield return (line[..tab], number);
         }
-        return stale;
     }
 
     /// <summary>The batch as one NpgsqlBatch: one round trip, one implicit transaction. Its first statement checks the

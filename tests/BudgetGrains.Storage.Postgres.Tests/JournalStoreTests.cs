@@ -48,6 +48,34 @@ public sealed class JournalStoreTests(PostgresFixture postgres)
     }
 
     [SkippableFact]
+    public async Task ASecondCloseOfOneHoldIsRefusedWholeAndTheRestOfItsBatchIsStored()
+    {
+        // Two activations of one reservation (a silo taken for dead, and its replacement) both expire its hold: the first
+        // close counts, the second is refused with its deltas, so the scope's holds are taken off once.
+        await using var store = await PostgresJournalServices.OpenAsync(await postgres.NewDatabaseAsync());
+        var read = new PostgresBudgetStore(store.ReadSource);
+        await store.WriteBatchAsync(
+        [
+            new JournalWrite(GrainA, [1], Hold("team/t", 100, "r-a", 5_000)),
+            new JournalWrite(GrainB, [1], Hold("team/t", 40, "r-b", 6_000)),
+        ], CancellationToken.None);
+        Assert.Empty(await store.WriteBatchAsync([new JournalWrite(GrainA, [2], Release("team/t", 100, "r-a", 5_000))], CancellationToken.None));
+
+        var refused = await store.WriteBatchAsync(
+        [
+            new JournalWrite(GrainB, [3], Release("team/t", 40, "r-b", 6_000)),
+            new JournalWrite(GrainA, [3], Release("team/t", 100, "r-a", 5_000)),
+        ], CancellationToken.None);
+
+        Assert.Equal([1], refused);
+        Assert.Equal([2], await store.ReadStateAsync(GrainA, CancellationToken.None));
+        Assert.Equal([3], await store.ReadStateAsync(GrainB, CancellationToken.None));
+        var team = await read.ReadCountersAsync("team/t", 0, CancellationToken.None);
+        Assert.Equal((0L, 0), (team.HeldNanos, team.OpenHolds));
+        Assert.Empty(await read.ListOpenHoldsAsync(OpenHold.First, 10, CancellationToken.None));
+    }
+
+    [SkippableFact]
     public async Task AFailedBatchStoresNothingAndTheNextOneIsStored()
     {
         await using var store = await PostgresJournalServices.OpenAsync(await postgres.NewDatabaseAsync());

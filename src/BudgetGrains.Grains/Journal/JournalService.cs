@@ -135,7 +135,7 @@ public sealed class JournalService : IAsyncDisposable
                 "(the scope was activated on another silo since); their callers get UNAVAILABLE and retry", refused.Count, batch.Count);
             foreach (var index in refused)
                 waiters[index].TrySetException(new StorageUnavailableException(
-                    $"the write of {batch[index].Grain} was refused: a scope it touched is now active on another silo; retry with the same id",
+                    $"the write of {batch[index].Grain} was refused: another activation changed what it touches first (a scope, or the reservation, moved to another silo); retry with the same id",
                     fenced: true));
         }
         foreach (var waiter in waiters) waiter.TrySetResult();

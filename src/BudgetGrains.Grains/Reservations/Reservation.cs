@@ -334,7 +334,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
                 // too, so that the retry with the same id reloads the reservation wherever Orleans places it.
                 _logger.LogWarning("Reservation {ReservationId}: the store refused its write, a scope activation that admitted it is stale", GrainKey);
                 FencedOut = true;
-                return Failure.Unavailable("a scope of this request moved to another silo; retry with the same id");
+                return Failure.Unavailable("this request's reservation or a scope of its chain moved to another silo; retry with the same id");
             }
             _logger.LogWarning(e, "Reservation {ReservationId} could not be made durable", GrainKey);
             return Failure.Unavailable("the change could not be made durable; retry with the same id");

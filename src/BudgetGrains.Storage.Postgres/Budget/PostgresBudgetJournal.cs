@@ -84,7 +84,31 @@ public sealed class PostgresBudgetJournal : IPostgresJournalHandler
             reservation_id text COLLATE "C" NOT NULL,
             PRIMARY KEY(expires_at_ms, reservation_id));
         """,
+        // A hold closes once (decision 0028): when two activations of one reservation both release or expire it (a silo
+        // taken for dead and its replacement), the second close finds no open hold. The batch then fails with SQLSTATE
+        // BGH01 naming those holds, and the store refuses the writes that carry them, whole: their counter deltas would
+        // take the hold off the scopes a second time.
+        """
+        CREATE FUNCTION budgetgrains_close_holds(expires bigint[], ids text[]) RETURNS void LANGUAGE plpgsql AS $fn$
+        DECLARE
+            missing text;
+        BEGIN
+            WITH wanted AS (SELECT * FROM unnest(expires, ids) AS w(e, i)),
+                 closed AS (DELETE FROM open_holds o USING wanted w WHERE o.expires_at_ms = w.e AND o.reservation_id = w.i
+                            RETURNING o.expires_at_ms, o.reservation_id)
+            SELECT string_agg(w.i || E'\t' || w.e, E'\n') INTO missing
+            FROM wanted w LEFT JOIN closed c ON c.expires_at_ms = w.e AND c.reservation_id = w.i
+            WHERE c.reservation_id IS NULL;
+            IF missing IS NOT NULL THEN
+                RAISE EXCEPTION USING ERRCODE = 'BGH01', MESSAGE = 'holds already closed' || E'\n' || missing;
+            END IF;
+        END
+        $fn$;
+        """,
     ];
+
+    /// <summary>The SQLSTATE of a batch that closes a hold no longer open (the function above).</summary>
+    public const string ClosedHoldState = "BGH01";
 
     private const string UpsertHolds = """
         INSERT INTO scope_holds(scope, held_nanos, open_holds) SELECT * FROM unnest($1::text[], $2::bigint[], $3::integer[])
@@ -134,8 +158,7 @@ public sealed class PostgresBudgetJournal : IPostgresJournalHandler
     private const string OpenHolds =
         "INSERT INTO open_holds(expires_at_ms, reservation_id) SELECT * FROM unnest($1::bigint[], $2::text[]) ON CONFLICT DO NOTHING";
 
-    private const string CloseHolds =
-        "DELETE FROM open_holds WHERE (expires_at_ms, reservation_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))";
+    private const string CloseHolds = "SELECT budgetgrains_close_holds($1::bigint[], $2::text[])";
 
     public bool CanHandle(IJournalRecord record) =>
         record is ScopeCounterDelta or LedgerEntry or HoldOpened or HoldClosed or UsageDelta or PeriodClosed;
@@ -146,8 +169,10 @@ public sealed class PostgresBudgetJournal : IPostgresJournalHandler
         // Holds belong to the scope, not a period: summed per scope, or one statement would upsert a row twice.
         var holds = new Dictionary<string, (long Nanos, int Count)>(StringComparer.Ordinal);
         var usage = new Dictionary<(string Scope, long Period, string Dimension, string Key), UsageDelta>();
-        // The open-hold index ends with the last change of each entry in the batch (open or closed).
+        // The open-hold index ends with the last change of each entry in the batch (open or closed); a hold opened in the
+        // batch has no row yet, so its close is not checked.
         var holdIndex = new Dictionary<(long ExpiresAt, string Id), bool>();
+        var openedHere = new HashSet<(long ExpiresAt, string Id)>();
         foreach (var record in records)
         {
             switch (record)
@@ -180,6 +205,7 @@ public sealed class PostgresBudgetJournal : IPostgresJournalHandler
                     break;
                 case HoldOpened opened:
                     holdIndex[(opened.ExpiresAtUnixMs, opened.ReservationId)] = true;
+                    openedHere.Add((opened.ExpiresAtUnixMs, opened.ReservationId));
                     break;
                 case HoldClosed closed:
                     holdIndex[(closed.ExpiresAtUnixMs, closed.ReservationId)] = false;
@@ -218,7 +244,7 @@ public sealed class PostgresBudgetJournal : IPostgresJournalHandler
                 Array(u.Select(x => x.OutputTokens), NpgsqlDbType.Bigint), Array(u.Select(x => x.ReasoningTokens), NpgsqlDbType.Bigint)));
         }
         AppendHoldIndex(batch, OpenHolds, holdIndex.Where(h => h.Value).Select(h => h.Key).ToList());
-        AppendHoldIndex(batch, CloseHolds, holdIndex.Where(h => !h.Value).Select(h => h.Key).ToList());
+        AppendHoldIndex(batch, CloseHolds, holdIndex.Where(h => !h.Value && !openedHere.Contains(h.Key)).Select(h => h.Key).ToList());
     }
 
     private static void AppendHoldIndex(NpgsqlBatch batch, string sql, List<(long ExpiresAt, string Id)> entries)
