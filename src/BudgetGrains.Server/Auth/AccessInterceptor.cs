@@ -9,7 +9,8 @@ namespace BudgetGrains.Server.Auth;
 
 /// <summary>
 /// Authentication and authorization of every call, gRPC and REST alike (the REST mirror runs each rpc through this same
-/// interceptor, see <see cref="InterceptingBinder"/>): the key from <c>authorization: Bearer &lt;key&gt;</c>, the rule of
+/// interceptor, see <see cref="InterceptingBinder"/>): the key from <c>authorization: Bearer &lt;key&gt;</c> (or, on the
+/// REST mirror and the HTTP routes, the dashboard's sign-in cookie, <see cref="DashboardSession"/>), the rule of
 /// the rpc (<see cref="AccessRules"/>), the tenant rules of agent and viewer keys, and the audit log of changes.
 /// </summary>
 internal sealed class AccessInterceptor(bool required, ApiKeyRegistry keys, FailedAuthLimiter failures, AuditLog audit, TenantView tenants)
@@ -126,7 +127,9 @@ internal sealed class AccessInterceptor(bool required, ApiKeyRegistry keys, Fail
 
     /// <summary>The dashboard's sign-in: <paramref name="key"/> verified as a Bearer key would be (the failed-attempt limit
     /// included); an RpcException UNAUTHENTICATED or RESOURCE_EXHAUSTED otherwise.</summary>
-    public Caller SignIn(HttpContext http, string key) => Check(http, key, inProcess: true, "the API key is not valid: unknown, revoked or mistyped");
+    public Caller SignIn(HttpContext http, string key) => Check(http, key, inProcess: true, InvalidKey);
+
+    private const string InvalidKey = "the API key is not valid: unknown, revoked or mistyped";
 
     /// <summary>Whether keys are required at all (with auth off there is nothing to sign in to).</summary>
     public bool Required => required;
@@ -140,7 +143,7 @@ internal sealed class AccessInterceptor(bool required, ApiKeyRegistry keys, Fail
             const string bearer = "Bearer ";
             var isBearer = header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase);
             return Check(http, isBearer ? header[bearer.Length..].Trim() : null, inProcess,
-                isBearer ? "the API key is not valid: unknown, revoked or mistyped" : "the authorization header must be Bearer <key>");
+                isBearer ? InvalidKey : "the authorization header must be Bearer <key>");
         }
         // A browser cannot send the header on a page it navigates to: the dashboard's sign-in cookie stands for it on the
         // HTTP routes and the REST mirror (not on gRPC, which browsers do not speak).

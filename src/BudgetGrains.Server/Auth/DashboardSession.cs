@@ -20,21 +20,13 @@ internal static class DashboardSession
 
     /// <summary>The signed-in key of this request, if its cookie came from a page of this origin.</summary>
     public static string? KeyOf(HttpRequest request) =>
-        request.Cookies.TryGetValue(CookieName, out var key) && key.Length > 0 && !IsCrossOrigin(request) ? key : null;
-
-    /// <summary>A browser sends Origin with every cross-origin POST and fetch; a cookie is only good for this origin's pages.</summary>
-    public static bool IsCrossOrigin(HttpRequest request)
-    {
-        var origin = request.Headers.Origin.ToString();
-        return origin.Length > 0 && (!Uri.TryCreate(origin, UriKind.Absolute, out var uri)
-            || !string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase));
-    }
+        request.Cookies.TryGetValue(CookieName, out var key) && key.Length > 0 && !RestMirror.IsCrossOrigin(request) ? key : null;
 
     public static async Task ServeAsync(HttpContext context, AccessInterceptor access)
     {
         var response = context.Response;
         response.Headers.CacheControl = "no-store";
-        if (IsCrossOrigin(context.Request))
+        if (RestMirror.IsCrossOrigin(context.Request))
         {
             await RestErrors.WriteAsync(response, StatusCodes.Status403Forbidden, StatusCode.PermissionDenied, "sign-in from another origin is refused");
             return;

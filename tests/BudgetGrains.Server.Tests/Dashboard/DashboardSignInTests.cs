@@ -52,6 +52,8 @@ public sealed class DashboardSignInTests
         await Expect(page.Locator("#sign-in-error")).ToContainTextAsync("not valid");
         var refused = await page.RunAndWaitForResponseAsync(() => SignInAsync(page, viewer), r => r.Url.EndsWith("/orleans/", StringComparison.Ordinal));
         Assert.Equal(403, refused.Status);
+        await Expect(page).ToHaveURLAsync(new Uri(home, "/orleans/").ToString());
+        await page.WaitForLoadStateAsync(LoadState.Load);
         await page.GotoAsync(home.ToString());
         await Expect(page.Locator("tr[data-scope='cost_center/cc-9'] [data-field=limit]")).ToHaveAttributeAsync("data-nanos", "7000000000");
 
