@@ -9,7 +9,8 @@ namespace BudgetGrains.Server.Auth;
 
 /// <summary>
 /// Authentication and authorization of every call, gRPC and REST alike (the REST mirror runs each rpc through this same
-/// interceptor, see <see cref="InterceptingBinder"/>): the key from <c>authorization: Bearer &lt;key&gt;</c>, the rule of
+/// interceptor, see <see cref="InterceptingBinder"/>): the key from <c>authorization: Bearer &lt;key&gt;</c> (or, on the
+/// REST mirror and the HTTP routes, the dashboard's sign-in cookie, <see cref="DashboardSession"/>), the rule of
 /// the rpc (<see cref="AccessRules"/>), the tenant rules of agent and viewer keys, and the audit log of changes.
 /// </summary>
 internal sealed class AccessInterceptor(bool required, ApiKeyRegistry keys, FailedAuthLimiter failures, AuditLog audit, TenantView tenants)
@@ -124,13 +125,35 @@ internal sealed class AccessInterceptor(bool required, ApiKeyRegistry keys, Fail
 
     private Caller Verify(ServerCallContext context) => Verify(context.GetHttpContext(), context is InProcessCallContext);
 
+    /// <summary>The dashboard's sign-in: <paramref name="key"/> verified as a Bearer key would be (the failed-attempt limit
+    /// included); an RpcException UNAUTHENTICATED or RESOURCE_EXHAUSTED otherwise.</summary>
+    public Caller SignIn(HttpContext http, string key) => Check(http, key, inProcess: true, InvalidKey);
+
+    private const string InvalidKey = "the API key is not valid: unknown, revoked or mistyped";
+
+    /// <summary>Whether keys are required at all (with auth off there is nothing to sign in to).</summary>
+    public bool Required => required;
+
     private Caller Verify(HttpContext http, bool inProcess)
     {
         if (!required) return Caller.Anyone;
         var header = http.Request.Headers.Authorization.ToString();
-        if (header.Length == 0)
-            throw Unauthenticated("this call needs an API key: send authorization: Bearer <key> (budgetctl: --api-key or BUDGETGRAINS_API_KEY)");
+        if (header.Length > 0)
+        {
+            const string bearer = "Bearer ";
+            var isBearer = header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase);
+            return Check(http, isBearer ? header[bearer.Length..].Trim() : null, inProcess,
+                isBearer ? InvalidKey : "the authorization header must be Bearer <key>");
+        }
+        // A browser cannot send the header on a page it navigates to: the dashboard's sign-in cookie stands for it on the
+        // HTTP routes and the REST mirror (not on gRPC, which browsers do not speak).
+        if (inProcess && DashboardSession.KeyOf(http.Request) is { } signedIn)
+            return Check(http, signedIn, inProcess, "the dashboard sign-in is no longer valid (the key was revoked?): sign in again");
+        throw Unauthenticated("this call needs an API key: send authorization: Bearer <key> (budgetctl: --api-key or BUDGETGRAINS_API_KEY)");
+    }
 
+    private Caller Check(HttpContext http, string? key, bool inProcess, string invalid)
+    {
         var address = http.Connection.RemoteIpAddress ?? IPAddress.None;
         if (failures.Blocked(address) is { } wait)
         {
@@ -141,14 +164,9 @@ internal sealed class AccessInterceptor(bool required, ApiKeyRegistry keys, Fail
                     $"too many failed authentications from {address} (limit {failures.MaxFailuresPerMinute} per minute); retry in {seconds} s"),
                 new Metadata { { RetryAfterTrailer, ((long)Math.Ceiling(wait.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture) } });
         }
-
-        const string bearer = "Bearer ";
-        var caller = header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? keys.Verify(header[bearer.Length..].Trim()) : null;
-        if (caller is not null) return caller;
+        if (key is not null && keys.Verify(key) is { } caller) return caller;
         failures.Failed(address);
-        throw Unauthenticated(header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase)
-            ? "the API key is not valid: unknown, revoked or mistyped"
-            : "the authorization header must be Bearer <key>");
+        throw Unauthenticated(invalid);
     }
 
     private static RpcException Unauthenticated(string message) => new(new Status(StatusCode.Unauthenticated, message));

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using BudgetGrains.Grains.Telemetry;
+using BudgetGrains.Server.Auth;
 using BudgetGrains.Server.Dashboard;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -83,7 +84,7 @@ internal static class ObservabilityHosting
     /// <summary>The paths served here; on the gRPC endpoint they answer 404 (it keeps answering gRPC and the REST mirror alone).</summary>
     private static bool IsOurs(PathString path) =>
         path == "/" || path == LivePath || path == ReadyPath || path == "/metrics"
-        || path.StartsWithSegments("/dashboard") || path.StartsWithSegments("/orleans") || path.StartsWithSegments(DashboardReports.Root);
+        || path.StartsWithSegments("/dashboard") || path.StartsWithSegments(DashboardAccess.OrleansPath) || path.StartsWithSegments(DashboardReports.Root);
 
     /// <summary>
     /// Serves the observability routes and the dashboard on the HTTP endpoint only (<paramref name="http"/>, known once
@@ -120,11 +121,16 @@ internal static class ObservabilityHosting
                     return;
                 }
             }
+            if (path == DashboardSession.Path)
+            {
+                await DashboardSession.ServeAsync(context, context.RequestServices.GetRequiredService<AccessInterceptor>());
+                return;
+            }
             await next(context);
         });
         if (telemetry.Metrics) app.UseOpenTelemetryPrometheusScrapingEndpoint(context => context.Request.Path == "/metrics" && OnHttpPort(context));
         if (telemetry.Dashboard) app.UseBudgetDashboard();
-        if (telemetry.OrleansDashboard) app.MapOrleansDashboard("/orleans");
+        if (telemetry.OrleansDashboard) app.MapOrleansDashboard(DashboardAccess.OrleansPath);
     }
 
     /// <summary>200 when every check passes (the silo accepts calls, the journal takes writes, the silo is an active

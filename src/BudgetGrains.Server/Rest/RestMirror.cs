@@ -205,9 +205,10 @@ internal sealed class RestMirror
 
     /// <summary>
     /// A browser sends Origin with cross-origin calls, and some (a form POST to :freeze) need no CORS preflight: without
-    /// authentication, any web page could otherwise drive a silo on the user's loopback.
+    /// authentication, or with the dashboard's sign-in cookie (sent by pages of the same site on another port), any web
+    /// page could otherwise drive a silo on the user's loopback.
     /// </summary>
-    private static bool IsCrossOrigin(HttpRequest request)
+    public static bool IsCrossOrigin(HttpRequest request)
     {
         var origin = request.Headers.Origin.ToString();
         if (origin.Length == 0) return false;

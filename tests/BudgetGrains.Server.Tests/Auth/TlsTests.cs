@@ -130,6 +130,22 @@ public sealed class TlsTests : IDisposable
     }
 
     [Fact]
+    public async Task TheDashboardSignInCookieIsSecureOverTls()
+    {
+        await using var silo = await Silo.StartAsync(Options(mutual: false), logging => logging.SetMinimumLevel(LogLevel.Warning));
+        var admin = (await File.ReadAllTextAsync(Path.Combine(_root, "admin.key"))).Trim();
+        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true, UseCookies = false };
+        using var http = new HttpClient(handler) { BaseAddress = silo.HttpAddress };
+        var signIn = await http.PostAsync("dashboard/session", new StringContent($$"""{"key":"{{admin}}"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, signIn.StatusCode);
+        var cookie = Assert.Single(signIn.Headers.GetValues("Set-Cookie"));
+        Assert.StartsWith($"budgetgrains_key={admin};", cookie, StringComparison.Ordinal);
+        Assert.Contains("; secure", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("; httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("; samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task WithAClientCaOnlyClientsWithACertificateItIssuedGetIn()
     {
         await using var silo = await Silo.StartAsync(Options(mutual: true), logging => logging.SetMinimumLevel(LogLevel.Warning));

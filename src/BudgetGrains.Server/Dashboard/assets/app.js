@@ -32,19 +32,17 @@
   const path = scope => scope.split("/").map(encodeURIComponent).join("/");
   const when = ms => new Date(num(ms)).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
 
-  // A silo that requires keys answers 401: the page asks for one once, keeps it for this tab only, and sends it as
-  // authorization: Bearer <key> with every call (viewer keys read; admin keys also change budgets).
-  const KEY = "budgetgrains.apiKey";
-  async function api(method, route, body, retried) {
+  // A silo that requires keys answers 401 until this browser signs in: the sign-in page sets the key as an HttpOnly
+  // cookie, which every call of this page then carries (viewer keys read; admin keys also change budgets).
+  async function api(method, route, body) {
     const init = { method, headers: {} };
     if (body !== undefined) { init.body = JSON.stringify(body); init.headers["content-type"] = "application/json"; }
-    const key = sessionStorage.getItem(KEY);
-    if (key) init.headers.authorization = `Bearer ${key}`;
     const answer = await fetch(API + route, init);
     const json = await answer.json().catch(() => ({}));
-    if (answer.status === 401 && !retried) {
-      const given = window.prompt("This silo requires an API key (admin or viewer). Key:");
-      if (given) { sessionStorage.setItem(KEY, given.trim()); return api(method, route, body, true); }
+    if (answer.status === 401) {
+      if (!state.signingIn) location.assign("/dashboard/sign-in.html?return=" + encodeURIComponent(location.pathname + location.hash));
+      state.signingIn = true;
+      throw new Error("sign in first");
     }
     if (!answer.ok) throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${answer.status}`);
     return json;
@@ -64,6 +62,7 @@
         for (const page of tops) for (const b of page.budgets) state.budgets.set(b.scope, b);
         renderTree();
         say("loading budgets…");
+        startOtherViews();
       }
       const fresh = new Map();
       let token = "";
@@ -77,6 +76,7 @@
       say(`${count(fresh.size)} budgets loaded in ${Math.round(performance.now() - t0)} ms`);
     } catch (e) {
       say("budgets: " + e.message);
+      startOtherViews();
     } finally {
       state.loadingBudgets = false;
     }
@@ -132,7 +132,7 @@
       ? h("button", { type: "button", class: "toggle", "aria-expanded": String(open), "aria-label": `${open ? "Collapse" : "Expand"} ${b.scope}`, text: open ? "−" : "+",
           onclick: () => { open ? state.expanded.delete(b.scope) : state.expanded.add(b.scope); if (state.budgets.size <= 300) state.small = false; renderTree(); } })
       : h("span", { class: "spacer" });
-    const cell = h("td", {}, toggle, h("a", { href: "#scope=" + b.scope, class: "scope", text: b.scope, onclick: ev => { ev.preventDefault(); showDetail(b.scope); } }));
+    const cell = h("td", {}, toggle, h("a", { href: "#scope=" + b.scope, class: "scope", text: b.scope, onclick: ev => { ev.preventDefault(); showDetail(b.scope, true); } }));
     cell.style.paddingLeft = `${8 + depth * 20}px`;
     return h("tr", { "data-scope": b.scope, "aria-level": depth + 1 },
       cell,
@@ -146,7 +146,7 @@
   }
 
   // ---- One scope: facts, usage, periods, admin actions -------------------------------------------------------
-  async function showDetail(scope) {
+  async function showDetail(scope, focus) {
     state.selected = scope;
     const section = $("detail");
     section.hidden = false;
@@ -172,7 +172,7 @@
         h("tbody", {}, periods.periods.map(p => h("tr", {}, h("td", { text: when(p.startUnixMs) }), h("td", { text: when(p.endUnixMs) }),
           h("td", { class: "r", text: money(p.limitNanos) }), h("td", { class: "r", "data-nanos": num(p.spentNanos), text: money(p.spentNanos) }),
           h("td", { class: "r", text: count(p.commits) })))));
-      $("detail-h").focus();
+      if (focus) $("detail-h").focus();
     } catch (e) {
       say(`${scope}: ${e.message}`);
     }
@@ -206,7 +206,7 @@
     try {
       await call();
       say("done: " + description.split("?")[0]);
-      await Promise.all([showDetail(state.selected), loadBudgets()]);
+      await Promise.all([showDetail(state.selected, false), loadBudgets()]);
     } catch (e) {
       say("refused: " + e.message);
     }
@@ -327,10 +327,17 @@
     }
   }
 
+  // The top of the budget tree comes first (its two requests are preloaded by the page's head); the other views start
+  // once it is drawn, so that on a busy silo they do not compete with it.
+  let othersStarted = false;
+  function startOtherViews() {
+    if (othersStarted) return;
+    othersStarted = true;
+    loadLive();
+    loadSpend();
+    loadAlerts();
+    setInterval(loadLive, 1000);
+    setInterval(() => { loadSpend(); loadAlerts(); if (state.budgets.size <= 2000) loadBudgets(); if (state.selected) showDetail(state.selected, false); }, 15000);
+  }
   loadBudgets();
-  loadLive();
-  loadSpend();
-  loadAlerts();
-  setInterval(loadLive, 1000);
-  setInterval(() => { loadSpend(); loadAlerts(); if (state.budgets.size <= 2000) loadBudgets(); if (state.selected) showDetail(state.selected); }, 15000);
 })();

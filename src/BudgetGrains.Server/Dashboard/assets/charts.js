@@ -37,18 +37,20 @@ const Charts = (() => {
     });
     container.replaceChildren(s);
   }
-  // Up to three series of bars side by side per slot (live rates); or a single series.
+  // One series of bars; or two mirrored about a middle line, the first above and the second below (admissions and
+  // denials), so that they differ by position and not by colour alone.
   function bars(container, series, label, format) {
-    const W = 900, H = 140, n = Math.max(...series.map(s => s.values.length));
+    const W = 900, H = 140, n = Math.max(...series.map(s => s.values.length)), mirrored = series.length === 2;
     const max = Math.max(1, ...series.flatMap(s => s.values));
+    const base = mirrored ? H / 2 : H, room = mirrored ? H / 2 - 2 : H - 4;
     const s = svg(W, H, label);
-    const bw = W / Math.max(1, n), sub = bw / series.length;
+    const bw = W / Math.max(1, n);
     series.forEach((ser, k) => ser.values.forEach((v, i) => {
       if (v <= 0) return;
-      const h = (v / max) * (H - 4);
-      s.appendChild(el("rect", { x: i * bw + k * sub, y: H - h, width: Math.max(1, sub - 0.5), height: h, fill: ser.color }, `${ser.name}: ${format(v)}`));
+      const h = (v / max) * room;
+      s.appendChild(el("rect", { x: i * bw, y: k === 0 ? base - h : base, width: Math.max(1, bw - 0.5), height: h, fill: ser.color }, `${ser.name}: ${format(v)}`));
     }));
-    s.appendChild(el("line", { x1: 0, y1: H - 0.5, x2: W, y2: H - 0.5, stroke: "#d0d7de" }));
+    s.appendChild(el("line", { x1: 0, y1: base - 0.5, x2: W, y2: base - 0.5, stroke: "#6e7781" }));
     container.replaceChildren(s);
   }
   // Events on a time line (alerts): [{t, color, title}] between from and to.
