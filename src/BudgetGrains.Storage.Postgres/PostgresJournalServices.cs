@@ -35,6 +35,7 @@ public static class PostgresJournalServices
             return store;
         })
         .AddSingleton<IBudgetStore>(new PostgresBudgetStore(store.ReadSource))
+        .AddSingleton<ILedgerExport>(new PostgresLedgerExport(store.ReadSource))
         .AddSingleton<IAlertStore>(new PostgresAlertStore(store.ReadSource))
         .AddSingleton<IPriceStore>(new PostgresPriceStore(store.ReadSource))
         .AddSingleton<IAccessStore>(new PostgresAccessStore(store.ReadSource));

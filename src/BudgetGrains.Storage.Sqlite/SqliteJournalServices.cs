@@ -24,6 +24,7 @@ public static class SqliteJournalServices
         .AddSingleton<IJournalStore>(store)
         .AddSingleton<IBudgetStore>(new SqliteBudgetStore(store.OpenReadConnection))
         .AddSingleton<ILedgerReader>(new SqliteLedgerReader(store.OpenReadConnection))
+        .AddSingleton<ILedgerExport>(new SqliteLedgerExport(store.OpenReadConnection))
         .AddSingleton<IAlertStore>(new SqliteAlertStore(store.OpenReadConnection))
         .AddSingleton<IPriceStore>(new SqlitePriceStore(store.OpenReadConnection))
         .AddSingleton<IAccessStore>(new SqliteAccessStore(store.OpenReadConnection));

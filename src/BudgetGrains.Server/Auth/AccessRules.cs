@@ -48,6 +48,9 @@ internal static class AccessRules
         [Management("GetTenantSettings")] = AccessKind.Read,
         [Management("ListApiKeys")] = AccessKind.AdminRead,
         [Management("ListAudit")] = AccessKind.AdminRead,
+        // Exports span every tenant, like the dashboard's reports: a viewer key of one tenant is refused (AccessInterceptor).
+        [Management("ExportLedger")] = AccessKind.Read,
+        [Management("ExportUsage")] = AccessKind.Read,
 
         [Management("UpsertBudget")] = AccessKind.Change,
         [Management("SetTaskPolicy")] = AccessKind.Change,

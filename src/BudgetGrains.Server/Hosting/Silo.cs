@@ -9,6 +9,7 @@ using BudgetGrains.Grains.Storage;
 using BudgetGrains.Grains.Access;
 using BudgetGrains.Server.Alerts;
 using BudgetGrains.Server.Auth;
+using BudgetGrains.Server.Exports;
 using BudgetGrains.Server.Observability;
 using BudgetGrains.Server.Rest;
 using BudgetGrains.Grains.Telemetry;
@@ -136,7 +137,10 @@ public sealed class Silo : IAsyncDisposable
         var siloClock = app.Services.GetRequiredService<TimeProvider>();
         var keys = new ApiKeyRegistry(storedKeys, app.Services.GetRequiredService<JournalService>(), siloClock, auth.BootstrapSecret);
         management = new ManagementService(new BudgetAdministration(grains, store, scopeDefaults), new PriceAdministration(grains, prices),
-            new AlertAdministration(grains, alertStore)) { Keys = keys, AccessStore = app.Services.GetRequiredService<IAccessStore>() };
+            new AlertAdministration(grains, alertStore)) {
+            Keys = keys, AccessStore = app.Services.GetRequiredService<IAccessStore>(),
+            Exports = new LedgerExports(app.Services.GetRequiredService<ILedgerExport>()),
+        };
         access = new AccessInterceptor(auth.Required, keys, new FailedAuthLimiter(options.Auth.MaxFailuresPerMinute, siloClock),
             new AuditLog(app.Services.GetRequiredService<JournalService>(), siloClock, management, keys), new TenantView(management.GetBudget));
         alertStreams = new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping);
