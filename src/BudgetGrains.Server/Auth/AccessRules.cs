@@ -51,6 +51,8 @@ internal static class AccessRules
         // Exports span every tenant, like the dashboard's reports: a viewer key of one tenant is refused (AccessInterceptor).
         [Management("ExportLedger")] = AccessKind.Read,
         [Management("ExportUsage")] = AccessKind.Read,
+        [Management("GetReconciliation")] = AccessKind.Read,
+        [Management("ImportBill")] = AccessKind.Change,
 
         [Management("UpsertBudget")] = AccessKind.Change,
         [Management("SetTaskPolicy")] = AccessKind.Change,

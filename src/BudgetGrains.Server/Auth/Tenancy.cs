@@ -112,6 +112,8 @@ internal sealed class TenantView(Func<V1.GetBudgetRequest, ServerCallContext, Ta
     /// <summary>Refuses a read naming a scope the viewer does not see.</summary>
     public async Task CheckAsync(Caller caller, object request, ServerCallContext context)
     {
+        if (request is V1.GetReconciliationRequest)
+            throw AgentTenancy.Denied($"a reconciliation covers every tenant's spend; a key of tenant {caller.Tenant} may not read it");
         var scope = request switch
         {
             V1.GetBudgetRequest r => r.Scope,

@@ -32,5 +32,7 @@ internal static class ManagementRoutes
         new("PUT", "tenant-settings/{tenant}", "SetTenantSettings", Body: "*"),
         new("GET", "exports/ledger", "ExportLedger"),
         new("GET", "exports/usage", "ExportUsage"),
+        new("PUT", "bills/{import_id}", "ImportBill", Body: "*"),
+        new("GET", "reconciliation", "GetReconciliation"),
     ];
 }

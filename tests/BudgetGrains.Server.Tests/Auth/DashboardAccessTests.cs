@@ -12,6 +12,7 @@ public sealed class DashboardAccessTests(AuthFixture silo)
     [InlineData("reports/live")]
     [InlineData("exports/ledger?format=csv")]
     [InlineData("exports/usage?format=jsonl")]
+    [InlineData("reconciliation?from_unix_ms=1793577600000")]
     public async Task ReportsAndExportsNeedAKeyThatSeesEveryTenant(string path)
     {
         Assert.Equal(HttpStatusCode.Unauthorized, (await silo.RestAsync(HttpMethod.Get, path, null)).Status);
