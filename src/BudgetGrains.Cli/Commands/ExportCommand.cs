@@ -95,16 +95,7 @@ internal static class ExportCommand
     /// <summary>No deadline: an export of millions of rows takes as long as it takes; Ctrl+C cancels it.</summary>
     private static CallOptions Streaming(CancellationToken cancellationToken) => new(cancellationToken: cancellationToken);
 
-    private static Option<string> Format(string description, params string[] formats)
-    {
-        var option = new Option<string>("--format") { Description = description, HelpName = string.Join('|', formats), DefaultValueFactory = _ => formats[0] };
-        option.Validators.Add(result =>
-        {
-            var given = result.GetValueOrDefault<string>();
-            if (!formats.Contains(given)) result.AddError($"--format: '{given}' is not one of {string.Join(", ", formats)}");
-        });
-        return option;
-    }
+    private static Option<string> Format(string description, params string[] formats) => Options.OneOf("--format", description, required: false, formats);
 
     private static Option<long> From(string what) => Options.Instant("--from", $"{what} this UTC date or instant [default: the first]");
 

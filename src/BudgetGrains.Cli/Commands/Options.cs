@@ -117,4 +117,17 @@ internal static class Options
         unixMs = instant.ToUnixTimeMilliseconds();
         return unixMs >= 0;
     }
+
+    /// <summary>A string option that must be one of <paramref name="values"/>; the first is the default unless it is required.</summary>
+    public static Option<string> OneOf(string name, string description, bool required, params string[] values)
+    {
+        var option = new Option<string>(name) { Description = description, HelpName = string.Join('|', values), Required = required };
+        if (!required) option.DefaultValueFactory = _ => values[0];
+        option.Validators.Add(result =>
+        {
+            var given = result.GetValueOrDefault<string>();
+            if (!values.Contains(given)) result.AddError($"{name}: '{given}' is not one of {string.Join(", ", values)}");
+        });
+        return option;
+    }
 }

@@ -16,12 +16,7 @@ internal static class ReconcileCommand
     private static Command Import(GlobalOptions globals, Terminal terminal)
     {
         var file = new Argument<FileInfo>("file") { Description = "The provider's cost export (examples/bills/ shows the shapes)" };
-        var format = new Option<string>("--format") { Description = "focus (FOCUS CSV) or openai (organization costs JSON)", HelpName = "focus|openai", Required = true };
-        format.Validators.Add(result =>
-        {
-            var given = result.GetValueOrDefault<string>();
-            if (given is not ("focus" or "openai")) result.AddError($"--format: '{given}' is not one of focus, openai");
-        });
+        var format = Options.OneOf("--format", "focus (FOCUS CSV) or openai (organization costs JSON)", required: true, "focus", "openai");
         var id = new Option<string>("--id") { Description = "Names the import; the same id again replaces it [default: the file's name]", HelpName = "import-id" };
         var command = new Command("import", "Import a bill (all or none), then raise DRIFT alerts for days past the bound") { file, format, id };
         command.SetAction(async (parse, cancellationToken) =>

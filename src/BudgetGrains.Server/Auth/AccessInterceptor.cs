@@ -64,10 +64,9 @@ internal sealed class AccessInterceptor(bool required, ApiKeyRegistry keys, Fail
         {
             var caller = Authenticate(kind, context);
             if (kind == AccessKind.Admission && caller.IsTenant) AgentTenancy.ScopeRequest(caller, request);
-            if (kind == AccessKind.Read && caller.IsTenant && request is V1.ExportLedgerRequest or V1.ExportUsageRequest)
-                throw AgentTenancy.Denied($"exports cover every tenant; a key of tenant {caller.Tenant} may not read them");
             if (kind == AccessKind.Read && caller.IsTenant)
             {
+                await tenants.CheckAsync(caller, request, context);
                 // Computed when the stream opens: a parent link changed later is seen by the next stream.
                 var visible = await tenants.VisibleAsync(caller.Tenant, context);
                 responseStream = new FilteringStreamWriter<TResponse>(responseStream, m => m is not V1.Alert alert || visible(alert.Scope));

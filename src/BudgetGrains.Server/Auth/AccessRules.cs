@@ -48,7 +48,7 @@ internal static class AccessRules
         [Management("GetTenantSettings")] = AccessKind.Read,
         [Management("ListApiKeys")] = AccessKind.AdminRead,
         [Management("ListAudit")] = AccessKind.AdminRead,
-        // Exports span every tenant, like the dashboard's reports: a viewer key of one tenant is refused (AccessInterceptor).
+        // Exports and reconciliations span every tenant: a viewer key of one tenant is refused them (TenantView.CheckAsync).
         [Management("ExportLedger")] = AccessKind.Read,
         [Management("ExportUsage")] = AccessKind.Read,
         [Management("GetReconciliation")] = AccessKind.Read,
