@@ -104,4 +104,16 @@ public static class Limits
     /// <summary>Page sizes of list calls.</summary>
     public const int DefaultPageSize = 100;
     public const int MaxPageSize = 1_000;
+
+    /// <summary>Exports (docs/decisions/0035): rows read from the store per page, and the bytes a streamed chunk holds before
+    /// it is sent (a chunk ends on a whole row, so it may pass this by one row). Memory per export: one page and one chunk.</summary>
+    public const int ExportPageRows = 1_000;
+    public const int ExportChunkBytes = 64 * 1024;
+
+    /// <summary>Reconciliation (docs/decisions/0036): provider bills stored at once, cost lines of one import (after summing
+    /// per provider, model, kind and day), the days one report or import covers, and the rows of a report (each side).</summary>
+    public const int MaxBillImports = 1_000;
+    public const int MaxBillLines = 100_000;
+    public const int MaxReconciliationDays = 366;
+    public const int MaxReconciliationRows = 20_000;
 }

@@ -7,6 +7,7 @@ using BudgetGrains.Storage.Postgres.Access;
 using BudgetGrains.Storage.Postgres.Alerts;
 using BudgetGrains.Storage.Postgres.Budget;
 using BudgetGrains.Storage.Postgres.Prices;
+using BudgetGrains.Storage.Postgres.Reconciliation;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -35,6 +36,8 @@ public static class PostgresJournalServices
             return store;
         })
         .AddSingleton<IBudgetStore>(new PostgresBudgetStore(store.ReadSource))
+        .AddSingleton<ILedgerExport>(new PostgresLedgerExport(store.ReadSource))
+        .AddSingleton<IBillStore>(new PostgresBillStore(store.ReadSource))
         .AddSingleton<IAlertStore>(new PostgresAlertStore(store.ReadSource))
         .AddSingleton<IPriceStore>(new PostgresPriceStore(store.ReadSource))
         .AddSingleton<IAccessStore>(new PostgresAccessStore(store.ReadSource));

@@ -7,6 +7,7 @@ using BudgetGrains.Storage.Sqlite.Access;
 using BudgetGrains.Storage.Sqlite.Alerts;
 using BudgetGrains.Storage.Sqlite.Budget;
 using BudgetGrains.Storage.Sqlite.Prices;
+using BudgetGrains.Storage.Sqlite.Reconciliation;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BudgetGrains.Storage.Sqlite;
@@ -24,6 +25,8 @@ public static class SqliteJournalServices
         .AddSingleton<IJournalStore>(store)
         .AddSingleton<IBudgetStore>(new SqliteBudgetStore(store.OpenReadConnection))
         .AddSingleton<ILedgerReader>(new SqliteLedgerReader(store.OpenReadConnection))
+        .AddSingleton<ILedgerExport>(new SqliteLedgerExport(store.OpenReadConnection))
+        .AddSingleton<IBillStore>(new SqliteBillStore(store.DatabasePath, store.OpenReadConnection))
         .AddSingleton<IAlertStore>(new SqliteAlertStore(store.OpenReadConnection))
         .AddSingleton<IPriceStore>(new SqlitePriceStore(store.OpenReadConnection))
         .AddSingleton<IAccessStore>(new SqliteAccessStore(store.OpenReadConnection));

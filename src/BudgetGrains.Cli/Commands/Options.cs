@@ -87,4 +87,47 @@ internal static class Options
             return pairs;
         },
     };
+
+    /// <summary>A point in time typed as a UTC date ("2026-11-01", its midnight) or an ISO 8601 instant with an offset
+    /// ("2026-11-01T10:00:00Z"), parsed to Unix milliseconds.</summary>
+    public static Option<long> Instant(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "date",
+        CustomParser = result =>
+        {
+            if (TryParseInstant(result.Tokens[0].Value, out var ms)) return ms;
+            result.AddError($"{name}: '{result.Tokens[0].Value}' is not a date (write 2026-11-01, or 2026-11-01T10:00:00Z)");
+            return 0; // never used: the parse error stops the command before it runs
+        },
+    };
+
+    public static bool TryParseInstant(string text, out long unixMs)
+    {
+        unixMs = 0;
+        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        {
+            unixMs = new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds();
+            return unixMs >= 0;
+        }
+        // An instant needs its offset: "10:00" alone would be read in the machine's time zone.
+        if (!text.Contains('T', StringComparison.Ordinal) || !(text.EndsWith('Z') || text.LastIndexOfAny(['+', '-']) > text.IndexOf('T', StringComparison.Ordinal)))
+            return false;
+        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var instant)) return false;
+        unixMs = instant.ToUnixTimeMilliseconds();
+        return unixMs >= 0;
+    }
+
+    /// <summary>A string option that must be one of <paramref name="values"/>; the first is the default unless it is required.</summary>
+    public static Option<string> OneOf(string name, string description, bool required, params string[] values)
+    {
+        var option = new Option<string>(name) { Description = description, HelpName = string.Join('|', values), Required = required };
+        if (!required) option.DefaultValueFactory = _ => values[0];
+        option.Validators.Add(result =>
+        {
+            var given = result.GetValueOrDefault<string>();
+            if (!values.Contains(given)) result.AddError($"{name}: '{given}' is not one of {string.Join(", ", values)}");
+        });
+        return option;
+    }
 }

@@ -10,6 +10,10 @@ public enum AlertKind
     Threshold = 1,
     Velocity = 2,
     Forecast = 3,
+
+    /// <summary>A provider's bill drifted from the ledger (ImportBill): Scope "provider/P/M", SpentNanos billed,
+    /// LimitNanos counted, ThresholdPercent the bound.</summary>
+    Drift = 4,
 }
 
 /// <summary>

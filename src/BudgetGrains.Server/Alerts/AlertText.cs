@@ -21,6 +21,9 @@ internal static class AlertText
             AlertKind.Forecast =>
                 $"{a.Scope} is on course to spend {Amount(a.ForecastNanos, a)} of {Amount(a.LimitNanos, a)} ({Percent(a.ForecastNanos, a.LimitNanos)}){tail}" +
                 $" (spent {Amount(a.SpentNanos, a)} so far)",
+            AlertKind.Drift =>
+                $"{a.Scope} billed {Amount(a.SpentNanos, a)} on {DateTimeOffset.FromUnixTimeMilliseconds(a.PeriodStartUnixMs).UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} where the ledger counted {Amount(a.LimitNanos, a)}" +
+                $" ({DriftPhrase(a.SpentNanos, a.LimitNanos)}, bound {a.ThresholdPercent}%)",
             _ => $"{a.Scope} spent {Amount(a.SpentNanos, a)} of {Amount(a.LimitNanos, a)} ({Percent(a.SpentNanos, a.LimitNanos)}){tail}",
         };
     }
@@ -31,8 +34,14 @@ internal static class AlertText
         AlertKind.Threshold => $"threshold {a.ThresholdPercent}%",
         AlertKind.Velocity => "spend velocity",
         AlertKind.Forecast => "forecast over limit",
+        AlertKind.Drift => "bill drift",
         _ => a.Kind.ToString(),
     };
+
+    /// <summary>"+20% drift" (rounded toward zero), or "not in the ledger" when it counted nothing.</summary>
+    private static string DriftPhrase(long billed, long counted) => counted == 0
+        ? "not in the ledger"
+        : $"{((long)((Int128)(billed - counted) * 100 / counted)).ToString("+0;-0;0", CultureInfo.InvariantCulture)}% drift";
 
     public static string Amount(long nanos, AlertCandidate a) => Money.Format(nanos, a.Currency);
 

@@ -67,6 +67,7 @@ internal sealed class AccessInterceptor(bool required, ApiKeyRegistry keys, Fail
             if (kind == AccessKind.Admission && caller.IsTenant) AgentTenancy.ScopeRequest(caller, request);
             if (kind == AccessKind.Read && caller.IsTenant)
             {
+                await tenants.CheckAsync(caller, request, context);
                 // Computed when the stream opens: a parent link changed later is seen by the next stream.
                 var visible = await tenants.VisibleAsync(caller.Tenant, context);
                 responseStream = new FilteringStreamWriter<TResponse>(responseStream, m => m is not V1.Alert alert || visible(alert.Scope));

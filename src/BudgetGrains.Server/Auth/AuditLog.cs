@@ -72,6 +72,7 @@ internal sealed class AuditLog(JournalService journal, TimeProvider clock, Manag
         V1.DeletePriceRequest r => r.Model,
         V1.RevokeApiKeyRequest r => r.Id,
         V1.SetTenantSettingsRequest r => ScopeIds.Of(ScopeIds.Tenant, r.Tenant),
+        V1.ImportBillRequest r => "bills/" + r.ImportId,
         V1.CreateApiKeyRequest => (response as V1.CreateApiKeyResponse)?.ApiKey?.Id ?? "",
         _ => "",
     };

@@ -9,6 +9,8 @@ using BudgetGrains.Grains.Storage;
 using BudgetGrains.Grains.Access;
 using BudgetGrains.Server.Alerts;
 using BudgetGrains.Server.Auth;
+using BudgetGrains.Server.Exports;
+using BudgetGrains.Server.Reconciliation;
 using BudgetGrains.Server.Observability;
 using BudgetGrains.Server.Rest;
 using BudgetGrains.Grains.Telemetry;
@@ -65,6 +67,7 @@ public sealed class Silo : IAsyncDisposable
     {
         BudgetWatchHub.ValidateSettings(options.BudgetWatchInterval, options.BudgetWatchHeartbeat, options.MaxBudgetWatchStreams);
         options.Alerts.Validate();
+        Reconciliations.ValidDriftPercent(options.ReconciliationDriftPercent);
         var prices = options.PriceCatalog();
         var scopeDefaults = options.ScopeDefaults();
         var defaultPrices = PriceFile.ReadDefaults(options.DefaultPricesFile.Length == 0 ? "" : Path.GetFullPath(options.DefaultPricesFile));
@@ -136,8 +139,14 @@ public sealed class Silo : IAsyncDisposable
         admission = new AdmissionService(new AdmissionApi(grains, prices, scopeDefaults), watch, app.Services.GetRequiredService<LiveRates>());
         var siloClock = app.Services.GetRequiredService<TimeProvider>();
         var keys = new ApiKeyRegistry(storedKeys, app.Services.GetRequiredService<JournalService>(), siloClock, auth.BootstrapSecret);
-        management = new ManagementService(new BudgetAdministration(grains, store, scopeDefaults), new PriceAdministration(grains, prices),
-            new AlertAdministration(grains, alertStore)) { Keys = keys, AccessStore = app.Services.GetRequiredService<IAccessStore>() };
+        var priceAdministration = new PriceAdministration(grains, prices);
+        management = new ManagementService(new BudgetAdministration(grains, store, scopeDefaults), priceAdministration,
+            new AlertAdministration(grains, alertStore)) {
+            Keys = keys, AccessStore = app.Services.GetRequiredService<IAccessStore>(),
+            Exports = new LedgerExports(app.Services.GetRequiredService<ILedgerExport>()),
+            Reconciliations = new Reconciliations(app.Services.GetRequiredService<IBillStore>(), priceAdministration,
+                app.Services.GetRequiredService<JournalService>(), signal, siloClock, options.ReconciliationDriftPercent),
+        };
         access = new AccessInterceptor(auth.Required, keys, new FailedAuthLimiter(options.Auth.MaxFailuresPerMinute, siloClock),
             new AuditLog(app.Services.GetRequiredService<JournalService>(), siloClock, management, keys), new TenantView(management.GetBudget));
         alertStreams = new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping);

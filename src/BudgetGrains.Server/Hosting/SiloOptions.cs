@@ -115,6 +115,10 @@ public sealed class SiloOptions
     /// that kind that nobody configured: BudgetGrains:DefaultBudgets:feature:LimitNanos=50000000000.</summary>
     public Dictionary<string, DefaultBudgetOptions> DefaultBudgets { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Drift (in percent of what the ledger counted) past which an imported bill raises a DRIFT alert for a
+    /// provider, model and day; 1 to 1000. docs/decisions/0036.</summary>
+    public int ReconciliationDriftPercent { get; set; } = 5;
+
     /// <summary>Alert delivery: the log, webhooks, retries.</summary>
     public AlertOptions Alerts { get; set; } = new();
 

@@ -7,8 +7,13 @@ namespace BudgetGrains.Server.Rest;
 /// <summary>A unary rpc of a gRPC service instance, called in-process with a request message.</summary>
 internal delegate Task<IMessage> InProcessUnary(IMessage request, ServerCallContext context);
 
-/// <summary>A gRPC service instance as the REST mirror calls it: its unary rpcs by name, and the routes bound to them.</summary>
-internal sealed record RestService(ServiceDescriptor Descriptor, IReadOnlyDictionary<string, InProcessUnary> Methods, IReadOnlyList<RestRoute> Routes)
+/// <summary>A server-streaming rpc of a gRPC service instance, called in-process: each response message goes to <c>write</c>.</summary>
+internal delegate Task InProcessStream(IMessage request, Func<IMessage, Task> write, ServerCallContext context);
+
+/// <summary>A gRPC service instance as the REST mirror calls it: its unary and server-streaming rpcs by name, and the
+/// routes bound to them.</summary>
+internal sealed record RestService(ServiceDescriptor Descriptor, IReadOnlyDictionary<string, InProcessUnary> Methods,
+    IReadOnlyDictionary<string, InProcessStream> Streams, IReadOnlyList<RestRoute> Routes)
 {
     /// <summary>
     /// Collects the unary rpcs of a service instance through its generated <c>BindService</c>, the very binding
@@ -16,24 +21,37 @@ internal sealed record RestService(ServiceDescriptor Descriptor, IReadOnlyDictio
     /// </summary>
     public static RestService Of(ServiceDescriptor descriptor, Action<ServiceBinderBase> bindService, IReadOnlyList<RestRoute> routes)
     {
-        var binder = new UnaryCollector();
+        var binder = new HandlerCollector();
         bindService(binder);
-        return new RestService(descriptor, binder.Methods, routes);
+        return new RestService(descriptor, binder.Methods, binder.Streams, routes);
     }
 
-    private sealed class UnaryCollector : ServiceBinderBase
+    private sealed class HandlerCollector : ServiceBinderBase
     {
         public Dictionary<string, InProcessUnary> Methods { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, InProcessStream> Streams { get; } = new(StringComparer.Ordinal);
 
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
         {
             if (handler is not null) Methods.Add(method.Name, async (request, context) => (IMessage)await handler((TRequest)request, context));
         }
 
-        // Streams have no REST mirror.
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler)
         {
+            if (handler is not null)
+                Streams.Add(method.Name, (request, write, context) => handler((TRequest)request, new CallbackWriter<TResponse>(write), context));
         }
+    }
+
+    private sealed class CallbackWriter<T>(Func<IMessage, Task> write) : IServerStreamWriter<T>
+    {
+        public WriteOptions? WriteOptions { get; set; }
+
+        public Task WriteAsync(T message) => write((IMessage)message!);
+
+        // The write itself is cancelled with the HTTP request (the mirror passes RequestAborted to the body's writes).
+        public Task WriteAsync(T message, CancellationToken cancellationToken) => write((IMessage)message!);
     }
 }
 

@@ -30,5 +30,9 @@ internal static class ManagementRoutes
         new("DELETE", "prices/{**model}", "DeletePrice"),
         new("GET", "tenant-settings/{tenant}", "GetTenantSettings"),
         new("PUT", "tenant-settings/{tenant}", "SetTenantSettings", Body: "*"),
+        new("GET", "exports/ledger", "ExportLedger"),
+        new("GET", "exports/usage", "ExportUsage"),
+        new("PUT", "bills/{import_id}", "ImportBill", Body: "*"),
+        new("GET", "reconciliation", "GetReconciliation"),
     ];
 }

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Google.Protobuf.Reflection;
 using Microsoft.AspNetCore.Http.Features;
+using V1 = BudgetGrains.Contracts.V1;
 
 namespace BudgetGrains.Server.Rest;
 
@@ -26,14 +27,17 @@ internal sealed class BoundRoute
     /// <summary>See <see cref="RestRoute.MaskFromBody"/>.</summary>
     public required FieldDescriptor? MaskField { get; init; }
 
-    /// <summary>The rpc of the service instance that gRPC calls too.</summary>
-    public required InProcessUnary Handler { get; init; }
+    /// <summary>The rpc of the service instance that gRPC calls too: unary, or (an export) a stream of <see cref="V1.ExportChunk"/>.</summary>
+    public InProcessUnary? Handler { get; init; }
+
+    public InProcessStream? Stream { get; init; }
 }
 
 /// <summary>
 /// Serves REST routes under <c>/api/</c> by calling the gRPC service instances in-process: the route table says
 /// which rpc, <see cref="RestRequestBinder"/> builds its request, the response is the rpc's response in proto3 JSON,
-/// and every failure is one <see cref="RestErrors"/> body. Other paths go to the rest of the pipeline.
+/// and every failure is one <see cref="RestErrors"/> body. An rpc that streams <see cref="V1.ExportChunk"/>s (an export)
+/// is the response body itself, written chunk by chunk as the rpc produces them. Other paths go to the rest of the pipeline.
 /// </summary>
 internal sealed class RestMirror
 {
@@ -43,6 +47,9 @@ internal sealed class RestMirror
 
     /// <summary>Default values are written too: a dashboard reads "frozen": false rather than guessing from absence.</summary>
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+
+    private static readonly Action<ILogger, string, Exception> LogStreamFailed = LoggerMessage.Define<string>(
+        LogLevel.Warning, new EventId(2, "RestStreamFailed"), "REST stream of {Rpc} failed after it started; the connection is cut");
 
     private static readonly Action<ILogger, string, Exception> LogHandlerFailed = LoggerMessage.Define<string>(
         LogLevel.Error, new EventId(1, "RestHandlerFailed"), "REST call to {Rpc} threw an exception");
@@ -117,7 +124,13 @@ internal sealed class RestMirror
             var body = await ReadBodyAsync(context.Request, route, aborted);
             if (route.MaskField is { } mask) body = WithMaskFromBody(route, mask, body);
             var request = RestRequestBinder.Bind(route, pathValue, body, context.Request.Query);
-            var response = await route.Handler(request, new InProcessCallContext(context, $"/{route.Method.Service.FullName}/{route.Method.Name}"));
+            var call = new InProcessCallContext(context, $"/{route.Method.Service.FullName}/{route.Method.Name}");
+            if (route.Stream is { } stream)
+            {
+                await stream(request, chunk => WriteChunkAsync(context.Response, (V1.ExportChunk)chunk, aborted), call);
+                return;
+            }
+            var response = await route.Handler!(request, call);
             context.Response.StatusCode = StatusCodes.Status200OK;
             context.Response.ContentType = JsonContentType;
             await context.Response.WriteAsync(Formatter.Format(response), aborted);
@@ -125,6 +138,13 @@ internal sealed class RestMirror
         catch (Exception) when (aborted.IsCancellationRequested)
         {
             // The client went away: there is nobody to answer.
+        }
+        catch (Exception e) when (context.Response.HasStarted)
+        {
+            // A stream failed after its first chunk: the status is sent. Cutting the connection (no final chunk) tells
+            // the client the body is incomplete, where ending it normally would pass a truncated file as a whole one.
+            LogStreamFailed(_logger, route.Route.Rpc, e);
+            context.Abort();
         }
         catch (RestError e)
         {
@@ -200,6 +220,18 @@ internal sealed class RestMirror
         return body;
     }
 
+    /// <summary>The first chunk sets the status and content type; each chunk is flushed, so the client reads as the store is read.</summary>
+    private static async Task WriteChunkAsync(HttpResponse response, V1.ExportChunk chunk, CancellationToken cancellationToken)
+    {
+        if (!response.HasStarted)
+        {
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = chunk.ContentType;
+        }
+        await response.Body.WriteAsync(chunk.Data.Memory, cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
+    }
+
     private RestError TooLarge(long bytes) => new(StatusCodes.Status413PayloadTooLarge, StatusCode.ResourceExhausted,
         $"request body larger than max ({bytes} vs. {_maxBodyBytes} bytes)");
 
@@ -239,8 +271,8 @@ internal sealed class RestMirror
     {
         var method = service.Descriptor.FindMethodByName(route.Rpc)
             ?? throw new ArgumentException($"route {route.Method} {route.Template}: {service.Descriptor.FullName} has no rpc {route.Rpc}");
-        if (method.IsClientStreaming || method.IsServerStreaming)
-            throw new ArgumentException($"route {route.Method} {route.Template}: {route.Rpc} is not unary");
+        if (method.IsClientStreaming || (method.IsServerStreaming && method.OutputType.FullName != V1.ExportChunk.Descriptor.FullName))
+            throw new ArgumentException($"route {route.Method} {route.Template}: {route.Rpc} is neither unary nor a stream of {V1.ExportChunk.Descriptor.FullName}");
 
         var pathFields = new List<FieldDescriptor>();
         if (template.Field is not null)
@@ -273,6 +305,9 @@ internal sealed class RestMirror
                 throw new ArgumentException($"route {route.Template}: {route.MaskFromBody} is not a google.protobuf.FieldMask field of {method.InputType.FullName}");
         }
 
+        ArgumentException Unbound() =>
+            new($"route {route.Method} {route.Template}: the {service.Descriptor.FullName} instance binds no {route.Rpc}");
+
         return new BoundRoute
         {
             MaskField = maskField,
@@ -282,9 +317,8 @@ internal sealed class RestMirror
             PathFields = pathFields,
             BodyField = bodyField,
             ReservedVerbs = reservedVerbs,
-            Handler = service.Methods.TryGetValue(route.Rpc, out var handler)
-                ? handler
-                : throw new ArgumentException($"route {route.Method} {route.Template}: the {service.Descriptor.FullName} instance binds no unary {route.Rpc}"),
+            Handler = method.IsServerStreaming ? null : service.Methods.GetValueOrDefault(route.Rpc) ?? throw Unbound(),
+            Stream = method.IsServerStreaming ? service.Streams.GetValueOrDefault(route.Rpc) ?? throw Unbound() : null,
         };
     }
 }

@@ -3,14 +3,17 @@ using System.Net;
 namespace BudgetGrains.Server.Tests.Auth;
 
 /// <summary>The dashboard's HTTP routes that are not rpcs, on a silo that requires keys: its reports span every tenant, so
-/// they need an admin key or a viewer key of no tenant; its pages hold no data and stay open.</summary>
+/// they need an admin key or a viewer key of no tenant, as the exports it links to do; its pages hold no data and stay open.</summary>
 [Collection(AuthCollection.Name)]
 public sealed class DashboardAccessTests(AuthFixture silo)
 {
     [Theory]
     [InlineData("reports/spend")]
     [InlineData("reports/live")]
-    public async Task ReportsNeedAKeyThatSeesEveryTenant(string path)
+    [InlineData("exports/ledger?format=csv")]
+    [InlineData("exports/usage?format=jsonl")]
+    [InlineData("reconciliation?from_unix_ms=1793577600000")]
+    public async Task ReportsAndExportsNeedAKeyThatSeesEveryTenant(string path)
     {
         Assert.Equal(HttpStatusCode.Unauthorized, (await silo.RestAsync(HttpMethod.Get, path, null)).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await silo.RestAsync(HttpMethod.Get, path, "bgk_0000000000000000_nope")).Status);

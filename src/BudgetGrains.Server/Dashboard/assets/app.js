@@ -306,6 +306,23 @@
   }
   $("alerts-unacked").addEventListener("change", loadAlerts);
 
+  // ---- Exports ------------------------------------------------------------------------------------------------
+  // Without a key the links download straight from the silo's stream. A link cannot send a key, so with one the page
+  // fetches the file itself and saves it: that copy is held in the browser's memory, fine for the dashboard's use;
+  // very large exports are for budgetctl or curl, which stream to disk.
+  for (const link of document.querySelectorAll("#exports a[download]")) {
+    link.addEventListener("click", async event => {
+      const key = sessionStorage.getItem(KEY);
+      if (!key) return;
+      event.preventDefault();
+      const answer = await fetch(link.href, { headers: { authorization: `Bearer ${key}` } });
+      if (!answer.ok) { const json = await answer.json().catch(() => ({})); say(`export: ${json.error ? json.error.message : "HTTP " + answer.status}`); return; }
+      const url = URL.createObjectURL(await answer.blob());
+      h("a", { href: url, download: link.getAttribute("download") }).click();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    });
+  }
+
   // ---- Live ---------------------------------------------------------------------------------------------------
   async function loadLive() {
     try {
