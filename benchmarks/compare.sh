@@ -125,6 +125,19 @@ h2check() {
     row "$label" "none (read only)" "$ops" "$p99" "$l" "no .NET client; silo $silo_us µs CPU per call"
 }
 
+# Unmeasured load first, so that the rows measure a silo that has been running: .NET compiles hot methods again
+# with full optimization only after they ran a while (tiered compilation), which on two shared cores takes several
+# seconds of load; a 2 s warm-up per row left the first rows measuring the compiler (seen: 20-30% of the silo's CPU).
+WARMUP_SECONDS=${WARMUP_SECONDS:-15}
+warm_up() {
+    echo "== warm-up: ${WARMUP_SECONDS} s of reserve+release and check, not measured" >&2
+    local scenario
+    for scenario in reserve-release check; do
+        dotnet "$LOADGEN" --server "$BG_URL" --scenario "$scenario" --callers "$CALLERS" --duration $((WARMUP_SECONDS / 2)) \
+            --warmup 0 >"$WORK/warm-up.out" 2>&1 || { cat "$WORK/warm-up.out" >&2; echo "warm-up failed" >&2; exit 1; }
+    done
+}
+
 part_budgetgrains() {
     BG_PORT=$(free_port)
     dotnet "$SERVER" --listen "127.0.0.1:$BG_PORT" --data-dir "$WORK/silo" >"$WORK/silo.log" 2>&1 &
@@ -133,6 +146,7 @@ part_budgetgrains() {
     wait_for_port "$BG_PORT"
     BG_URL="http://127.0.0.1:$BG_PORT"
     local durable="SQLite WAL, synchronous=FULL, group commit"
+    warm_up
     loadgen "BudgetGrains reserve (hold only)" reserve "$durable"
     loadgen "BudgetGrains reserve+release (pairs/s)" reserve-release "$durable"
     loadgen "BudgetGrains check (floor: no write)" check "none (read only)"
