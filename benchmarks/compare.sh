@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# One run, one machine: the same 5-scope escrow hold on BudgetGrains, a Redis Lua script and PostgreSQL row
+# One run, one machine: the same 5-scope escrow hold on BudgetGrains (one silo on SQLite, one silo on the
+# PostgreSQL journal, three silos of one cluster on one PostgreSQL), a Redis Lua script and PostgreSQL row
 # locks, plus two floors of the gRPC path; prints one table. Loopback only; installs nothing; every server it
 # starts and every temporary directory is removed on exit, also on failure or Ctrl-C.
 #
 #   dotnet build -c Release benchmarks/BudgetGrains.LoadGen    # builds the silo too
-#   benchmarks/compare.sh [seconds per measurement, default 8] [budgetgrains] [redis] [postgres]
-# Naming parts runs only those (to re-run one when the machine was busy); the default is all three.
+#   benchmarks/compare.sh [seconds per measurement, default 8] [budgetgrains] [redis] [postgres] [budgetgrains-pg] [budgetgrains-cluster]
+# Naming parts runs only those (to re-run one when the machine was busy); the default is all five. The
+# PostgreSQL parts share one throw-away PostgreSQL server, each part a database of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_RUN=${1:-8}
 PARTS=("${@:2}")
-((${#PARTS[@]})) || PARTS=(budgetgrains redis postgres)
+((${#PARTS[@]})) || PARTS=(budgetgrains redis postgres budgetgrains-pg budgetgrains-cluster)
 for part in "${PARTS[@]}"; do
-    [[ $part =~ ^(budgetgrains|redis|postgres)$ ]] || { echo "unknown part $part: budgetgrains, redis or postgres" >&2; exit 2; }
+    [[ $part =~ ^(budgetgrains|redis|postgres|budgetgrains-pg|budgetgrains-cluster)$ ]] \
+        || { echo "unknown part $part: budgetgrains, redis, postgres, budgetgrains-pg or budgetgrains-cluster" >&2; exit 2; }
 done
+SILOS=3   # budgetgrains-cluster
 CALLERS=64
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 LOADGEN=benchmarks/BudgetGrains.LoadGen/bin/Release/net10.0/BudgetGrains.LoadGen.dll
@@ -79,12 +83,43 @@ ROWS=()
 row() { ROWS+=("$1|$2|$3|$4|$5|$6"); }   # system | durability | ops/s | p99 ms | load | note
 
 # --- BudgetGrains: the silo in its own process, the load generator as the client --------------------------
+# The silos the load generator drives: --server URL --server-pid PID for each (start_silo adds them); the
+# callers are spread over them. BG_URL and BG_PID are the first silo's.
+LG_TARGETS=()
+SILO_PIDS=()
+
+# start_silo NAME [silo settings...]: a silo process on a free loopback port, data directory $WORK/NAME, added to
+# LG_TARGETS once it says it is ready (in a cluster: once it joined).
+start_silo() {
+    local name=$1 port tries=600
+    port=$(free_port)
+    dotnet "$SERVER" --listen "127.0.0.1:$port" --data-dir "$WORK/$name" "${@:2}" >"$WORK/$name.log" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    SILO_PIDS+=("$pid")
+    until grep -q "ready on http://127.0.0.1:$port" "$WORK/$name.log"; do
+        kill -0 "$pid" 2>/dev/null && ((--tries)) || { cat "$WORK/$name.log" >&2; echo "silo $name did not start" >&2; exit 1; }
+        sleep 0.1
+    done
+    ((${#LG_TARGETS[@]})) || { BG_URL="http://127.0.0.1:$port"; BG_PID=$pid; }
+    LG_TARGETS+=(--server "http://127.0.0.1:$port" --server-pid "$pid")
+}
+
+# Stops the silos start_silo started.
+stop_silos() {
+    local pid
+    for pid in "${SILO_PIDS[@]}"; do kill "$pid"; done
+    for pid in "${SILO_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    SILO_PIDS=()
+    LG_TARGETS=()
+}
+
 # Runs the load generator and records its markdown row's ops/s and p99 (fields 7 and 11 when cut at '|').
 loadgen() {
     local label=$1 scenario=$2 durability=$3 l
     l=$(load)
-    echo "== BudgetGrains $scenario (load $l)" >&2
-    dotnet "$LOADGEN" --server "$BG_URL" --server-pid "$BG_PID" --scenario "$scenario" --callers "$CALLERS" \
+    echo "== $label (load $l)" >&2
+    dotnet "$LOADGEN" "${LG_TARGETS[@]}" --scenario "$scenario" --callers "$CALLERS" \
         --duration "$SECONDS_PER_RUN" --warmup 2 >"$WORK/lg-$scenario.out" 2>&1 \
         || { cat "$WORK/lg-$scenario.out" >&2; echo "load generator failed ($scenario)" >&2; exit 1; }
     local last ops p99 invariants
@@ -139,12 +174,7 @@ warm_up() {
 }
 
 part_budgetgrains() {
-    BG_PORT=$(free_port)
-    dotnet "$SERVER" --listen "127.0.0.1:$BG_PORT" --data-dir "$WORK/silo" >"$WORK/silo.log" 2>&1 &
-    BG_PID=$!
-    PIDS+=("$BG_PID")
-    wait_for_port "$BG_PORT"
-    BG_URL="http://127.0.0.1:$BG_PORT"
+    start_silo silo
     local durable="SQLite WAL, synchronous=FULL, group commit"
     warm_up
     loadgen "BudgetGrains reserve (hold only)" reserve "$durable"
@@ -154,8 +184,30 @@ part_budgetgrains() {
     dotnet "$LOADGEN" --emit-check-body "$WORK/check-none.bin" --body-key h2load-no-budgets
     h2check "h2load Check, 5 budgeted scopes" "$WORK/check-5.bin"
     h2check "h2load Check, no budgets (floor: ~empty call)" "$WORK/check-none.bin"
-    kill "$BG_PID"
-    wait "$BG_PID" 2>/dev/null || true
+    stop_silos
+}
+
+# One silo on the PostgreSQL journal (group commit, one transaction per batch), on the server part_postgres uses.
+part_budgetgrains-pg() {
+    pg_start
+    start_silo silo-pg --http none --storage postgres --postgres "$(pg_database budgetgrains_pg)"
+    local durable="PostgreSQL journal, fsync=on, synchronous_commit=on, group commit"
+    loadgen "BudgetGrains on PostgreSQL, reserve (hold only)" reserve "$durable"
+    loadgen "BudgetGrains on PostgreSQL, reserve+release (pairs/s)" reserve-release "$durable"
+    stop_silos
+}
+
+# Three silos of one Orleans cluster on one PostgreSQL database; caller i goes through silo i mod 3. The hot
+# chain's scopes live on one silo or another, so most calls cross between silos.
+part_budgetgrains-cluster() {
+    local connection i
+    pg_start
+    connection=$(pg_database budgetgrains_cluster)
+    for ((i = 0; i < SILOS; i++)); do start_silo "cluster$i" --http none --storage postgres --postgres "$connection" --cluster true; done
+    local durable="PostgreSQL journal of each of $SILOS silos, fsync=on, synchronous_commit=on, group commit per silo"
+    loadgen "BudgetGrains cluster of $SILOS silos, reserve (hold only)" reserve "$durable"
+    loadgen "BudgetGrains cluster of $SILOS silos, reserve+release (pairs/s)" reserve-release "$durable"
+    stop_silos
 }
 
 # --- Redis 7: one Lua script checks all five scopes, then holds on all five, atomically -------------------
@@ -230,7 +282,10 @@ pg_run() {
     row "PostgreSQL $(pgbench --version | awk '{ print $3 }') row locks, fixed order, $label" "fsync=on, synchronous_commit=on" "$ops" "$p99" "$l" "$held holds on 5 rows so far"
 }
 
-part_postgres() {
+# The throw-away PostgreSQL server of the PostgreSQL parts, started by the first of them. max_connections
+# leaves room for three silos' pools (each up to 32 read connections, its journal's writer and membership).
+pg_start() {
+    [[ -z $PG_DATA ]] || return 0
     if [[ $(id -u) == 0 ]]; then PG_USER=postgres; fi
     PG_DATA="$WORK/pg"
     PG_PORT=$(free_port)
@@ -238,8 +293,18 @@ part_postgres() {
     [[ -z $PG_USER ]] || chown "$PG_USER" "$PG_DATA"
     as_pg "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U bench >"$WORK/initdb.log" 2>&1
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w start \
-        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DATA -c fsync=on -c synchronous_commit=on -c max_connections=100 -c shared_buffers=256MB" >/dev/null
+        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DATA -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=256MB" >/dev/null
     export PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=bench PGDATABASE=postgres
+}
+
+# pg_database NAME: a new database on that server (pg_start first); prints its Npgsql connection string.
+pg_database() {
+    psql -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $1" >&2
+    echo "Host=127.0.0.1;Port=$PG_PORT;Username=bench;Database=$1"
+}
+
+part_postgres() {
+    pg_start
     psql -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE TABLE budget (id int PRIMARY KEY, lim bigint NOT NULL, spent bigint NOT NULL, held bigint NOT NULL);
 INSERT INTO budget SELECT g, 1000000000000000000, 0, 0 FROM generate_series(1, 5) g;

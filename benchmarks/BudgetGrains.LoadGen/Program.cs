@@ -29,9 +29,10 @@ _ = Task.Delay(deadline).ContinueWith(_ =>
     Environment.Exit(3);
 }, TaskScheduler.Default);
 
-if (options.Server is { } server)
+if (options.Servers.Count > 0)
 {
-    var report = await LoadTest.RunAsync(options, server, new SiloView("external", ProcessId: options.ServerPid), Console.Out);
+    var kind = options.Servers.Count == 1 ? "external" : $"{options.Servers.Count} external";
+    var report = await LoadTest.RunAsync(options, options.Servers, new SiloView(kind, ProcessIds: options.ServerPids), Console.Out, new RunSettings());
     return report.Passed ? 0 : 1;
 }
 

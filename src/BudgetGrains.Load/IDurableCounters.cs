@@ -22,4 +22,4 @@ public interface IDurableCounters
 public readonly record struct SiloSample(long GroupCommitBatches, long GroupCommitWrites);
 
 /// <summary>What a run can see of the silo besides its gRPC surface; everything null for a silo elsewhere.</summary>
-public sealed record SiloView(string Kind, IDurableCounters? Store = null, Func<SiloSample>? Sample = null, int? ProcessId = null);
+public sealed record SiloView(string Kind, IDurableCounters? Store = null, Func<SiloSample>? Sample = null, IReadOnlyList<int>? ProcessIds = null);

@@ -35,10 +35,13 @@ public sealed record LoadOptions
     /// <summary>Stop after this many measured operations (or at the duration, whichever comes first).</summary>
     public long? Count { get; init; }
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
-    /// <summary>Null = start a silo in this process in a temporary directory.</summary>
-    public Uri? Server { get; init; }
-    /// <summary>With --server: the silo's process id, to report its CPU time as well.</summary>
-    public int? ServerPid { get; init; }
+    /// <summary>The silos to drive (--server, repeated for a cluster: the callers are spread over them, caller i on
+    /// silo i mod n); empty = start a silo in this process in a temporary directory.</summary>
+    public IReadOnlyList<Uri> Servers { get; init; } = [];
+    /// <summary>The first of <see cref="Servers"/> (where budgets are created and invariants read); null for an in-process silo.</summary>
+    public Uri? Server => Servers.Count == 0 ? null : Servers[0];
+    /// <summary>With --server: the silos' process ids (--server-pid, repeated), to report their CPU time as well.</summary>
+    public IReadOnlyList<int> ServerPids { get; init; } = [];
     /// <summary>gRPC channels the callers are spread over (each has its own HTTP/2 connections).</summary>
     public int Channels { get; init; } = 1;
     /// <summary>Deny scenario: how many reserves the exhausted scope admits in all.</summary>
@@ -68,9 +71,10 @@ public sealed record LoadOptions
           --count N           stop after N measured operations
           --warmup SECONDS    unmeasured warm-up                                           (2)
           --inproc-silo       start a silo in this process, temporary directory            (default)
-          --server URL        target a running silo instead, e.g. http://127.0.0.1:5080 (loopback only)
-          --server-pid PID    with --server: the silo's process id, to report its CPU time too
-          --channels N        gRPC channels the callers are spread over                    (1)
+          --server URL        target a running silo instead, e.g. http://127.0.0.1:5080 (loopback only);
+                              repeat it for the silos of a cluster: caller i goes through silo i mod n
+          --server-pid PID    with --server: the silo's process id, to report its CPU time too (repeatable)
+          --channels N        gRPC channels per silo the callers are spread over           (1)
           --deny-admits N     deny scenario: reserves the exhausted scope admits           (1000)
           --emit-check-body F write a gRPC-framed CheckRequest (5-scope chain of --body-key) to F for h2load,
                               then exit; with --server, first create that chain's budgets (generous limits)
@@ -87,7 +91,7 @@ public sealed record LoadOptions
             var name = args[i];
             if (name == "--inproc-silo")
             {
-                options = options with { Server = null };
+                options = options with { Servers = [] };
                 continue;
             }
             if (i + 1 >= args.Length)
@@ -107,8 +111,8 @@ public sealed record LoadOptions
                     "--duration" => options with { Duration = Seconds(value, 1, 600) },
                     "--count" => options with { Count = InRange(long.Parse(value, CultureInfo.InvariantCulture), 1, 100_000_000) },
                     "--warmup" => options with { Warmup = Seconds(value, 0, 60) },
-                    "--server" => options with { Server = Loopback(value) },
-                    "--server-pid" => options with { ServerPid = InRange(int.Parse(value, CultureInfo.InvariantCulture), 1, int.MaxValue) },
+                    "--server" => options with { Servers = [.. options.Servers, Loopback(value)] },
+                    "--server-pid" => options with { ServerPids = [.. options.ServerPids, InRange(int.Parse(value, CultureInfo.InvariantCulture), 1, int.MaxValue)] },
                     "--channels" => options with { Channels = InRange(int.Parse(value, CultureInfo.InvariantCulture), 1, 64) },
                     "--emit-check-body" => options with { EmitCheckBody = value },
                     "--body-key" => options with { BodyKey = value },

@@ -34,10 +34,16 @@ public static class LoadTest
     public static Task<LoadReport> RunAsync(LoadOptions options, Uri address, SiloView silo, TextWriter output) =>
         RunAsync(options, address, silo, output, new RunSettings());
 
-    public static async Task<LoadReport> RunAsync(LoadOptions options, Uri address, SiloView silo, TextWriter output, RunSettings settings)
+    public static Task<LoadReport> RunAsync(LoadOptions options, Uri address, SiloView silo, TextWriter output, RunSettings settings) =>
+        RunAsync(options, [address], silo, output, settings);
+
+    /// <summary>A run through several silos of one cluster: <see cref="LoadOptions.Channels"/> channels to each, caller i
+    /// on silo i mod n; budgets are created and invariants read through the first.</summary>
+    public static async Task<LoadReport> RunAsync(LoadOptions options, IReadOnlyList<Uri> addresses, SiloView silo, TextWriter output,
+        RunSettings settings)
     {
         var runId = Guid.NewGuid().ToString("N")[..8];
-        var channels = Enumerable.Range(0, options.Channels).Select(_ => ChannelTo(address)).ToArray();
+        var channels = Enumerable.Range(0, options.Channels * addresses.Count).Select(i => ChannelTo(addresses[i % addresses.Count])).ToArray();
         try
         {
             var admission = channels.Select(c => new AdmissionClient(c)).ToArray();
@@ -46,7 +52,7 @@ public static class LoadTest
             var topology = LoadOptions.Name(options.Topology);
             output.WriteLine($"BudgetGrains load {scenario}, {topology}, chain {options.EffectiveChainLength}, {options.Callers} callers, " +
                 $"{options.Channels} channel(s), {options.Duration.TotalSeconds:F0} s after {options.Warmup.TotalSeconds:F0} s warm-up, " +
-                $"{silo.Kind} silo at {address} ({Environment.ProcessorCount} cores, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription})");
+                $"{silo.Kind} silo at {string.Join(", ", addresses)} ({Environment.ProcessorCount} cores, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription})");
 
             var chainCount = options.Topology == Topology.HotRoot ? 1 : options.Callers;
             var key = $"{settings.ScopePrefix}-{runId}";
@@ -110,19 +116,18 @@ public static class LoadTest
         // Keep the busiest scope under its open-holds limit, with room for the calls already in flight.
         if (options.Scenario == Scenario.Reserve) run.LimitOpenHolds(options.MaxOpenHoldsPerScope - options.Callers - 1_000);
         SiloSample? atStart = null, atEnd = null;
-        var serverProcess = silo.ProcessId is { } pid ? Process.GetProcessById(pid) : null;
+        var serverProcesses = (silo.ProcessIds ?? []).Select(Process.GetProcessById).ToList();
         TimeSpan serverCpuAtStart = default, serverCpu = default;
         await run.RunAsync(starting =>
         {
             if (starting)
             {
                 atStart = silo.Sample?.Invoke();
-                serverCpuAtStart = serverProcess?.TotalProcessorTime ?? default;
+                serverCpuAtStart = ServerCpu(serverProcesses);
                 return;
             }
             atEnd = silo.Sample?.Invoke();
-            serverProcess?.Refresh();
-            serverCpu = (serverProcess?.TotalProcessorTime ?? default) - serverCpuAtStart;
+            serverCpu = ServerCpu(serverProcesses) - serverCpuAtStart;
         }, CancellationToken.None);
 
         var total = run.Total();
@@ -135,7 +140,7 @@ public static class LoadTest
         if (total.Settle.Count > 0) PrintLatency(output, options.Scenario == Scenario.ReserveRelease ? "release" : "commit", total.Settle);
         output.WriteLine($"cpu: this process {run.CpuTime.TotalSeconds:F2} s = {cpuPercent:F0}% of one core (of {Environment.ProcessorCount * 100}%), " +
             $"{run.CpuTime.TotalMicroseconds / Math.Max(1, total.Operations):F0} µs per operation" +
-            (serverProcess is null ? "" : $"; server {serverCpu.TotalSeconds:F2} s = {serverCpu.TotalSeconds / seconds * 100:F0}%, " +
+            (serverProcesses.Count == 0 ? "" : $"; {(serverProcesses.Count == 1 ? "server" : $"{serverProcesses.Count} servers")} {serverCpu.TotalSeconds:F2} s = {serverCpu.TotalSeconds / seconds * 100:F0}%, " +
                 $"{serverCpu.TotalMicroseconds / Math.Max(1, total.Operations):F0} µs per operation"));
         if (atStart is { } start && atEnd is { } end)
         {
@@ -164,7 +169,7 @@ public static class LoadTest
             $"{Ms(total.Reserve.PercentileNanos(50))} | {Ms(total.Reserve.PercentileNanos(90))} | {Ms(total.Reserve.PercentileNanos(99))} | " +
             $"{Ms(total.Reserve.PercentileNanos(99.9))} | {(total.Settle.Count > 0 ? Ms(total.Settle.PercentileNanos(99)) : "–")} | " +
             $"{total.Admitted:N0} | {total.Denied:N0} | {total.Errors:N0} | " +
-            $"{cpuPercent:F0}{(serverProcess is null ? "" : $" + {serverCpu.TotalSeconds / seconds * 100:F0}")} / {Environment.ProcessorCount * 100} | " +
+            $"{cpuPercent:F0}{(serverProcesses.Count == 0 ? "" : $" + {serverCpu.TotalSeconds / seconds * 100:F0}")} / {Environment.ProcessorCount * 100} | " +
             $"{(invariants.Failed == 0 ? "pass" : $"FAIL {invariants.Failed}")} |");
         return new LoadReport(total.Operations, total.Admitted, total.Denied, total.Errors, total.Operations / seconds, invariants.Checks, invariants.Failed);
     }
@@ -177,6 +182,18 @@ public static class LoadTest
     {
         HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, UseProxy = false },
     });
+
+    /// <summary>The CPU time of the silo processes so far, summed.</summary>
+    private static TimeSpan ServerCpu(List<Process> processes)
+    {
+        var total = TimeSpan.Zero;
+        foreach (var process in processes)
+        {
+            process.Refresh();
+            total += process.TotalProcessorTime;
+        }
+        return total;
+    }
 
     private static void PrintLatency(TextWriter output, string name, LatencyHistogram h) =>
         output.WriteLine($"{name,-8} latency ms: p50 {Ms(h.PercentileNanos(50))}  p90 {Ms(h.PercentileNanos(90))}  p99 {Ms(h.PercentileNanos(99))}  " +

@@ -19,6 +19,12 @@ public interface IPostgresJournalHandler
     /// <summary>Whether this handler applies the record. Each record must have exactly one handler that can.</summary>
     bool CanHandle(IJournalRecord record);
 
+    /// <summary>Statements that must run first in the batch's transaction, before any row is locked (so that batches of
+    /// several silos never wait on each other in a cycle): transaction-level advisory locks. Most handlers have none.</summary>
+    void Lock(NpgsqlBatch batch, IReadOnlyList<IJournalRecord> records)
+    {
+    }
+
     /// <summary>Adds the statements for all records of the batch this handler can handle (in issue order) to
     /// <paramref name="batch"/>, which runs as one transaction.</summary>
     void Append(NpgsqlBatch batch, IReadOnlyList<IJournalRecord> records);

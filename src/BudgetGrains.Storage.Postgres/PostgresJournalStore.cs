@@ -320,21 +320,12 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
         }
     }
 
-    /// <summary>The batch as one NpgsqlBatch: one round trip, one implicit transaction. Its first statement checks the
-    /// epochs the writes carry (fencing), under share locks held to the commit.</summary>
+    /// <summary>The batch as one NpgsqlBatch: one round trip, one implicit transaction. It starts with the handlers'
+    /// locks (<see cref="IPostgresJournalHandler.Lock"/>), taken before any row is locked, then checks the epochs the
+    /// writes carry (fencing), under share locks held to the commit.</summary>
     private void Execute(NpgsqlConnection connection, IReadOnlyList<JournalWrite> writes, long number, long nowMs)
     {
         using var batch = new NpgsqlBatch(connection);
-        var fences = new HashSet<ScopeFence>();
-        foreach (var write in writes)
-            if (write.Fences is { } carried) fences.UnionWith(carried);
-        if (fences.Count > 0)
-        {
-            var sorted = fences.OrderBy(f => f.Scope, StringComparer.Ordinal).ThenBy(f => f.Epoch).ToList();
-            batch.BatchCommands.Add(BatchCommand(CheckFences, Array(sorted.Select(f => f.Scope), NpgsqlDbType.Text),
-                Array(sorted.Select(f => f.Epoch), NpgsqlDbType.Bigint)));
-        }
-        AppendStates(batch, writes, nowMs);
         Dictionary<IPostgresJournalHandler, List<IJournalRecord>>? journal = null;
         foreach (var write in writes)
         {
@@ -346,6 +337,18 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
                 records.Add(record);
             }
         }
+        if (journal is not null)
+            foreach (var (handler, records) in journal) handler.Lock(batch, records);
+        var fences = new HashSet<ScopeFence>();
+        foreach (var write in writes)
+            if (write.Fences is { } carried) fences.UnionWith(carried);
+        if (fences.Count > 0)
+        {
+            var sorted = fences.OrderBy(f => f.Scope, StringComparer.Ordinal).ThenBy(f => f.Epoch).ToList();
+            batch.BatchCommands.Add(BatchCommand(CheckFences, Array(sorted.Select(f => f.Scope), NpgsqlDbType.Text),
+                Array(sorted.Select(f => f.Epoch), NpgsqlDbType.Bigint)));
+        }
+        AppendStates(batch, writes, nowMs);
         if (journal is not null)
             foreach (var (handler, records) in journal) handler.Append(batch, records);
         batch.BatchCommands.Add(BatchCommand(MarkBatch, _writerId, number, nowMs));

@@ -72,16 +72,7 @@ internal static class Build
         management.GetBudgetAsync(new GetBudgetRequest { Scope = scope }).ResponseAsync;
 
     /// <summary>Polls until <paramref name="condition"/> holds or the time is up; returns whether it held.</summary>
-    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition()) return true;
-            await Task.Delay(50);
-        }
-        return await condition();
-    }
+    public static Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan within) => Eventually.HoldsAsync(condition, within);
 }
 
 /// <summary>A five-scope chain: agent → team → cost_center, feature → team, and a tenant.</summary>

@@ -18,7 +18,7 @@ namespace BudgetGrains.Storage.Postgres.Tests;
 [Collection(PostgresCollection.Name)]
 public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper output) : IDisposable
 {
-    private const int Silos = 3;
+    internal const int Silos = 3;
     private const int Callers = 64;
     private const long Generous = 1_000_000_000_000_000_000;
     private static readonly TimeSpan RetryFor = TimeSpan.FromSeconds(60);
@@ -316,10 +316,14 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         }
     }
 
-    private async Task<ServerProcess[]> StartClusterAsync(string database) =>
-        await Task.WhenAll(Enumerable.Range(0, Silos).Select(i => ServerProcess.StartAsync(Path.Combine(_root, "silo" + i),
-            "--storage", "postgres", "--postgres", database, "--cluster", "true", "--http", "none",
-            "--Logging:LogLevel:BudgetGrains.Grains.Scopes.ScopeGrain=Debug")));
+    private Task<ServerProcess[]> StartClusterAsync(string database) => StartClusterAsync(_root, database);
+
+    /// <summary>Three silo processes (data directories under <paramref name="root"/>) in one cluster on
+    /// <paramref name="database"/>, each with the same <paramref name="settings"/>; also used by ClusterAlertTests.</summary>
+    internal static async Task<ServerProcess[]> StartClusterAsync(string root, string database, params string[] settings) =>
+        await Task.WhenAll(Enumerable.Range(0, Silos).Select(i => ServerProcess.StartAsync(Path.Combine(root, "silo" + i),
+            ["--storage", "postgres", "--postgres", database, "--cluster", "true", "--http", "none",
+            "--Logging:LogLevel:BudgetGrains.Grains.Scopes.ScopeGrain=Debug", .. settings])));
 
     /// <summary>Retries UNAVAILABLE (a scope moving between silos) for up to a minute; also used by AzureProfileTests.</summary>
     internal static async Task<T> WithRetriesAsync<T>(Func<Task<T>> call)

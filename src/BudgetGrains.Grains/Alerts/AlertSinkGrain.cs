@@ -52,9 +52,13 @@ internal sealed class AlertSinkGrain(IAlertStore store, AlertSinks sinks, Journa
         GrainKey = this.GetPrimaryKeyString();
         _state = new DurableState<AlertSinkState>(journal, new StateKey(AlertGrainTypes.Sink, GrainKey), AlertStateJsonContext.Default.AlertSinkState);
         await _state.ReadAsync(cancellationToken);
-        if (_state.RecordExists) return;
-        State.CursorId = await store.LatestIdAsync(cancellationToken);
-        await _state.WriteAsync();
+        if (!_state.RecordExists)
+        {
+            State.CursorId = await store.LatestIdAsync(cancellationToken);
+            await _state.WriteAsync();
+        }
+        // In a cluster, which silo delivers for this sink (the outbox moves to a survivor when its silo dies).
+        logger.LogDebug("Alert sink {Sink} outbox activated at cursor {Cursor}", GrainKey, State.CursorId);
     }
 
     public Task OpenAsync() => Task.CompletedTask;

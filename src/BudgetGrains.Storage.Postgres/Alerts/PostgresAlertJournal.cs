@@ -8,11 +8,16 @@ namespace BudgetGrains.Storage.Postgres.Alerts;
 /// <summary>
 /// Persists raised alerts in the transaction of the spend that raised them; the unique key (scope, period, kind,
 /// threshold) keeps the first of each, so an alert fires once per scope, period and threshold whatever repeats it.
-/// Ids come from an identity column: increasing in the order this silo's journal writes them (one writer, batches in
-/// order). Acknowledgements keep the first; each sink's deliveries are rows of alert_deliveries. As SqliteAlertJournal.
+/// Ids come from an identity column, and become visible in id order cluster-wide: a batch that raises alerts first takes
+/// a transaction advisory lock, so batches raising alerts (on any silo) take their ids and commit one after the other,
+/// and an outbox's cursor ("the alerts after id N") never passes an id still being committed (decision 0038).
+/// Acknowledgements keep the first; each sink's deliveries are rows of alert_deliveries. As SqliteAlertJournal.
 /// </summary>
 public sealed class PostgresAlertJournal : IPostgresJournalHandler
 {
+    /// <summary>The transaction advisory lock a batch raising alerts holds to its commit ("BGALERTS" as ASCII).</summary>
+    public const long AlertIdLockKey = 0x4247_414C_4552_5453;
+
     public string Component => "alerts";
 
     public IReadOnlyList<string> Migrations { get; } =
@@ -68,6 +73,13 @@ public sealed class PostgresAlertJournal : IPostgresJournalHandler
         ON CONFLICT(sink, alert_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
             next_attempt_ms = excluded.next_attempt_ms, updated_at_ms = excluded.updated_at_ms, last_error = excluded.last_error
         """;
+
+    /// <summary>Alerts are rare (a few per budget and period): serializing the batches that raise them costs nothing
+    /// measurable, and the lock is taken before any row lock, so it adds no deadlock.</summary>
+    public void Lock(NpgsqlBatch batch, IReadOnlyList<IJournalRecord> records)
+    {
+        if (records.Any(r => r is AlertRaised)) batch.BatchCommands.Add(BatchCommand($"SELECT pg_advisory_xact_lock({AlertIdLockKey})"));
+    }
 
     public bool CanHandle(IJournalRecord record) => record is AlertRaised or AlertAcknowledged or AlertDeliveryRecorded;
 

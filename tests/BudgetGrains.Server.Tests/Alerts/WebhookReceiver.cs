@@ -58,7 +58,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     public async Task<ReceivedPost?> WaitForAsync(Func<ReceivedPost, bool> match, TimeSpan within)
     {
         ReceivedPost? found = null;
-        await Build.EventuallyAsync(() => Task.FromResult((found = _posts.FirstOrDefault(match)) is not null), within);
+        await Eventually.HoldsAsync(() => Task.FromResult((found = _posts.FirstOrDefault(match)) is not null), within);
         return found;
     }
 
