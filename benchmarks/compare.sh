@@ -168,7 +168,7 @@ warm_up() {
     echo "== warm-up: ${WARMUP_SECONDS} s of reserve+release and check, not measured" >&2
     local scenario
     for scenario in reserve-release check; do
-        dotnet "$LOADGEN" --server "$BG_URL" --scenario "$scenario" --callers "$CALLERS" --duration $((WARMUP_SECONDS / 2)) \
+        dotnet "$LOADGEN" "${LG_TARGETS[@]}" --scenario "$scenario" --callers "$CALLERS" --duration $((WARMUP_SECONDS / 2)) \
             --warmup 0 >"$WORK/warm-up.out" 2>&1 || { cat "$WORK/warm-up.out" >&2; echo "warm-up failed" >&2; exit 1; }
     done
 }
@@ -192,6 +192,7 @@ part_budgetgrains-pg() {
     pg_start
     start_silo silo-pg --http none --storage postgres --postgres "$(pg_database budgetgrains_pg)"
     local durable="PostgreSQL journal, fsync=on, synchronous_commit=on, group commit"
+    warm_up
     loadgen "BudgetGrains on PostgreSQL, reserve (hold only)" reserve "$durable"
     loadgen "BudgetGrains on PostgreSQL, reserve+release (pairs/s)" reserve-release "$durable"
     stop_silos
@@ -205,6 +206,7 @@ part_budgetgrains-cluster() {
     connection=$(pg_database budgetgrains_cluster)
     for ((i = 0; i < SILOS; i++)); do start_silo "cluster$i" --http none --storage postgres --postgres "$connection" --cluster true; done
     local durable="PostgreSQL journal of each of $SILOS silos, fsync=on, synchronous_commit=on, group commit per silo"
+    warm_up
     loadgen "BudgetGrains cluster of $SILOS silos, reserve (hold only)" reserve "$durable"
     loadgen "BudgetGrains cluster of $SILOS silos, reserve+release (pairs/s)" reserve-release "$durable"
     stop_silos
