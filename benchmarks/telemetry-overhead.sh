@@ -5,6 +5,7 @@
 #   dotnet build -c Release benchmarks/BudgetGrains.LoadGen    # builds the silo too
 #   benchmarks/telemetry-overhead.sh [seconds per run, default 10] [rounds, default 2] [scenario, default reserve-commit]
 #   MODES="off metrics tracing on" benchmarks/telemetry-overhead.sh 8 2     # each part on its own
+# Each run first loads its silo WARMUP_SECONDS (default 15) unmeasured, past tiered compilation (see compare.sh).
 # "on" points OTLP at a closed local port: spans and metrics are produced and exported in the background as in
 # production, and the export fails off the hot path (the collector's own cost is not part of the silo's).
 set -euo pipefail
@@ -49,7 +50,7 @@ run() {
     local load
     load=$(cut -d' ' -f1 /proc/loadavg)
     dotnet "$LOADGEN" --server "http://127.0.0.1:$port" --server-pid "$PID" --scenario "$SCENARIO" --callers 64 \
-        --duration "$SECONDS_PER_RUN" --warmup 2 >"$WORK/lg.out" 2>&1 || { cat "$WORK/lg.out" >&2; exit 1; }
+        --duration "$SECONDS_PER_RUN" --warmup "${WARMUP_SECONDS:-15}" >"$WORK/lg.out" 2>&1 || { cat "$WORK/lg.out" >&2; exit 1; }
     [[ -z $SCRAPER ]] || { kill "$SCRAPER"; wait "$SCRAPER" 2>/dev/null || true; SCRAPER=""; }
     kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
     local row ops silo_us
