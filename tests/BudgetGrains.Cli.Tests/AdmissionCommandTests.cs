@@ -34,6 +34,56 @@ public sealed class AdmissionCommandTests(SiloFixture silo)
         Assert.Equal("$0.25 (1 open hold)", status.Field("held"));
     }
 
+    // Prices of the shipped default file: 800 nanos per input token, 4,000 per output token.
+    private const string Haiku = "claude-3-5-haiku-20241022";
+
+    [Fact]
+    public async Task ReserveCheckAndCommitInTokensArePricedByTheServer()
+    {
+        var tenant = await TenantAsync("1");
+        var requestId = "tok-" + Guid.NewGuid().ToString("N");
+
+        var check = await silo.RunAsync("check", "--tenant", tenant, "--model", Haiku, "--input-tokens", "1000", "--output-tokens", "500");
+        var reserve = await silo.RunAsync("reserve", "--tenant", tenant, "--request-id", requestId,
+            "--model", Haiku, "--input-tokens", "1000", "--output-tokens", "500");
+        var commit = await silo.RunAsync("commit", requestId, "--model", Haiku, "--input-tokens", "2000", "--output-tokens", "100");
+
+        Assert.True(check.ExitCode == 0, check.ToString());
+        Assert.StartsWith("WOULD BE ADMITTED", check.Stdout, StringComparison.Ordinal);
+        Assert.True(reserve.ExitCode == 0, reserve.ToString());
+        Assert.Equal("$0.0028", reserve.Field("held"));
+        Assert.True(commit.ExitCode == 0, commit.ToString());
+        Assert.Equal("$0.002", commit.Field("charged"));
+        var status = await silo.RunAsync("budgets", "get", "tenant/" + tenant);
+        Assert.StartsWith("$0.002", status.Field("spent"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AReserveInTokensOfAModelWithoutAPriceIsDeniedNotFree()
+    {
+        var tenant = await TenantAsync("1");
+
+        var run = await silo.RunAsync("reserve", "--tenant", tenant, "--model", "no-such-model", "--input-tokens", "10");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.StartsWith("DENIED", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("price", run.Field("reason"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("token counts need --model", "reserve", "--tenant", "acme", "--input-tokens", "10")]
+    [InlineData("--model needs token counts", "check", "--tenant", "acme", "--model", Haiku)]
+    [InlineData("give --estimate or --model with token counts, not both", "reserve", "--tenant", "acme", "--estimate", "0.1", "--model", Haiku, "--output-tokens", "5")]
+    [InlineData("--output-tokens cannot be negative", "commit", "r-1", "--model", Haiku, "--output-tokens", "-5")]
+    [InlineData("give --actual, or --model with token counts", "commit", "r-1")]
+    public async Task TokenOptionsThatDoNotMakeAUsageAreUsageErrors(string message, params string[] args)
+    {
+        var run = await silo.RunAsync(args);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(message, run.Stderr.Split('\n')[0], StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ReserveWithoutARequestIdMakesOneAndPrintsIt()
     {

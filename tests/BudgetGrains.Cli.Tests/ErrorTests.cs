@@ -91,6 +91,7 @@ public sealed class ErrorTests(SiloFixture silo)
         var run = await silo.RunAsync("reserve", "--help");
 
         Assert.Equal(0, run.ExitCode);
-        Assert.Contains("--estimate <dollars> (REQUIRED)", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("--estimate <dollars>", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("--input-tokens <n>", run.Stdout, StringComparison.Ordinal);
     }
 }

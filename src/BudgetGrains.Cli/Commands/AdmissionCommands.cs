@@ -12,7 +12,9 @@ internal static class AdmissionCommands
     private static Command Reserve(GlobalOptions globals, Terminal terminal)
     {
         var attribution = new AttributionOptions();
-        var estimate = Options.Amount("--estimate", "Estimated cost in dollars, e.g. 0.05", required: true);
+        var estimate = Options.Amount("--estimate", "Estimated cost in dollars, e.g. 0.05 [default: priced from --model and token " +
+            "counts; with neither, the feature's learned estimate]");
+        var usage = new UsageOptions("--estimate");
         var requestId = new Option<string>("--request-id") { Description = "Idempotency key; repeating it repeats the answer [default: a new one, printed]", HelpName = "id" };
         var ttl = new Option<long>("--ttl-ms") { Description = "How long the hold lives if not committed or released [default: the server's, 5 min]", HelpName = "ms" };
         var command = new Command("reserve", "Hold an estimated cost before a model call, or be denied (a deny exits 0)")
@@ -20,6 +22,7 @@ internal static class AdmissionCommands
             estimate, requestId, ttl,
         };
         attribution.AddTo(command);
+        usage.AddTo(command, estimate);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var request = new ReserveRequest
@@ -28,6 +31,7 @@ internal static class AdmissionCommands
                 Attribution = attribution.Read(parse),
                 EstimateNanos = parse.GetValue(estimate),
                 HoldTtlMs = parse.GetValue(ttl),
+                EstimateUsage = usage.Read(parse),
             };
             using var session = globals.Open(parse, terminal);
             session.Output.Reserved(await session.Admission.ReserveAsync(request, session.Call(cancellationToken)), request.RequestId);
@@ -39,9 +43,15 @@ internal static class AdmissionCommands
     private static Command Commit(GlobalOptions globals, Terminal terminal)
     {
         var reservation = new Argument<string>("reservation-id") { Description = "From reserve" };
-        var actual = Options.Amount("--actual", "What the call really cost, in dollars, e.g. 0.042", required: true);
+        var actual = Options.Amount("--actual", "What the call really cost, in dollars, e.g. 0.042 (or --model with token counts)");
+        var usage = new UsageOptions("--actual");
         var outcome = new Option<string>("--outcome") { Description = "Recorded on the ledger for cost per outcome: resolved, accepted, failed...", HelpName = "label" };
         var command = new Command("commit", "Record what a reserved call really cost") { reservation, actual, outcome };
+        usage.AddTo(command, actual);
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(actual) is null && !usage.GivenIn(result)) result.AddError("give --actual, or --model with token counts");
+        });
         command.SetAction(async (parse, cancellationToken) =>
         {
             var request = new CommitRequest
@@ -49,6 +59,7 @@ internal static class AdmissionCommands
                 ReservationId = parse.GetRequiredValue(reservation),
                 ActualNanos = parse.GetValue(actual),
                 Outcome = parse.GetValue(outcome) ?? "",
+                Usage = usage.Read(parse),
             };
             using var session = globals.Open(parse, terminal);
             session.Output.Committed(request.ReservationId, await session.Admission.CommitAsync(request, session.Call(cancellationToken)));
@@ -74,12 +85,23 @@ internal static class AdmissionCommands
     private static Command Check(GlobalOptions globals, Terminal terminal)
     {
         var attribution = new AttributionOptions();
-        var estimate = Options.Amount("--estimate", "Estimated cost in dollars, e.g. 0.05", required: true);
+        var estimate = Options.Amount("--estimate", "Estimated cost in dollars, e.g. 0.05 (or --model with token counts)");
+        var usage = new UsageOptions("--estimate");
         var command = new Command("check", "Would a reserve be admitted now, and what remains? Changes nothing") { estimate };
         attribution.AddTo(command);
+        usage.AddTo(command, estimate);
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(estimate) is null && !usage.GivenIn(result)) result.AddError("give --estimate, or --model with token counts");
+        });
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var request = new CheckRequest { Attribution = attribution.Read(parse), EstimateNanos = parse.GetValue(estimate) };
+            var request = new CheckRequest
+            {
+                Attribution = attribution.Read(parse),
+                EstimateNanos = parse.GetValue(estimate),
+                EstimateUsage = usage.Read(parse),
+            };
             using var session = globals.Open(parse, terminal);
             session.Output.Checked(await session.Admission.CheckAsync(request, session.Call(cancellationToken)));
             return Cli.Ok;
