@@ -86,6 +86,11 @@ internal static class OrleansHosting
             {
                 // No gateway: nothing outside this process calls the grains (clients use gRPC and REST).
                 silo.UseLocalhostClustering(siloPort: siloPort, gatewayPort: 0, serviceId: ServiceId, clusterId: "budgetgrains-local");
+                // Orleans classifies silo generations older than SiloGenerationRetirementAge (1 h), measured on the silo's
+                // clock, as dead; a one-silo cluster's clock that jumps forward by more (a virtual machine resumed, a test
+                // clock moved by months) made the silo declare itself dead and kill the process ("I have been told I am
+                // dead", seen in CI). One silo has no stale peers to retire: retirement is off.
+                silo.Configure<ClusterMembershipOptions>(membership => membership.SiloGenerationRetirementAge = null);
             }
             silo.UseSettingsStorage(profile);
             silo.Configure<GrainCollectionOptions>(collection =>
