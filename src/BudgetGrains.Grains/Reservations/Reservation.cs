@@ -27,9 +27,8 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
     private readonly DurableState<ReservationState> _state =
         new(services.Journal, new StateKey(GrainTypes.Reservation, id), BudgetStateJsonContext.Default.ReservationState);
 
-    private readonly ILogger _logger = services.Logger;
-    private readonly IGrainFactory _grains = services.Grains;
-    private readonly PriceCatalog _prices = services.Prices;
+    // The shard's services are read through `services`, not copied into fields: a reservation lives in memory for as
+    // long as its hold is open, and a million of them are a million copies.
 
     /// <summary>The request id, which is also the reservation id.</summary>
     private string GrainKey => id;
@@ -59,7 +58,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         // Release and expiry write before they tell the scopes, so the scopes must be loaded first:
         // one loaded after the write would count the release twice. (Scopes with open holds then
         // stay active; see ScopeGrain.)
-        await Task.WhenAll(State.Chain.Select(scope => _grains.Scope(scope).TrackOpenHoldAsync(id)));
+        await Task.WhenAll(State.Chain.Select(scope => services.Grains.Scope(scope).TrackOpenHoldAsync(id)));
         ArmExpiry();
     }
 
@@ -76,21 +75,21 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         var (amount, source) = (command.EstimateNanos, EstimateSource.Given);
         if (command.EstimateUsage is { } usage)
         {
-            if (!_prices.TryPrice(usage, out amount))
+            if (!services.Prices.TryPrice(usage, out amount))
                 return await FinishDeniedAsync(fingerprint, Denied(DenyReason.UnknownPrice, "", Remaining.Unlimited), denial: null);
             if (amount > Limits.MaxCallAmountNanos) return PricedTooHigh(amount);
             source = EstimateSource.PricedUsage;
         }
         else if (amount == 0)
         {
-            if (await _grains.Estimate(estimateKey).P95Async() is not { } learned)
+            if (await services.Grains.Estimate(estimateKey).P95Async() is not { } learned)
                 return Failure.Precondition($"no estimate given, and feature '{a.Feature}' (model label '{a.LabelMap.GetValueOrDefault("model", "")}') " +
                     $"has fewer than {Limits.MinLearnedSamples} commits to learn one from: give estimate_nanos or estimate_usage");
             (amount, source) = (learned, EstimateSource.Learned);
         }
 
         var tokens = command.EstimateUsage?.Total ?? 0;
-        var walk = await AdmissionChain.WalkAsync(_grains, command.Attribution, scope => scope.TryHoldAsync(amount, tokens));
+        var walk = await AdmissionChain.WalkAsync(services.Grains, command.Attribution, scope => scope.TryHoldAsync(amount, tokens));
         if (walk.Failure is not null || walk.DeniedAt is not null)
         {
             await UndoHoldsAsync(walk.PassedFences, amount, tokens);
@@ -114,7 +113,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             ScopeAnswer verdict;
             try
             {
-                verdict = await _grains.Scope(taskScope).AdmitTaskCallAsync(taskCall);
+                verdict = await services.Grains.Scope(taskScope).AdmitTaskCallAsync(taskCall);
             }
             catch (LimitExceededException e)
             {
@@ -156,7 +155,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         };
         if (await PersistAsync(admitted, journal, fences) is { } failure)
         {
-            if (taskCall is not null) await _grains.Scope(taskScope).UndoTaskCallAsync(taskCall, taskPeriod);
+            if (taskCall is not null) await services.Grains.Scope(taskScope).UndoTaskCallAsync(taskCall, taskPeriod);
             await UndoHoldsAsync(walk.PassedFences, amount, tokens);
             await FencedOutAsync(fences);
             return failure;
@@ -184,7 +183,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         }
 
         var actual = command.ActualNanos;
-        if (command.Usage is { } usage && !_prices.TryPrice(usage, out actual))
+        if (command.Usage is { } usage && !services.Prices.TryPrice(usage, out actual))
             return Failure.Precondition($"no price for model '{usage.Model}'; send actual_nanos instead");
         if (actual > Limits.MaxCallAmountNanos) return PricedTooHigh(actual);
 
@@ -195,7 +194,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         var id = GrainKey;
         var chain = State.Chain;
         var calls = new Task<ScopeCommitted>[chain.Length];
-        for (var i = 0; i < chain.Length; i++) calls[i] = _grains.Scope(chain[i]).CommitAsync(id, held, closesHold, actual);
+        for (var i = 0; i < chain.Length; i++) calls[i] = services.Grains.Scope(chain[i]).CommitAsync(id, held, closesHold, actual);
         if (await AwaitChainAsync(calls) is { } unreachable)
         {
             for (var i = 0; i < chain.Length; i++)
@@ -234,7 +233,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         Finish();
         return answer;
 
-        IScopeGrain Scope(int i) => _grains.Scope(chain[i]);
+        IScopeGrain Scope(int i) => services.Grains.Scope(chain[i]);
     }
 
     /// <summary>The usage rows a commit counts under, for the chain's <paramref name="index"/>th scope: each child scope it
@@ -307,7 +306,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         var denied = new ReservationState { Status = ReservationStatus.Denied, Fingerprint = fingerprint, Answer = answer, ReservedAtUnixMs = NowUnixMs() };
         if (await PersistAsync(denied, denial is null ? [] : [denial]) is { } failure)
         {
-            if (denial is not null) await _grains.Scope(denial.Scope).UndoDenialAsync(denial.PeriodStartUnixMs);
+            if (denial is not null) await services.Grains.Scope(denial.Scope).UndoDenialAsync(denial.PeriodStartUnixMs);
             return failure;
         }
         Finish();
@@ -332,11 +331,11 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             {
                 // Another silo holds a scope of the chain now: this activation (of a silo that was taken for dead) goes
                 // too, so that the retry with the same id reloads the reservation wherever Orleans places it.
-                _logger.LogWarning("Reservation {ReservationId}: the store refused its write, a scope activation that admitted it is stale", GrainKey);
+                services.Logger.LogWarning("Reservation {ReservationId}: the store refused its write, a scope activation that admitted it is stale", GrainKey);
                 FencedOut = true;
                 return Failure.Unavailable("this request's reservation or a scope of its chain moved to another silo; retry with the same id");
             }
-            _logger.LogWarning(e, "Reservation {ReservationId} could not be made durable", GrainKey);
+            services.Logger.LogWarning(e, "Reservation {ReservationId} could not be made durable", GrainKey);
             return Failure.Unavailable("the change could not be made durable; retry with the same id");
         }
     }
@@ -363,7 +362,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         catch (Exception e) when (e is LimitExceededException or StorageUnavailableException or System.Data.Common.DbException
             or OrleansMessageRejectionException or TimeoutException)
         {
-            _logger.LogWarning(e, "Reservation {ReservationId} could not reach its chain", GrainKey);
+            services.Logger.LogWarning(e, "Reservation {ReservationId} could not reach its chain", GrainKey);
             return e is LimitExceededException ? Failure.Exhausted(e.Message) : Failure.Unavailable(e.Message);
         }
     }
@@ -386,7 +385,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
     {
         if (scopes.Count == 0) return;
         var calls = new Task[scopes.Count];
-        for (var i = 0; i < scopes.Count; i++) calls[i] = change(_grains.Scope(scopes[i]));
+        for (var i = 0; i < scopes.Count; i++) calls[i] = change(services.Grains.Scope(scopes[i]));
         try
         {
             await Task.WhenAll(calls);
@@ -394,7 +393,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         catch (Exception e)
         {
             // The store is right; only this silo's memory keeps the hold (conservative) until the scope reactivates.
-            _logger.LogError(e, "Reservation {ReservationId}: a scope kept a released hold in memory", GrainKey);
+            services.Logger.LogError(e, "Reservation {ReservationId}: a scope kept a released hold in memory", GrainKey);
         }
     }
 
@@ -406,8 +405,8 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
     private void LearnFrom(long actualNanos)
     {
         var key = State.EstimateKey;
-        _grains.Estimate(key).RecordAsync(actualNanos).ContinueWith(
-            t => _logger.LogWarning(t.Exception, "Estimate {Key} missed a sample", key),
+        services.Grains.Estimate(key).RecordAsync(actualNanos).ContinueWith(
+            t => services.Logger.LogWarning(t.Exception, "Estimate {Key} missed a sample", key),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
