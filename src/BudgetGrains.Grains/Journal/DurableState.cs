@@ -7,10 +7,24 @@ namespace BudgetGrains.Grains.Journal;
 /// A grain's state kept in the journal: read when the grain activates, written with journal records in one durable
 /// write. Orleans' <c>IPersistentState</c> writes each grain on its own; the admission path needs a reservation's state,
 /// its counter deltas and its ledger entry in one transaction (decision 0003), so its grains keep state here instead.
-/// Stored as JSON from source-generated contracts: no CLR type names in stored data.
+/// Stored as JSON from source-generated contracts (no CLR type names in stored data), or in a form of the state's own.
 /// </summary>
-public sealed class DurableState<TState>(JournalService journal, StateKey key, JsonTypeInfo<TState> contract) where TState : class, new()
+public sealed class DurableState<TState> where TState : class, new()
 {
+    private readonly JournalService _journal;
+    private readonly StateKey _key;
+    private readonly Func<TState, byte[]> _encode;
+    private readonly Func<byte[], TState> _decode;
+
+    public DurableState(JournalService journal, StateKey key, JsonTypeInfo<TState> contract)
+        : this(journal, key, state => JsonSerializer.SerializeToUtf8Bytes(state, contract),
+            data => JsonSerializer.Deserialize(data, contract) ?? throw new InvalidOperationException($"Stored state of {key} deserialized to null."))
+    {
+    }
+
+    public DurableState(JournalService journal, StateKey key, Func<TState, byte[]> encode, Func<byte[], TState> decode) =>
+        (_journal, _key, _encode, _decode) = (journal, key, encode, decode);
+
     /// <summary>The state; a new TState when none was stored.</summary>
     public TState Value { get; set; } = new();
 
@@ -20,8 +34,8 @@ public sealed class DurableState<TState>(JournalService journal, StateKey key, J
     /// <summary>Reads the stored state (call once, when the grain activates).</summary>
     public async Task ReadAsync(CancellationToken cancellationToken)
     {
-        if (await journal.ReadStateAsync(key, cancellationToken) is not { } data) return;
-        Value = JsonSerializer.Deserialize(data, contract) ?? throw new InvalidOperationException($"Stored state of {key} deserialized to null.");
+        if (await _journal.ReadStateAsync(_key, cancellationToken) is not { } data) return;
+        Value = _decode(data);
         RecordExists = true;
     }
 
@@ -29,9 +43,9 @@ public sealed class DurableState<TState>(JournalService journal, StateKey key, J
     public Task WriteAsync(IReadOnlyList<IJournalRecord> records, IReadOnlyList<ScopeFence>? fences = null)
     {
         // Serialized now, inside the turn, so later changes of Value cannot leak into this write.
-        var data = JsonSerializer.SerializeToUtf8Bytes(Value, contract);
+        var data = _encode(Value);
         RecordExists = true;
-        return journal.AppendAsync(new JournalWrite(key, data, records, fences));
+        return _journal.AppendAsync(new JournalWrite(_key, data, records, fences));
     }
 
     /// <summary>Writes <see cref="Value"/> alone.</summary>

@@ -24,8 +24,8 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
 
     private static readonly string[] None = [];
 
-    private readonly DurableState<ReservationState> _state =
-        new(services.Journal, new StateKey(GrainTypes.Reservation, id), BudgetStateJsonContext.Default.ReservationState);
+    private readonly DurableState<ReservationState> _state = new(services.Journal, new StateKey(GrainTypes.Reservation, id),
+        state => ReservationStateCodec.Encode(id, state), data => ReservationStateCodec.Decode(id, data));
 
     // The shard's services are read through `services`, not copied into fields: a reservation lives in memory for as
     // long as its hold is open, and a million of them are a million copies.

@@ -57,6 +57,19 @@ internal static class GrpcHosting
         });
     }
 
+    /// <summary>
+    /// Sends a request that routing matched to a gRPC method straight to it, past the silo's HTTP middlewares (dashboard
+    /// access, observability routes, dashboard, REST mirror). Each of those serves only its own paths, none of which is a
+    /// gRPC method's path, so each would pass the call on unchanged; walking them cost 2–4% of a Check's CPU. What selects
+    /// the short cut is the endpoint routing chose (by path), never a header: a request for a dashboard or REST path
+    /// still meets its access check, whatever content type it claims. gRPC calls are authenticated by the interceptors.
+    /// Call first, before the other middlewares.
+    /// </summary>
+    public static void UseGrpcShortCut(this IApplicationBuilder app) => app.Use(next => context =>
+        context.GetEndpoint() is { RequestDelegate: { } grpcMethod } endpoint && endpoint.Metadata.GetMetadata<Grpc.AspNetCore.Server.GrpcMethodMetadata>() is not null
+            ? grpcMethod(context)
+            : next(context));
+
     public static void MapBudgetGrpc(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGrpcService<AdmissionService>();

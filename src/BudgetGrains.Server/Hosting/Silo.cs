@@ -150,6 +150,7 @@ public sealed class Silo : IAsyncDisposable
         access = new AccessInterceptor(auth.Required, keys, new FailedAuthLimiter(options.Auth.MaxFailuresPerMinute, siloClock),
             new AuditLog(app.Services.GetRequiredService<JournalService>(), siloClock, management, keys), new TenantView(management.GetBudget));
         alertStreams = new AlertsService(alertStore, signal, options.Alerts.PollInterval, sinks.Stopping);
+        app.UseGrpcShortCut();
         app.UseDashboardAccess(access);
         app.UseBudgetObservability(options.Telemetry, () => http);
         app.UseRestMirror(admission, management, options.MaxMessageBytes, access);

@@ -26,6 +26,29 @@ public sealed class DashboardAccessTests(AuthFixture silo)
         Assert.Equal(HttpStatusCode.OK, (await silo.RestAsync(HttpMethod.Get, path, silo.AdminKey)).Status);
     }
 
+    /// <summary>gRPC calls skip the HTTP middlewares (GrpcHosting.UseGrpcShortCut), chosen by the endpoint routing matched,
+    /// not by what a request claims: dressed as gRPC, a request for a report or the Orleans dashboard still needs its key,
+    /// on either port.</summary>
+    [Theory]
+    [InlineData("/api/v1/reports/spend", false)]
+    [InlineData("/orleans/", false)]
+    [InlineData("/api/v1/reports/spend", true)]
+    public async Task ARequestDressedAsGrpcStillMeetsTheAccessCheck(string path, bool onGrpcPort)
+    {
+        using var client = new HttpClient { BaseAddress = onGrpcPort ? silo.Silo.Address : silo.Silo.HttpAddress };
+        // The gRPC port speaks HTTP/2 only (h2c with prior knowledge, as gRPC clients do).
+        using var request = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = new ByteArrayContent([0, 0, 0, 0, 0]),
+            Version = onGrpcPort ? HttpVersion.Version20 : HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Content.Headers.ContentType = new("application/grpc");
+        request.Headers.TryAddWithoutValidation("te", "trailers");
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
     [Fact]
     public async Task ThePagesThemselvesStayOpen() =>
         Assert.Equal(HttpStatusCode.OK, (await silo.Http.GetAsync("/")).StatusCode);
