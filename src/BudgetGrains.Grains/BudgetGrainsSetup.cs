@@ -29,6 +29,7 @@ public static class BudgetGrainsSetup
             (provider, _) => new JournalGrainStorage(provider.GetRequiredService<JournalService>()));
         return services
             .AddSingleton<JournalService>()
+            .AddSingleton<OpenHoldStates>()
             .AddSingleton<Scopes.ScopeActivations>()
             .AddSingleton<AlertSignal>();
     }
@@ -37,8 +38,15 @@ public static class BudgetGrainsSetup
     private const int WakeBatch = 1_000;
 
     /// <summary>Loads every reservation with an open hold into its shard, so that its hold expires on time again. Returns how many.</summary>
-    public static async Task<int> WakeOpenReservationsAsync(IGrainFactory grains, IBudgetStore store, CancellationToken cancellationToken)
+    /// <param name="keepsOpenHoldStates">The store keeps open holds' states in its hold index: every shard takes its own
+    /// when it activates (<see cref="OpenHoldStates"/>), so waking is activating each shard.</param>
+    public static async Task<int> WakeOpenReservationsAsync(IGrainFactory grains, IBudgetStore store, bool keepsOpenHoldStates, CancellationToken cancellationToken)
     {
+        if (keepsOpenHoldStates)
+        {
+            var loaded = await Task.WhenAll(ReservationShards.All.Select(shard => grains.GetGrain<IReservationShardGrain>(shard).WakeAsync([])));
+            return loaded.Sum();
+        }
         var woken = 0;
         for (var after = OpenHold.First; ;)
         {

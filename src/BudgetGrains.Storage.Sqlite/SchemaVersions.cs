@@ -55,6 +55,17 @@ public static class SchemaVersions
         return command.ExecuteScalar() is not null;
     }
 
+    /// <summary>True when <paramref name="table"/> has a column of that name.</summary>
+    public static bool ColumnExists(SqliteConnection connection, SqliteTransaction transaction, string table, string column)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT 1 FROM pragma_table_info($t) WHERE name = $c";
+        command.Parameters.AddWithValue("$t", table);
+        command.Parameters.AddWithValue("$c", column);
+        return command.ExecuteScalar() is not null;
+    }
+
     public static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
     {
         using var command = connection.CreateCommand();

@@ -217,6 +217,11 @@ public sealed class SqliteJournalStore : IJournalStore, IAsyncDisposable
     }
 
     /// <inheritdoc/>
+    /// <remarks>One silo opens the file (its data-directory lock), so open holds' states can live in the hold index:
+    /// a reserve then writes no row keyed by its random request id (decision 0037).</remarks>
+    public bool KeepsOpenHoldStates => true;
+
+    /// <inheritdoc/>
     /// <remarks>One silo per database (its data-directory lock): no activation is ever stale, fences are not checked.</remarks>
     public async Task<IReadOnlyList<int>> WriteBatchAsync(IReadOnlyList<JournalWrite> batch, CancellationToken cancellationToken)
     {

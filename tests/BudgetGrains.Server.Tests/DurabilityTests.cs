@@ -90,6 +90,8 @@ public sealed class DurabilityTests : IDisposable
             Assert.Equal(Decision.Admitted, (await admission2.ReserveAsync(hold)).Decision);
         var team = await management2.StatusAsync(chain.TeamScope);
         Assert.Equal(teamBefore.SpentNanos, team.SpentNanos);
+        // ...and the repeated reserves found them: no second hold (an open hold's state lives in the hold index only).
+        Assert.Equal((teamBefore.HeldNanos, teamBefore.OpenHolds), (team.HeldNanos, team.OpenHolds));
         Assert.True(team.SpentNanos >= ackedCommits.Values.Sum(c => c.ActualNanos));
         Assert.True(team.HeldNanos >= ackedHolds.Values.Sum(h => h.EstimateNanos));
 

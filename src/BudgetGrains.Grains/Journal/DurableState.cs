@@ -40,10 +40,12 @@ public sealed class DurableState<TState> where TState : class, new()
     }
 
     /// <summary>Writes <see cref="Value"/> and <paramref name="records"/> atomically; completes when durable.</summary>
-    public Task WriteAsync(IReadOnlyList<IJournalRecord> records, IReadOnlyList<ScopeFence>? fences = null)
+    /// <param name="storeValue">False when one of <paramref name="records"/> carries the state instead (an open hold's, see
+    /// <see cref="IJournalStore.KeepsOpenHoldStates"/>): the records alone are written.</param>
+    public Task WriteAsync(IReadOnlyList<IJournalRecord> records, IReadOnlyList<ScopeFence>? fences = null, bool storeValue = true)
     {
         // Serialized now, inside the turn, so later changes of Value cannot leak into this write.
-        var data = _encode(Value);
+        var data = storeValue ? _encode(Value) : null;
         RecordExists = true;
         return _journal.AppendAsync(new JournalWrite(_key, data, records, fences));
     }

@@ -16,4 +16,13 @@ public interface IJournalStore
     /// writes fenced with an older epoch are refused from now on. A store that only one silo can open (SQLite, under its
     /// data-directory lock) has no stale activations and may answer 0.</summary>
     Task<long> ClaimEpochAsync(string scope, CancellationToken cancellationToken) => Task.FromResult(0L);
+
+    /// <summary>
+    /// True when the state of a reservation with an open hold is kept in the open-hold index (it comes with
+    /// <see cref="Storage.HoldOpened"/>) instead of under the reservation's key, where it goes once the hold closes.
+    /// A reserve then writes no row keyed by its random request id. Only for a store one silo opens (SQLite under its
+    /// data-directory lock): that silo's reservation shards load their open holds when they activate
+    /// (<see cref="Reservations.OpenHoldStates"/>), so a reservation not in a shard's memory has no open hold.
+    /// </summary>
+    bool KeepsOpenHoldStates => false;
 }

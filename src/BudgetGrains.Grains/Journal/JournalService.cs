@@ -43,6 +43,9 @@ public sealed class JournalService : IAsyncDisposable
     /// <summary>Claims <paramref name="scope"/> for a new activation (see <see cref="IJournalStore.ClaimEpochAsync"/>).</summary>
     public Task<long> ClaimEpochAsync(string scope, CancellationToken cancellationToken) => _store.ClaimEpochAsync(scope, cancellationToken);
 
+    /// <summary>See <see cref="IJournalStore.KeepsOpenHoldStates"/>.</summary>
+    public bool KeepsOpenHoldStates => _store.KeepsOpenHoldStates;
+
     /// <summary>Writes refused because an activation that admitted them was stale (fencing), since the silo started.</summary>
     public long FencedWrites => Interlocked.Read(ref _fencedWrites);
 

@@ -19,9 +19,10 @@ public interface IReservationShardGrain : IGrainWithStringKey
     /// <summary>Remove the hold, spend nothing.</summary>
     Task<Result<ReleaseAnswer>> ReleaseAsync(string reservationId);
 
-    /// <summary>Load these reservations of the shard, so their open holds expire on time (after a restart, or after the
-    /// silo that held them died).</summary>
-    Task WakeAsync(string[] reservationIds);
+    /// <summary>Load these reservations of the shard, and the open holds it took from the store's hold index when it
+    /// activated, so their holds expire on time (after a restart, or after the silo that held them died). Returns how
+    /// many loaded.</summary>
+    Task<int> WakeAsync(string[] reservationIds);
 }
 
 /// <summary>Which shard a request id belongs to.</summary>
@@ -39,6 +40,9 @@ public static class ReservationShards
         foreach (var c in requestId) hash = (hash ^ c) * 16777619u;
         return Keys[hash % Count];
     }
+
+    /// <summary>Every shard's key.</summary>
+    public static IReadOnlyList<string> All => Keys;
 
     private static readonly string[] Keys = Enumerable.Range(0, Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 }

@@ -49,17 +49,37 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         set => _state.Value = value;
     }
 
+    /// <summary>An open hold the shard found in the store's hold index when it activated, with its state if the index keeps
+    /// it: it stays in the shard's memory until loaded (its state is nowhere else), and loads without reading the store.</summary>
+    public bool Waking { get; private set; }
+
+    /// <summary>Marks this reservation as an open hold of the store's hold index; <paramref name="state"/> is its stored
+    /// state when the index keeps it (else the state is read under the reservation's key, as for any other).</summary>
+    public void Wake(byte[]? state)
+    {
+        Waking = true;
+        if (state is not null)
+        {
+            State = ReservationStateCodec.Decode(id, state);
+            _stateGiven = true;
+        }
+    }
+
+    private bool _stateGiven;
+
     /// <summary>Reads the stored state; an open hold is tracked again by its scopes and its expiry scheduled.</summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
-        await _state.ReadAsync(cancellationToken);
-        Loaded = true;
-        if (State.Status != ReservationStatus.Admitted) return;
-        // Release and expiry write before they tell the scopes, so the scopes must be loaded first:
-        // one loaded after the write would count the release twice. (Scopes with open holds then
-        // stay active; see ScopeGrain.)
-        await Task.WhenAll(State.Chain.Select(scope => services.Grains.Scope(scope).TrackOpenHoldAsync(id)));
-        ArmExpiry();
+        if (!_stateGiven) await _state.ReadAsync(cancellationToken);
+        if (State.Status == ReservationStatus.Admitted)
+        {
+            // Release and expiry write before they tell the scopes, so the scopes must be loaded first:
+            // one loaded after the write would count the release twice. (Scopes with open holds then
+            // stay active; see ScopeGrain.) Until this succeeds the reservation is not loaded, and the next call tries again.
+            await Task.WhenAll(State.Chain.Select(scope => services.Grains.Scope(scope).TrackOpenHoldAsync(id)));
+        }
+        (Loaded, Waking) = (true, false);
+        if (State.Status == ReservationStatus.Admitted) ArmExpiry();
     }
 
     public async Task<Result<ReserveAnswer>> ReserveAsync(ReserveCommand command)
@@ -139,7 +159,6 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             journal.Add(scope == taskScope
                 ? new ScopeCounterDelta(scope, taskPeriod, HeldNanos: amount, OpenHolds: 1, Calls: 1, Retries: command.Task.IsRetry ? 1 : 0, DepthMaxSeen: command.Task.Depth)
                 : new ScopeCounterDelta(scope, HeldNanos: amount, OpenHolds: 1));
-        journal.Add(new HoldOpened(GrainKey, expiresAt));
         var admitted = new ReservationState
         {
             Status = ReservationStatus.Admitted,
@@ -153,7 +172,10 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             Labels = new Dictionary<string, string>(command.Attribution.LabelMap),
             EstimateKey = estimateKey,
         };
-        if (await PersistAsync(admitted, journal, fences) is { } failure)
+        // Where the store keeps an open hold's state in its hold index, the reserve writes no row keyed by the request id.
+        var holdState = services.Journal.KeepsOpenHoldStates ? ReservationStateCodec.Encode(id, admitted) : null;
+        journal.Add(new HoldOpened(GrainKey, expiresAt, holdState));
+        if (await PersistAsync(admitted, journal, fences, storeState: holdState is null) is { } failure)
         {
             if (taskCall is not null) await services.Grains.Scope(taskScope).UndoTaskCallAsync(taskCall, taskPeriod);
             await UndoHoldsAsync(walk.PassedFences, amount, tokens);
@@ -315,13 +337,15 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
 
     /// <summary>Makes <paramref name="next"/> the state, durably with <paramref name="journal"/>; on failure the state is unchanged.</summary>
     /// <param name="fences">The epochs of the scope activations that admitted the change (DESIGN.md §7).</param>
-    private async Task<Failure?> PersistAsync(ReservationState next, IReadOnlyList<IJournalRecord> journal, IReadOnlyList<ScopeFence>? fences = null)
+    /// <param name="storeState">False when a record of <paramref name="journal"/> carries the state (<see cref="HoldOpened.State"/>).</param>
+    private async Task<Failure?> PersistAsync(ReservationState next, IReadOnlyList<IJournalRecord> journal, IReadOnlyList<ScopeFence>? fences = null,
+        bool storeState = true)
     {
         var previous = State;
         State = next;
         try
         {
-            await _state.WriteAsync(journal, fences);
+            await _state.WriteAsync(journal, fences, storeState);
             return null;
         }
         catch (StorageUnavailableException e)

@@ -15,7 +15,7 @@ namespace BudgetGrains.Grains.Reservations;
 [GrainType(GrainTypes.ReservationShard)]
 [Reentrant]
 internal sealed class ReservationShardGrain(IGrainFactory grains, PriceCatalog prices, AlertSignal alertSignal, JournalService journal, TimeProvider clock,
-    Settings.ScopeDefaults scopeDefaults, ILogger<ReservationShardGrain> logger) : Grain, IReservationShardGrain, IReservationSchedule
+    Settings.ScopeDefaults scopeDefaults, OpenHoldStates openHolds, ILogger<ReservationShardGrain> logger) : Grain, IReservationShardGrain, IReservationSchedule
 {
     /// <summary>Expiries started by one timer tick; more due ones follow at once in the next tick.</summary>
     private const int ExpiriesPerTick = 1_000;
@@ -32,13 +32,21 @@ internal sealed class ReservationShardGrain(IGrainFactory grains, PriceCatalog p
     private IGrainTimer _timer = null!;
     private long _timerAt = long.MaxValue;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Open holds live in this activation's memory and its timer expires them: it is not collected for idleness.
         DelayDeactivation(TimeSpan.MaxValue);
         _timer = this.RegisterGrainTimer(TickAsync,
             new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { Interleave = true, KeepAlive = true });
-        return Task.CompletedTask;
+        // Where the store keeps open holds' states in its hold index, they are nowhere else: this shard has all of its
+        // own before it answers, or it would take an open reservation for a new one. WakeAsync then loads them.
+        if (!journal.KeepsOpenHoldStates) return;
+        foreach (var hold in await openHolds.TakeAsync(this.GetPrimaryKeyString(), cancellationToken))
+        {
+            var reservation = new Reservation(hold.ReservationId, _services, this);
+            reservation.Wake(hold.State);
+            _entries[hold.ReservationId] = new Entry(reservation);
+        }
     }
 
     public Task<Result<ReserveAnswer>> ReserveAsync(ReserveCommand command) => RunAsync(command.RequestId, r => r.ReserveAsync(command));
@@ -47,9 +55,10 @@ internal sealed class ReservationShardGrain(IGrainFactory grains, PriceCatalog p
 
     public Task<Result<ReleaseAnswer>> ReleaseAsync(string reservationId) => RunAsync(reservationId, r => r.ReleaseAsync());
 
-    public async Task WakeAsync(string[] reservationIds)
+    public async Task<int> WakeAsync(string[] reservationIds)
     {
-        var loads = reservationIds.Select(id => RunAsync(id, _ => Task.FromResult(true))).ToArray();
+        var ids = reservationIds.Union(_entries.Where(e => e.Value.Reservation.Waking).Select(e => e.Key), StringComparer.Ordinal).ToArray();
+        var loads = ids.Select(id => RunAsync(id, _ => Task.FromResult(true))).ToArray();
         try
         {
             await Task.WhenAll(loads);
@@ -59,6 +68,7 @@ internal sealed class ReservationShardGrain(IGrainFactory grains, PriceCatalog p
             logger.LogError(e, "Shard {Shard}: {Failed} of {Count} open reservations could not be loaded; they load on their next call",
                 this.GetPrimaryKeyString(), loads.Count(l => l.IsFaulted), loads.Length);
         }
+        return loads.Count(l => l.IsCompletedSuccessfully);
     }
 
     /// <summary>Runs <paramref name="call"/> on reservation <paramref name="id"/> after the calls of that id before it, loading
@@ -92,7 +102,8 @@ internal sealed class ReservationShardGrain(IGrainFactory grains, PriceCatalog p
             entry.Calls--;
             done.SetResult();
             var r = entry.Reservation;
-            if (entry.Calls == 0 && (!r.Loaded || !r.Open || r.FencedOut))
+            // A waking reservation whose load failed stays: its state may be nowhere but here.
+            if (entry.Calls == 0 && !r.Waking && (!r.Loaded || !r.Open || r.FencedOut))
             {
                 _entries.Remove(id);
                 Cancel(id);

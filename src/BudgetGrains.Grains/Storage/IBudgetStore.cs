@@ -9,8 +9,9 @@ public sealed record ScopeCounters(long SpentNanos, long HeldNanos, int OpenHold
     public static readonly ScopeCounters Zero = new(0, 0, 0, 0, 0);
 }
 
-/// <summary>An entry of the open-hold index, which is ordered by expiry then id.</summary>
-public readonly record struct OpenHold(long ExpiresAtUnixMs, string ReservationId)
+/// <summary>An entry of the open-hold index, which is ordered by expiry then id; with the reservation's state where the
+/// store keeps it there (<see cref="Journal.IJournalStore.KeepsOpenHoldStates"/>).</summary>
+public readonly record struct OpenHold(long ExpiresAtUnixMs, string ReservationId, byte[]? State = null)
 {
     public static readonly OpenHold First = new(long.MinValue, "");
 }

@@ -81,7 +81,9 @@ public sealed record LedgerEntry(
 
 /// <summary>A hold was admitted: index it so its expiry is re-armed after a restart. The index is ordered by
 /// expiry, so new holds append at its end instead of dirtying a random page each.</summary>
-public sealed record HoldOpened(string ReservationId, long ExpiresAtUnixMs) : IJournalRecord;
+/// <param name="State">The reservation's stored state, for a backend that keeps the state of an open hold in this index
+/// rather than under the reservation's key (<see cref="Journal.IJournalStore.KeepsOpenHoldStates"/>); null otherwise.</param>
+public sealed record HoldOpened(string ReservationId, long ExpiresAtUnixMs, byte[]? State = null) : IJournalRecord;
 
 /// <summary>A hold ended (committed, released or expired).</summary>
 public sealed record HoldClosed(string ReservationId, long ExpiresAtUnixMs) : IJournalRecord;

@@ -36,7 +36,7 @@ internal sealed class ClusterDeathWatch(IClusterMembershipService membership, IL
                 try
                 {
                     await scopes.FenceOutAllAsync(grains);
-                    var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(grains, store, stoppingToken);
+                    var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(grains, store, keepsOpenHoldStates: false, stoppingToken);
                     logger.LogInformation("After the death of {Silos}: {Woken} open holds woken", string.Join(", ", newlyDead), woken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)

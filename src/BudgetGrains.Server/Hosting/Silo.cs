@@ -168,7 +168,8 @@ public sealed class Silo : IAsyncDisposable
         if (auth.CreatedKeyFile is { } keyFile) app.Logger.LogWarning("Created admin key file {File} (mode 0600) with a new admin key", keyFile);
         app.Logger.LogInformation(auth.Required ? "API keys required (authorization: Bearer <key>)" : "Auth off: every call on loopback may do everything");
 
-        var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(grains, store, cancellationToken);
+        var woken = await BudgetGrainsSetup.WakeOpenReservationsAsync(grains, store,
+            app.Services.GetRequiredService<JournalService>().KeepsOpenHoldStates, cancellationToken);
         BudgetMeters.HoldsRestored(woken);
         readiness.Ready();
         app.Logger.LogInformation("BudgetGrains silo ready on {Address} (store {Database}, {Open} open holds restored)",

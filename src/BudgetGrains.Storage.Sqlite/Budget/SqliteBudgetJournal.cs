@@ -16,8 +16,9 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
     private const string Component = "budget";
 
     /// <summary>Version 2: counters split into the scope's holds and per-period counters; period history; usage groupings;
-    /// the ledger records each chain scope's period.</summary>
-    private const int SchemaVersion = 2;
+    /// the ledger records each chain scope's period. Version 3: the open-hold index keeps each open hold's reservation
+    /// state (<see cref="HoldOpened.State"/>; null for holds opened before).</summary>
+    private const int SchemaVersion = 3;
 
     internal const string Schema = """
         CREATE TABLE IF NOT EXISTS scope_holds(
@@ -80,6 +81,7 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
         CREATE TABLE IF NOT EXISTS open_holds(
             expires_at_ms INTEGER NOT NULL,
             reservation_id TEXT NOT NULL,
+            state BLOB,
             PRIMARY KEY(expires_at_ms, reservation_id)) WITHOUT ROWID;
         """;
 
@@ -110,6 +112,9 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
             var unversioned = found == 0 && SchemaVersions.TableExists(connection, transaction, "scope_counters");
             SchemaVersions.Execute(connection, Schema, transaction);
             if (unversioned) SchemaVersions.Execute(connection, MigrateFrom1, transaction);
+            // From 1 or 2: open_holds existed without the state column (CREATE TABLE IF NOT EXISTS left it as it was).
+            if (!SchemaVersions.ColumnExists(connection, transaction, "open_holds", "state"))
+                SchemaVersions.Execute(connection, "ALTER TABLE open_holds ADD COLUMN state BLOB", transaction);
         });
 
     public bool CanHandle(IJournalRecord record) =>
@@ -140,7 +145,7 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
                     InsertLedger(transaction, entry);
                     break;
                 case HoldOpened opened:
-                    Run(_insertHold, transaction, opened.ExpiresAtUnixMs, opened.ReservationId);
+                    Run(_insertHold, transaction, opened.ExpiresAtUnixMs, opened.ReservationId, (object?)opened.State ?? DBNull.Value);
                     break;
                 case HoldClosed closed:
                     Run(_deleteHold, transaction, closed.ExpiresAtUnixMs, closed.ReservationId);
@@ -230,7 +235,7 @@ public sealed class SqliteBudgetJournal : ISqliteJournalHandler
                 cached_input_tokens, output_tokens, reasoning_tokens, outcome, late, overage, reserved_at_ms, committed_at_ms)
             VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
             """, 16);
-        _insertHold = Create(connection, "INSERT OR REPLACE INTO open_holds(expires_at_ms, reservation_id) VALUES($1, $2)", 2);
+        _insertHold = Create(connection, "INSERT OR REPLACE INTO open_holds(expires_at_ms, reservation_id, state) VALUES($1, $2, $3)", 3);
         _deleteHold = Create(connection, "DELETE FROM open_holds WHERE expires_at_ms = $1 AND reservation_id = $2", 2);
         _preparedFor = connection;
     }

@@ -113,11 +113,12 @@ public sealed class SqliteBudgetStore(Func<SqliteConnection> openReadConnection)
     {
         await using var connection = openReadConnection();
         await using var command = Command(connection,
-            "SELECT expires_at_ms, reservation_id FROM open_holds WHERE (expires_at_ms, reservation_id) > ($1, $2) "
+            "SELECT expires_at_ms, reservation_id, state FROM open_holds WHERE (expires_at_ms, reservation_id) > ($1, $2) "
             + "ORDER BY expires_at_ms, reservation_id LIMIT $3", after.ExpiresAtUnixMs, after.ReservationId, limit);
         var holds = new List<OpenHold>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken)) holds.Add(new OpenHold(reader.GetInt64(0), reader.GetString(1)));
+        while (await reader.ReadAsync(cancellationToken))
+            holds.Add(new OpenHold(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : (byte[])reader.GetValue(2)));
         return holds;
     }
 
