@@ -53,6 +53,9 @@ internal static class AccessRules
         [Management("ExportUsage")] = AccessKind.Read,
         [Management("GetReconciliation")] = AccessKind.Read,
         [Management("ImportBill")] = AccessKind.Change,
+        // Shared costs are split over every tenant, like reconciliations.
+        [Management("GetAllocation")] = AccessKind.Read,
+        [Management("ImportSharedCosts")] = AccessKind.Change,
 
         [Management("UpsertBudget")] = AccessKind.Change,
         [Management("SetTaskPolicy")] = AccessKind.Change,
