@@ -35,29 +35,11 @@ public sealed class PostgresSharedCostStore(NpgsqlDataSource dataSource) : IShar
         """,
     ];
 
-    private readonly SemaphoreSlim _schemaGate = new(1, 1);
-    private bool _schemaReady;
-
-    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        if (_schemaReady) return connection;
-        await _schemaGate.WaitAsync(cancellationToken);
-        try
-        {
-            if (!_schemaReady) await PostgresSchema.UpgradeAsync(connection, Component, Migrations, cancellationToken);
-            _schemaReady = true;
-        }
-        finally
-        {
-            _schemaGate.Release();
-        }
-        return connection;
-    }
+    private readonly SideTables _tables = new(dataSource, Component, Migrations);
 
     public async Task<int> ReplaceAsync(IReadOnlyList<SharedCostEntry> costs, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _tables.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var lockImports = Command(connection, "SELECT pg_advisory_xact_lock(" + ImportLockKey + ")"))
             await lockImports.ExecuteNonQueryAsync(cancellationToken);
@@ -94,7 +76,7 @@ public sealed class PostgresSharedCostStore(NpgsqlDataSource dataSource) : IShar
 
     public async Task<IReadOnlyList<SharedCostEntry>> ReadAsync(long fromUnixMs, long toUnixMs, int limit, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _tables.OpenAsync(cancellationToken);
         await using var command = Command(connection, """
             SELECT pool, period_start_ms, period_end_ms, amount_nanos, currency, driver, dimension, estimated, imported_at_ms FROM shared_costs
             WHERE period_start_ms < $2 AND period_end_ms > $1 ORDER BY pool, period_start_ms, period_end_ms LIMIT $3
@@ -113,7 +95,7 @@ public sealed class PostgresSharedCostStore(NpgsqlDataSource dataSource) : IShar
         // The chain's first scope of a kind, as SQLite's json_each reads it in order.
         string First(string kind) => $"(SELECT c FROM unnest(l.chain) WITH ORDINALITY u(c, n) WHERE c LIKE '{kind}/%' ORDER BY n LIMIT 1)";
         var scope = dimension == SharedCosts.Tenant ? $"COALESCE({First("tenant")}, '')" : $"COALESCE({First("feature")}, {First("agent")}, '')";
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _tables.OpenAsync(cancellationToken);
         await using var command = Command(connection, $"""
             SELECT {scope} COLLATE "C" AS s, SUM(l.input_tokens + l.cached_input_tokens + l.output_tokens + l.reasoning_tokens)::bigint,
                 SUM(l.actual_nanos)::bigint, COUNT(*)
@@ -129,7 +111,7 @@ public sealed class PostgresSharedCostStore(NpgsqlDataSource dataSource) : IShar
     public async Task<IReadOnlyList<(string Scope, long HeldNanos)>> ReadHeldAsync(string dimension, int limit, CancellationToken cancellationToken)
     {
         var prefixes = SharedCosts.HeldPrefixes(dimension);
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _tables.OpenAsync(cancellationToken);
         await using var command = Command(connection, """
             SELECT scope, held_nanos FROM scope_holds WHERE held_nanos > 0 AND (scope LIKE $1 OR scope LIKE $2) ORDER BY scope COLLATE "C" LIMIT $3
             """, prefixes[0] + "%", prefixes[^1] + "%", limit);

@@ -29,38 +29,25 @@ public sealed class SqliteSharedCostStore : ISharedCostStore
         CREATE INDEX IF NOT EXISTS shared_costs_by_start ON shared_costs(period_start_ms);
         """;
 
-    private readonly string _writeConnectionString;
+    private readonly SideTables _tables;
     private readonly Func<SqliteConnection> _openReadConnection;
 
     /// <summary>Brings the component's tables up to date in the file at <paramref name="databasePath"/>.</summary>
     public SqliteSharedCostStore(string databasePath, Func<SqliteConnection> openReadConnection)
     {
-        _writeConnectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false, DefaultTimeout = SqliteJournalStore.BusyTimeoutMs / 1000,
-        }.ToString();
+        _tables = new SideTables(databasePath, Component, SchemaVersion, Schema);
         _openReadConnection = openReadConnection;
-        using var connection = OpenWriter();
-        SchemaVersions.Upgrade(connection, Component, SchemaVersion, (transaction, _) => SchemaVersions.Execute(connection, Schema, transaction));
-    }
-
-    private SqliteConnection OpenWriter()
-    {
-        var connection = new SqliteConnection(_writeConnectionString);
-        connection.Open();
-        SchemaVersions.Execute(connection, $"PRAGMA busy_timeout={SqliteJournalStore.BusyTimeoutMs}; PRAGMA synchronous=FULL;");
-        return connection;
     }
 
     public Task<int> ReplaceAsync(IReadOnlyList<SharedCostEntry> costs, CancellationToken cancellationToken)
     {
-        using var connection = OpenWriter();
+        using var connection = _tables.OpenWriter();
         using var transaction = connection.BeginTransaction(deferred: false);
         var replaced = 0;
         foreach (var c in costs)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using (var same = Command(connection, transaction, """
+            using (var same = SideTables.Command(connection, transaction, """
                 SELECT period_start_ms, period_end_ms FROM shared_costs WHERE pool = $1 AND period_start_ms < $3 AND period_end_ms > $2
                 """, c.Pool, c.PeriodStartUnixMs, c.PeriodEndUnixMs))
             using (var reader = same.ExecuteReader())
@@ -72,13 +59,13 @@ public sealed class SqliteSharedCostStore : ISharedCostStore
                     replaced++;
                 }
             }
-            using var upsert = Command(connection, transaction, """
+            using var upsert = SideTables.Command(connection, transaction, """
                 INSERT OR REPLACE INTO shared_costs(pool, period_start_ms, period_end_ms, amount_nanos, currency, driver, dimension, estimated, imported_at_ms)
                 VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9)
                 """, c.Pool, c.PeriodStartUnixMs, c.PeriodEndUnixMs, c.AmountNanos, c.Currency, c.Driver, c.Dimension, c.Estimated ? 1 : 0, c.ImportedAtUnixMs);
             upsert.ExecuteNonQuery();
         }
-        using (var total = Command(connection, transaction, "SELECT COUNT(*) FROM shared_costs"))
+        using (var total = SideTables.Command(connection, transaction, "SELECT COUNT(*) FROM shared_costs"))
         {
             if ((long)total.ExecuteScalar()! > Limits.MaxSharedCosts) throw SharedCosts.TooMany();
         }
@@ -89,7 +76,7 @@ public sealed class SqliteSharedCostStore : ISharedCostStore
     public async Task<IReadOnlyList<SharedCostEntry>> ReadAsync(long fromUnixMs, long toUnixMs, int limit, CancellationToken cancellationToken)
     {
         await using var connection = _openReadConnection();
-        await using var command = Command(connection, null, """
+        await using var command = SideTables.Command(connection, null, """
             SELECT pool, period_start_ms, period_end_ms, amount_nanos, currency, driver, dimension, estimated, imported_at_ms FROM shared_costs
             WHERE period_start_ms < $2 AND period_end_ms > $1 ORDER BY pool, period_start_ms, period_end_ms LIMIT $3
             """, fromUnixMs, toUnixMs, limit);
@@ -107,7 +94,7 @@ public sealed class SqliteSharedCostStore : ISharedCostStore
         string First(string kind) => $"(SELECT c.value FROM json_each(l.chain) c WHERE c.value LIKE '{kind}/%' LIMIT 1)";
         var scope = dimension == SharedCosts.Tenant ? $"IFNULL({First("tenant")}, '')" : $"COALESCE({First("feature")}, {First("agent")}, '')";
         await using var connection = _openReadConnection();
-        await using var command = Command(connection, null, $"""
+        await using var command = SideTables.Command(connection, null, $"""
             SELECT {scope} AS s, SUM(l.input_tokens + l.cached_input_tokens + l.output_tokens + l.reasoning_tokens), SUM(l.actual_nanos), COUNT(*)
             FROM ledger l WHERE l.committed_at_ms >= $1 AND l.committed_at_ms < $2 GROUP BY s ORDER BY s LIMIT $3
             """, fromUnixMs, toUnixMs, limit);
@@ -122,21 +109,12 @@ public sealed class SqliteSharedCostStore : ISharedCostStore
     {
         var prefixes = SharedCosts.HeldPrefixes(dimension);
         await using var connection = _openReadConnection();
-        await using var command = Command(connection, null, """
+        await using var command = SideTables.Command(connection, null, """
             SELECT scope, held_nanos FROM scope_holds WHERE held_nanos > 0 AND (scope LIKE $1 OR scope LIKE $2) ORDER BY scope LIMIT $3
             """, prefixes[0] + "%", prefixes[^1] + "%", limit);
         var rows = new List<(string, long)>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken)) rows.Add((reader.GetString(0), reader.GetInt64(1)));
         return rows;
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params object[] values)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        for (var i = 0; i < values.Length; i++) command.Parameters.AddWithValue("$" + (i + 1), values[i]);
-        return command;
     }
 }
