@@ -118,9 +118,8 @@ internal sealed class Allocations(ISharedCostStore store, TimeProvider clock)
             var total = quantities.Where(q => q.Quantity > 0).Sum(q => q.Quantity);
             var label = pool.Estimated ? Estimated : Allocated;
             var split = new V1.PoolAllocation { Cost = ToProto(pool) };
-            foreach (var (scope, nanos) in Split.Proportionally(pool.AmountNanos, quantities))
+            foreach (var (scope, quantity, nanos) in Split.Proportionally(pool.AmountNanos, quantities))
             {
-                var quantity = quantities.First(q => q.Scope == scope).Quantity;
                 if (scope.Length == 0)
                 {
                     split.UnallocatedNanos += nanos;

@@ -7,7 +7,8 @@ namespace BudgetGrains.Server.Allocation;
 /// </summary>
 internal static class Split
 {
-    public static IReadOnlyList<(string Scope, long Nanos)> Proportionally(long amountNanos, IReadOnlyList<(string Scope, long Quantity)> shares)
+    /// <summary>The parts of the shares with a quantity above 0, with their quantity; none when no share has one.</summary>
+    public static IReadOnlyList<(string Scope, long Quantity, long Nanos)> Proportionally(long amountNanos, IReadOnlyList<(string Scope, long Quantity)> shares)
     {
         var counted = shares.Where(s => s.Quantity > 0).ToList();
         Int128 total = 0;
@@ -16,7 +17,7 @@ internal static class Split
         var parts = counted.Select(s =>
         {
             var exact = (Int128)amountNanos * s.Quantity;
-            return (s.Scope, Nanos: (long)(exact / total), Remainder: exact % total);
+            return (s.Scope, s.Quantity, Nanos: (long)(exact / total), Remainder: exact % total);
         }).ToList();
         var left = amountNanos - parts.Sum(p => p.Nanos);
         var order = Enumerable.Range(0, parts.Count)
@@ -25,6 +26,6 @@ internal static class Split
             .ThenBy(i => parts[i].Scope, StringComparer.Ordinal)
             .Take((int)left);
         foreach (var i in order) parts[i] = parts[i] with { Nanos = parts[i].Nanos + 1 };
-        return parts.Select(p => (p.Scope, p.Nanos)).ToList();
+        return parts.Select(p => (p.Scope, p.Quantity, p.Nanos)).ToList();
     }
 }
