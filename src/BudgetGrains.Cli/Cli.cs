@@ -40,6 +40,7 @@ public static class Cli
         root.Add(AlertsCommand.Create(globals, terminal));
         root.Add(ExportCommand.Create(globals, terminal));
         root.Add(ReconcileCommand.Create(globals, terminal));
+        root.Add(AllocationCommand.Create(globals, terminal));
         root.Add(KeysCommand.Create(globals, terminal));
         root.Add(AuditCommand.Create(globals, terminal));
         foreach (var command in AdmissionCommands.Create(globals, terminal)) root.Add(command);

@@ -116,4 +116,12 @@ public static class Limits
     public const int MaxBillLines = 100_000;
     public const int MaxReconciliationDays = 366;
     public const int MaxReconciliationRows = 20_000;
+
+    /// <summary>Shared-cost allocation (docs/decisions/0045, 0046): pool and period entries stored at once, entries of one import,
+    /// the days one entry or report covers, entries one report splits, and the tenants or features one split or report holds.</summary>
+    public const int MaxSharedCosts = 10_000;
+    public const int MaxSharedCostsPerImport = 1_000;
+    public const int MaxAllocationDays = 366;
+    public const int MaxAllocationPools = 200;
+    public const int MaxAllocationScopes = 20_000;
 }

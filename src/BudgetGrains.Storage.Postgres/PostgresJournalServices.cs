@@ -4,6 +4,7 @@ using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Storage.Postgres.Access;
+using BudgetGrains.Storage.Postgres.Allocation;
 using BudgetGrains.Storage.Postgres.Alerts;
 using BudgetGrains.Storage.Postgres.Budget;
 using BudgetGrains.Storage.Postgres.Prices;
@@ -38,6 +39,7 @@ public static class PostgresJournalServices
         .AddSingleton<IBudgetStore>(new PostgresBudgetStore(store.ReadSource))
         .AddSingleton<ILedgerExport>(new PostgresLedgerExport(store.ReadSource))
         .AddSingleton<IBillStore>(new PostgresBillStore(store.ReadSource))
+        .AddSingleton<ISharedCostStore>(new PostgresSharedCostStore(store.ReadSource))
         .AddSingleton<IAlertStore>(new PostgresAlertStore(store.ReadSource))
         .AddSingleton<IPriceStore>(new PostgresPriceStore(store.ReadSource))
         .AddSingleton<IAccessStore>(new PostgresAccessStore(store.ReadSource));

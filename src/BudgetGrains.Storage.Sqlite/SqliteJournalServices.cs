@@ -4,6 +4,7 @@ using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Storage.Sqlite.Access;
+using BudgetGrains.Storage.Sqlite.Allocation;
 using BudgetGrains.Storage.Sqlite.Alerts;
 using BudgetGrains.Storage.Sqlite.Budget;
 using BudgetGrains.Storage.Sqlite.Prices;
@@ -27,6 +28,7 @@ public static class SqliteJournalServices
         .AddSingleton<ILedgerReader>(new SqliteLedgerReader(store.OpenReadConnection))
         .AddSingleton<ILedgerExport>(new SqliteLedgerExport(store.OpenReadConnection))
         .AddSingleton<IBillStore>(new SqliteBillStore(store.DatabasePath, store.OpenReadConnection))
+        .AddSingleton<ISharedCostStore>(new SqliteSharedCostStore(store.DatabasePath, store.OpenReadConnection))
         .AddSingleton<IAlertStore>(new SqliteAlertStore(store.OpenReadConnection))
         .AddSingleton<IPriceStore>(new SqlitePriceStore(store.OpenReadConnection))
         .AddSingleton<IAccessStore>(new SqliteAccessStore(store.OpenReadConnection));

@@ -24,6 +24,14 @@ public sealed class LimitsTests
         Assert.True(Limits.MaxChainLength <= Limits.MaxWatchScopes, "a pre-check cache watches an attribution's whole chain");
 
     [Fact]
+    public void AFullSharedCostImportFitsInTheStoreAndAReportHoldsAYearOfMonths()
+    {
+        Assert.True(Limits.MaxSharedCostsPerImport <= Limits.MaxSharedCosts);
+        Assert.True(Limits.MaxAllocationDays <= Limits.MaxReconciliationDays, "an allocation range is no longer than a reconciliation's");
+        Assert.True(Limits.MaxAllocationPools >= 12, "a year of monthly costs of one pool fits one report");
+    }
+
+    [Fact]
     public void DefaultsLieWithinTheirBounds()
     {
         Assert.InRange(Limits.DefaultHoldTtlMs, Limits.MinHoldTtlMs, Limits.MaxHoldTtlMs);

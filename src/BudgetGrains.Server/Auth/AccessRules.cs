@@ -48,11 +48,13 @@ internal static class AccessRules
         [Management("GetTenantSettings")] = AccessKind.Read,
         [Management("ListApiKeys")] = AccessKind.AdminRead,
         [Management("ListAudit")] = AccessKind.AdminRead,
-        // Exports and reconciliations span every tenant: a viewer key of one tenant is refused them (TenantView.CheckAsync).
+        // Exports, reconciliations and allocations span every tenant: a viewer key of one tenant is refused them (TenantView.CheckAsync).
         [Management("ExportLedger")] = AccessKind.Read,
         [Management("ExportUsage")] = AccessKind.Read,
         [Management("GetReconciliation")] = AccessKind.Read,
         [Management("ImportBill")] = AccessKind.Change,
+        [Management("GetAllocation")] = AccessKind.Read,
+        [Management("ImportSharedCosts")] = AccessKind.Change,
 
         [Management("UpsertBudget")] = AccessKind.Change,
         [Management("SetTaskPolicy")] = AccessKind.Change,

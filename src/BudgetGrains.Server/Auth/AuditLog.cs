@@ -73,6 +73,8 @@ internal sealed class AuditLog(JournalService journal, TimeProvider clock, Manag
         V1.RevokeApiKeyRequest r => r.Id,
         V1.SetTenantSettingsRequest r => ScopeIds.Of(ScopeIds.Tenant, r.Tenant),
         V1.ImportBillRequest r => "bills/" + r.ImportId,
+        // The first pool names the change; the request JSON in the entry lists them all.
+        V1.ImportSharedCostsRequest r => r.Costs.Count == 0 ? "shared-costs" : "shared-costs/" + r.Costs[0].Pool + (r.Costs.Count > 1 ? $" and {r.Costs.Count - 1} more" : ""),
         V1.CreateApiKeyRequest => (response as V1.CreateApiKeyResponse)?.ApiKey?.Id ?? "",
         _ => "",
     };

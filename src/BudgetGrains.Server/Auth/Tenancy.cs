@@ -112,8 +112,8 @@ internal sealed class TenantView(Func<V1.GetBudgetRequest, ServerCallContext, Ta
     /// <summary>Refuses a read naming a scope the viewer does not see.</summary>
     public async Task CheckAsync(Caller caller, object request, ServerCallContext context)
     {
-        // Exports and reconciliations span every tenant's commits, like the dashboard's reports.
-        if (request is V1.ExportLedgerRequest or V1.ExportUsageRequest or V1.GetReconciliationRequest)
+        // Exports, reconciliations and allocations span every tenant's commits, like the dashboard's reports.
+        if (request is V1.ExportLedgerRequest or V1.ExportUsageRequest or V1.GetReconciliationRequest or V1.GetAllocationRequest)
             throw AgentTenancy.Denied($"this call covers every tenant; a key of tenant {caller.Tenant} may not make it");
         var scope = request switch
         {

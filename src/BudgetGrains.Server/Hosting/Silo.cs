@@ -10,6 +10,7 @@ using BudgetGrains.Grains.Access;
 using BudgetGrains.Server.Alerts;
 using BudgetGrains.Server.Auth;
 using BudgetGrains.Server.Exports;
+using BudgetGrains.Server.Allocation;
 using BudgetGrains.Server.Reconciliation;
 using BudgetGrains.Server.Observability;
 using BudgetGrains.Server.Rest;
@@ -146,6 +147,7 @@ public sealed class Silo : IAsyncDisposable
             Exports = new LedgerExports(app.Services.GetRequiredService<ILedgerExport>()),
             Reconciliations = new Reconciliations(app.Services.GetRequiredService<IBillStore>(), priceAdministration,
                 app.Services.GetRequiredService<JournalService>(), signal, siloClock, options.ReconciliationDriftPercent),
+            Allocations = new Allocations(app.Services.GetRequiredService<ISharedCostStore>(), siloClock),
         };
         access = new AccessInterceptor(auth.Required, keys, new FailedAuthLimiter(options.Auth.MaxFailuresPerMinute, siloClock),
             new AuditLog(app.Services.GetRequiredService<JournalService>(), siloClock, management, keys), new TenantView(management.GetBudget));

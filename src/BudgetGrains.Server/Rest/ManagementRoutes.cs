@@ -34,5 +34,7 @@ internal static class ManagementRoutes
         new("GET", "exports/usage", "ExportUsage"),
         new("PUT", "bills/{import_id}", "ImportBill", Body: "*"),
         new("GET", "reconciliation", "GetReconciliation"),
+        new("POST", "shared-costs", "ImportSharedCosts", Body: "*"),
+        new("GET", "allocation", "GetAllocation"),
     ];
 }

@@ -38,29 +38,11 @@ public sealed class PostgresBillStore(NpgsqlDataSource dataSource) : IBillStore
         """,
     ];
 
-    private readonly SemaphoreSlim _schemaGate = new(1, 1);
-    private bool _schemaReady;
-
-    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        if (_schemaReady) return connection;
-        await _schemaGate.WaitAsync(cancellationToken);
-        try
-        {
-            if (!_schemaReady) await PostgresSchema.UpgradeAsync(connection, Component, Migrations, cancellationToken);
-            _schemaReady = true;
-        }
-        finally
-        {
-            _schemaGate.Release();
-        }
-        return connection;
-    }
+    private readonly SideTables _tables = new(dataSource, Component, Migrations);
 
     public async Task<bool> ReplaceAsync(BillImport import, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _tables.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var lockImports = Command(connection, "SELECT pg_advisory_xact_lock(" + ImportLockKey + ")"))
             await lockImports.ExecuteNonQueryAsync(cancellationToken);
@@ -97,7 +79,7 @@ public sealed class PostgresBillStore(NpgsqlDataSource dataSource) : IBillStore
 
     public async Task<IReadOnlyList<BillLine>> ReadBilledAsync(long fromUnixMs, long toUnixMs, int limit, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _tables.OpenAsync(cancellationToken);
         await using var command = Command(connection, """
             SELECT provider, model, day_ms, SUM(billed_nanos)::bigint FROM bill_lines WHERE day_ms >= $1 AND day_ms < $2
             GROUP BY provider, model, day_ms ORDER BY provider, model, day_ms LIMIT $3
@@ -111,7 +93,7 @@ public sealed class PostgresBillStore(NpgsqlDataSource dataSource) : IBillStore
 
     public async Task<IReadOnlyList<CountedCost>> ReadCountedAsync(long fromUnixMs, long toUnixMs, int limit, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _tables.OpenAsync(cancellationToken);
         await using var command = Command(connection, """
             SELECT COALESCE(labels->>'provider', '') COLLATE "C" AS provider,
                 (CASE WHEN model <> '' THEN model ELSE COALESCE(labels->>'model', '') END) COLLATE "C" AS m,

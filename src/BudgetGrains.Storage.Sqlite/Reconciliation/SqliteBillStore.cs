@@ -32,35 +32,22 @@ public sealed class SqliteBillStore : IBillStore
         CREATE INDEX IF NOT EXISTS bill_lines_by_day ON bill_lines(day_ms);
         """;
 
-    private readonly string _writeConnectionString;
+    private readonly SideTables _tables;
     private readonly Func<SqliteConnection> _openReadConnection;
 
     /// <summary>Brings the component's tables up to date in the file at <paramref name="databasePath"/>.</summary>
     public SqliteBillStore(string databasePath, Func<SqliteConnection> openReadConnection)
     {
-        _writeConnectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false, DefaultTimeout = SqliteJournalStore.BusyTimeoutMs / 1000,
-        }.ToString();
+        _tables = new SideTables(databasePath, Component, SchemaVersion, Schema);
         _openReadConnection = openReadConnection;
-        using var connection = OpenWriter();
-        SchemaVersions.Upgrade(connection, Component, SchemaVersion, (transaction, _) => SchemaVersions.Execute(connection, Schema, transaction));
-    }
-
-    private SqliteConnection OpenWriter()
-    {
-        var connection = new SqliteConnection(_writeConnectionString);
-        connection.Open();
-        SchemaVersions.Execute(connection, $"PRAGMA busy_timeout={SqliteJournalStore.BusyTimeoutMs}; PRAGMA synchronous=FULL;");
-        return connection;
     }
 
     public Task<bool> ReplaceAsync(BillImport import, CancellationToken cancellationToken)
     {
-        using var connection = OpenWriter();
+        using var connection = _tables.OpenWriter();
         using var transaction = connection.BeginTransaction(deferred: false);
         bool replaced;
-        using (var exists = Command(connection, transaction, "SELECT COUNT(*), SUM(import_id = $1) FROM bill_imports", import.ImportId))
+        using (var exists = SideTables.Command(connection, transaction, "SELECT COUNT(*), SUM(import_id = $1) FROM bill_imports", import.ImportId))
         using (var reader = exists.ExecuteReader())
         {
             reader.Read();
@@ -71,7 +58,7 @@ public sealed class SqliteBillStore : IBillStore
         Run(connection, transaction, "DELETE FROM bill_lines WHERE import_id = $1", import.ImportId);
         Run(connection, transaction, "INSERT OR REPLACE INTO bill_imports(import_id, format, imported_at_ms, currency) VALUES($1, $2, $3, $4)",
             import.ImportId, import.Format, import.ImportedAtUnixMs, import.Currency);
-        using var insert = Command(connection, transaction,
+        using var insert = SideTables.Command(connection, transaction,
             "INSERT INTO bill_lines(import_id, provider, model, kind, day_ms, billed_nanos) VALUES($1, $2, $3, $4, $5, $6)",
             import.ImportId, "", "", "", 0L, 0L);
         insert.Prepare();
@@ -89,7 +76,7 @@ public sealed class SqliteBillStore : IBillStore
     public async Task<IReadOnlyList<BillLine>> ReadBilledAsync(long fromUnixMs, long toUnixMs, int limit, CancellationToken cancellationToken)
     {
         await using var connection = _openReadConnection();
-        await using var command = Command(connection, null, """
+        await using var command = SideTables.Command(connection, null, """
             SELECT provider, model, day_ms, SUM(billed_nanos) FROM bill_lines WHERE day_ms >= $1 AND day_ms < $2
             GROUP BY provider, model, day_ms ORDER BY provider, model, day_ms LIMIT $3
             """, fromUnixMs, toUnixMs, limit);
@@ -103,7 +90,7 @@ public sealed class SqliteBillStore : IBillStore
     public async Task<IReadOnlyList<CountedCost>> ReadCountedAsync(long fromUnixMs, long toUnixMs, int limit, CancellationToken cancellationToken)
     {
         await using var connection = _openReadConnection();
-        await using var command = Command(connection, null, """
+        await using var command = SideTables.Command(connection, null, """
             SELECT IFNULL(json_extract(labels, '$.provider'), '') AS provider,
                 CASE WHEN model <> '' THEN model ELSE IFNULL(json_extract(labels, '$.model'), '') END AS m,
                 committed_at_ms / 86400000 * 86400000 AS day, SUM(actual_nanos), COUNT(*)
@@ -117,18 +104,9 @@ public sealed class SqliteBillStore : IBillStore
         return rows;
     }
 
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params object[] values)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        for (var i = 0; i < values.Length; i++) command.Parameters.AddWithValue("$" + (i + 1), values[i]);
-        return command;
-    }
-
     private static void Run(SqliteConnection connection, SqliteTransaction transaction, string sql, params object[] values)
     {
-        using var command = Command(connection, transaction, sql, values);
+        using var command = SideTables.Command(connection, transaction, sql, values);
         command.ExecuteNonQuery();
     }
 }

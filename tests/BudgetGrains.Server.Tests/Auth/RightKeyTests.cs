@@ -51,10 +51,13 @@ public sealed class RightKeyTests(AuthFixture silo)
         ["ImportBill"] = _ => Task.FromResult<IMessage>(new ImportBillRequest { ImportId = Build.UniqueKey("bill"), Format = "focus",
             Content = "BilledCost,BillingCurrency,ChargePeriodStart,ProviderName\r\n1,USD,2026-11-02T00:00:00Z,right-key\r\n" }),
         ["GetReconciliation"] = _ => Task.FromResult<IMessage>(new GetReconciliationRequest { FromUnixMs = 1_793_577_600_000, Provider = "right-key" }),
+        ["ImportSharedCosts"] = _ => Task.FromResult<IMessage>(new ImportSharedCostsRequest { Costs = { new SharedCost { Pool = Build.UniqueKey("pool"),
+            PeriodStartUnixMs = 1_793_491_200_000, PeriodEndUnixMs = 1_796_083_200_000, AmountNanos = 1, Driver = "calls", Dimension = "tenant" } } }),
+        ["GetAllocation"] = _ => Task.FromResult<IMessage>(new GetAllocationRequest { Dimension = "tenant", FromUnixMs = 1_793_491_200_000, ToUnixMs = 1_796_083_200_000 }),
     };
 
-    /// <summary>Exports span every tenant: a viewer of one tenant is refused them (DashboardAccessTests), as the reports.</summary>
-    private static bool SpansEveryTenant(string rpc) => rpc.StartsWith("Export", StringComparison.Ordinal) || rpc == "GetReconciliation";
+    /// <summary>Exports, reconciliations and allocations span every tenant: a viewer of one tenant is refused them (DashboardAccessTests), as the reports.</summary>
+    private static bool SpansEveryTenant(string rpc) => rpc.StartsWith("Export", StringComparison.Ordinal) || rpc is "GetReconciliation" or "GetAllocation";
 
     private static string Team() => "team/" + Build.UniqueKey("right");
 

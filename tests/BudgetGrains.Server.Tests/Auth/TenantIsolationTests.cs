@@ -144,6 +144,15 @@ public sealed class TenantIsolationTests(AuthFixture silo)
     }
 
     [Fact]
+    public async Task ATenantsViewerMayNotAskForAnAllocationWhichSplitsCostsOverEveryTenant()
+    {
+        var request = new GetAllocationRequest { Dimension = "tenant", FromUnixMs = 1_793_491_200_000, ToUnixMs = 1_796_083_200_000 };
+
+        Assert.Equal(StatusCode.PermissionDenied, await StatusOf(() => silo.Management.GetAllocationAsync(request, As(silo.ViewerA)).ResponseAsync));
+        Assert.Equal(StatusCode.OK, await StatusOf(() => silo.Management.GetAllocationAsync(request, As(silo.Viewer)).ResponseAsync));
+    }
+
+    [Fact]
     public async Task ATenantsViewerListsAndWatchesOnlyTheAlertsOfItsScopes()
     {
         foreach (var tenant in new[] { silo.TenantA, silo.TenantB })

@@ -323,6 +323,67 @@
     });
   }
 
+  // ---- Allocation of shared costs (GetAllocation) and reconciliation drift (GetReconciliation) --------------------
+  // Both come from Management rpcs through the REST mirror; every amount cell carries its nanos (data-nanos) exactly.
+  const cell = (field, nanos) => h("td", { class: "r", "data-field": field, "data-nanos": num(nanos), text: money(nanos) });
+  const heads = titles => h("thead", {}, h("tr", {}, titles.map(t => h("th", { scope: "col", text: t }))));
+
+  function allocationMonth() {
+    const input = $("allocation-month");
+    if (!input.value) { const now = new Date(); input.value = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, "0")}`; }
+    const [year, month] = input.value.split("-").map(Number);
+    return [Date.UTC(year, month - 1, 1), Date.UTC(year, month, 1)];
+  }
+
+  async function loadAllocation() {
+    const [from, to] = allocationMonth(), by = $("allocation-by").value;
+    try {
+      const r = await api("GET", `allocation?dimension=${by}&from_unix_ms=${from}&to_unix_ms=${Math.min(to, Date.now() + 1)}`);
+      $("allocation-summary").textContent = `${money(r.totalNanos)} in all: ${money(r.measuredNanos)} measured, ${money(r.allocatedNanos)} allocated, ` +
+        `${money(r.estimatedNanos)} estimated, ${money(r.unallocatedNanos)} unallocated`;
+      $("allocation-table").replaceChildren(heads([by === "tenant" ? "Tenant" : "Feature", "Measured", "Allocated", "Estimated", "Unallocated", "Total", "Shares"]),
+        h("tbody", {}, r.rows.length ? r.rows.map(row => h("tr", { "data-key": row.scope, class: row.scope === "unallocated" ? "unallocated" : null },
+          h("td", { text: row.scope }), cell("measured", row.measuredNanos), cell("allocated", row.allocatedNanos), cell("estimated", row.estimatedNanos),
+          cell("unallocated", row.unallocatedNanos), cell("total", row.totalNanos),
+          h("td", { "data-field": "shares", text: row.figures.filter(f => f.source !== "ledger")
+            .map(f => `${f.source} ${money(f.amountNanos)} (${f.label})`).join(", ") || "–" })))
+          : [h("tr", {}, h("td", { colspan: "7", text: "No commits and no shared costs in this month." }))]));
+      $("allocation-pools").replaceChildren(heads(["Pool", "Period", "Driver", "Amount", "Allocated", "Unallocated", "Why unallocated"]),
+        h("tbody", {}, r.pools.map(p => h("tr", { "data-key": p.cost.pool },
+          h("td", { text: p.cost.pool + (p.cost.estimated ? " (estimate)" : "") }),
+          h("td", { text: `${when(p.cost.periodStartUnixMs).slice(0, 10)} to ${when(p.cost.periodEndUnixMs).slice(0, 10)}` }),
+          h("td", { text: p.cost.driver }), cell("amount", p.cost.amountNanos), cell("allocated", p.allocatedNanos), cell("unallocated", p.unallocatedNanos),
+          h("td", { text: p.unallocatedReason || "–" })))));
+    } catch (e) {
+      say("allocation: " + e.message);
+    }
+  }
+  $("allocation-by").addEventListener("change", loadAllocation);
+  $("allocation-month").addEventListener("change", loadAllocation);
+
+  async function loadReconciliation() {
+    try {
+      const r = await api("GET", `reconciliation?from_unix_ms=${Date.now() - 30 * 86400e3}`);
+      const drifting = r.rows.filter(row => row.status !== "matched").length;
+      $("reconciliation-summary").textContent = `billed ${money(r.billedNanos)}, counted ${money(r.countedNanos)}; ` +
+        `${count(drifting)} of ${count(r.rows.length)} provider, model and day rows past the ${r.driftBoundPercent}% bound or on one side only`;
+      const drift = row => num(row.countedNanos) ? `${num(row.driftBasisPoints) >= 0 ? "+" : ""}${(num(row.driftBasisPoints) / 100).toFixed(2)}%` : "–";
+      $("reconciliation-table").replaceChildren(heads(["Day", "Provider", "Model", "Billed", "Counted", "Difference", "Drift", "Status"]),
+        h("tbody", {}, r.rows.length ? r.rows.map(row => h("tr", { "data-key": `${row.provider}/${row.model}/${when(row.dayUnixMs).slice(0, 10)}`, "data-status": row.status },
+          h("td", { text: when(row.dayUnixMs).slice(0, 10) }), h("td", { text: row.provider }), h("td", { text: row.model }),
+          cell("billed", row.billedNanos), cell("counted", row.countedNanos), cell("difference", row.differenceNanos),
+          h("td", { class: "r" + (row.status === "matched" ? "" : " drift"), "data-field": "drift", "data-value": num(row.driftBasisPoints), text: drift(row) }),
+          h("td", { "data-field": "status", class: row.status === "matched" ? "" : "drift", text: row.status.replace("_", " ") })))
+          : [h("tr", {}, h("td", { colspan: "8", text: "No bills imported and no commits in the last 30 days." }))]));
+      const perMillion = nanos => money(num(nanos) * 1e6);
+      $("reconciliation-corrections").replaceChildren(...r.corrections.map(c => h("li", { "data-model": c.model },
+        `Suggested price for ${c.model} (${c.provider}): input ${perMillion(c.current.inputNanosPerToken)} → ${perMillion(c.suggested.inputNanosPerToken)}, ` +
+        `output ${perMillion(c.current.outputNanosPerToken)} → ${perMillion(c.suggested.outputNanosPerToken)} per 1M tokens (apply with budgetctl prices set)`)));
+    } catch (e) {
+      say("reconciliation: " + e.message);
+    }
+  }
+
   // ---- Live ---------------------------------------------------------------------------------------------------
   async function loadLive() {
     try {
@@ -353,8 +414,10 @@
     loadLive();
     loadSpend();
     loadAlerts();
+    loadAllocation();
+    loadReconciliation();
     setInterval(loadLive, 1000);
-    setInterval(() => { loadSpend(); loadAlerts(); if (state.budgets.size <= 2000) loadBudgets(); if (state.selected) showDetail(state.selected, false); }, 15000);
+    setInterval(() => { loadSpend(); loadAlerts(); loadAllocation(); loadReconciliation(); if (state.budgets.size <= 2000) loadBudgets(); if (state.selected) showDetail(state.selected, false); }, 15000);
   }
   loadBudgets();
 })();
