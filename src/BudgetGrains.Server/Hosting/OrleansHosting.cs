@@ -89,8 +89,15 @@ internal static class OrleansHosting
                 // Orleans classifies silo generations older than SiloGenerationRetirementAge (1 h), measured on the silo's
                 // clock, as dead; a one-silo cluster's clock that jumps forward by more (a virtual machine resumed, a test
                 // clock moved by months) made the silo declare itself dead and kill the process ("I have been told I am
-                // dead", seen in CI). One silo has no stale peers to retire: retirement is off.
-                silo.Configure<ClusterMembershipOptions>(membership => membership.SiloGenerationRetirementAge = null);
+                // dead", seen in CI). One silo has no stale peers to retire: retirement is off. It has no peers to probe
+                // or to be declared dead by either, so the liveness protocol is off, and so is the clean-up of defunct
+                // entries (measured on the same clock, it could retire the silo's own entry after a jump of days).
+                silo.Configure<ClusterMembershipOptions>(membership =>
+                {
+                    membership.SiloGenerationRetirementAge = null;
+                    membership.LivenessEnabled = false;
+                    membership.DefunctSiloCleanupPeriod = null;
+                });
             }
             silo.UseSettingsStorage(profile);
             silo.Configure<GrainCollectionOptions>(collection =>
