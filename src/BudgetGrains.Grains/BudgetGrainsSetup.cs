@@ -30,6 +30,7 @@ public static class BudgetGrainsSetup
         return services
             .AddSingleton<JournalService>()
             .AddSingleton<Scopes.ScopeActivations>()
+            .AddSingleton<Meters.MeterCatalog>()
             .AddSingleton<AlertSignal>();
     }
 
