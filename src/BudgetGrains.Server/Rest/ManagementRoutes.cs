@@ -34,5 +34,10 @@ internal static class ManagementRoutes
         new("GET", "exports/usage", "ExportUsage"),
         new("PUT", "bills/{import_id}", "ImportBill", Body: "*"),
         new("GET", "reconciliation", "GetReconciliation"),
+        new("GET", "meters", "ListMeters"),
+        new("POST", "meters", "ImportMeters", Body: "*"),
+        new("PUT", "meters/{meter.name}", "UpsertMeter", Body: "meter"),
+        new("DELETE", "meters/{name}", "DeleteMeter"),
+        new("GET", "meter-usage/{**scope}", "GetMeterUsage"),
     ];
 }
