@@ -243,6 +243,35 @@ public sealed class MeterTests(SiloFixture silo)
         }
     }
 
+    [Fact]
+    public async Task LedgerExportsCarryEachCommitsMeters()
+    {
+        var gpu = Meters.Unique("export");
+        await silo.Management.UpsertMeterAsync(new UpsertMeterRequest { Meter = Meters.Of(gpu, 3) });
+        var chain = Chain.Unique("meter-export");
+        await chain.CreateAsync(silo.Management, generous: 1_000_000_000);
+        var metered = await silo.Admission.ReserveAsync(Build.Reserve(chain.Attribution, 1_000));
+        await silo.Admission.CommitAsync(new CommitRequest { ReservationId = metered.ReservationId, ActualNanos = 10, Meters = { new MeterUsage { Meter = gpu, Quantity = 7 } } });
+        var plain = await silo.Admission.ReserveAsync(Build.Reserve(chain.Attribution, 1_000));
+        await silo.Admission.CommitAsync(new CommitRequest { ReservationId = plain.ReservationId, ActualNanos = 10 });
+
+        using var rest = new Rest.RestCalls(silo.Silo);
+        var csv = Exports.CsvText.Records(await (await rest.SendAsync(HttpMethod.Get, "api/v1/exports/ledger?format=csv")).Content.ReadAsStringAsync(), out _)
+            .ToDictionary(r => r["reservation_id"], r => r["meters"]);
+        var jsonl = (await (await rest.SendAsync(HttpMethod.Get, "api/v1/exports/ledger?format=jsonl")).Content.ReadAsStringAsync())
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+            .Single(e => e.GetProperty("reservation_id").GetString() == metered.ReservationId);
+        var focus = Exports.CsvText.Records(await (await rest.SendAsync(HttpMethod.Get, "api/v1/exports/ledger?format=focus")).Content.ReadAsStringAsync(), out _)
+            .ToDictionary(r => r["ResourceId"], r => r["x_Meters"]);
+
+        var expected = $$$"""[{"meter":"{{{gpu}}}","quantity":7,"nanos":21}]""";
+        Assert.Equal((expected, "[]"), (csv[metered.ReservationId], csv[plain.ReservationId]));
+        Assert.Equal((expected, "[]"), (focus[metered.ReservationId], focus[plain.ReservationId]));
+        var meter = Assert.Single(jsonl.GetProperty("meters").EnumerateArray());
+        Assert.Equal((gpu, 7L, 21L), (meter.GetProperty("meter").GetString(), meter.GetProperty("quantity").GetInt64(), meter.GetProperty("nanos").GetInt64()));
+        Assert.Equal(31L, jsonl.GetProperty("actual_nanos").GetInt64());
+    }
+
     private List<(string Meter, long Quantity, long Nanos)> LedgerMeters(string reservationId)
     {
         using var connection = new SqliteConnection($"Data Source={Path.Combine(silo.DataDir, "budgetgrains.db")};Mode=ReadOnly;Pooling=False");

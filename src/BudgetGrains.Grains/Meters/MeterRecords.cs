@@ -36,6 +36,7 @@ public interface IMeterStore
     /// <summary>A scope's usage per meter in the period starting at <paramref name="periodStartUnixMs"/>, in meter order.</summary>
     Task<IReadOnlyList<MeterUsageRow>> ReadUsageAsync(string scope, long periodStartUnixMs, CancellationToken cancellationToken);
 
-    /// <summary>The meters of one ledger entry (its reservation id), in meter order.</summary>
-    Task<IReadOnlyList<MeterCharge>> ReadLedgerMetersAsync(string reservationId, CancellationToken cancellationToken);
+    /// <summary>The meters of the ledger entries of <paramref name="reservationIds"/> (a page of an export, at most
+    /// Limits.ExportPageRows), each entry's in meter order; entries without meters are left out.</summary>
+    Task<IReadOnlyDictionary<string, IReadOnlyList<MeterCharge>>> ReadLedgerMetersAsync(IReadOnlyList<string> reservationIds, CancellationToken cancellationToken);
 }

@@ -145,7 +145,7 @@ public sealed class Silo : IAsyncDisposable
         management = new ManagementService(new BudgetAdministration(grains, store, scopeDefaults), priceAdministration,
             new AlertAdministration(grains, alertStore)) {
             Keys = keys, AccessStore = app.Services.GetRequiredService<IAccessStore>(),
-            Exports = new LedgerExports(app.Services.GetRequiredService<ILedgerExport>()),
+            Exports = new LedgerExports(app.Services.GetRequiredService<ILedgerExport>(), app.Services.GetRequiredService<IMeterStore>()),
             Meters = new MeterAdministration(grains, meters, app.Services.GetRequiredService<IMeterStore>()),
             Reconciliations = new Reconciliations(app.Services.GetRequiredService<IBillStore>(), priceAdministration,
                 app.Services.GetRequiredService<JournalService>(), signal, siloClock, options.ReconciliationDriftPercent),

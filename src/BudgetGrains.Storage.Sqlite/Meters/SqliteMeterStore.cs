@@ -14,9 +14,16 @@ public sealed class SqliteMeterStore(Func<SqliteConnection> openReadConnection) 
         QueryAsync("SELECT meter, quantity, spent_nanos, commits FROM scope_meter_usage WHERE scope = $1 AND period_start_ms = $2 ORDER BY meter",
             r => new MeterUsageRow(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3)), cancellationToken, scope, periodStartUnixMs);
 
-    public Task<IReadOnlyList<MeterCharge>> ReadLedgerMetersAsync(string reservationId, CancellationToken cancellationToken) =>
-        QueryAsync("SELECT meter, quantity, nanos FROM ledger_meters WHERE reservation_id = $1 ORDER BY meter",
-            r => new MeterCharge(r.GetString(0), r.GetInt64(1), r.GetInt64(2)), cancellationToken, reservationId);
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<MeterCharge>>> ReadLedgerMetersAsync(IReadOnlyList<string> reservationIds,
+        CancellationToken cancellationToken)
+    {
+        if (reservationIds.Count == 0) return new Dictionary<string, IReadOnlyList<MeterCharge>>();
+        // One parameter per id: a page is at most Limits.ExportPageRows ids, far below SQLite's parameter limit.
+        var names = string.Join(", ", reservationIds.Select((_, i) => "$" + (i + 1)));
+        var rows = await QueryAsync($"SELECT reservation_id, meter, quantity, nanos FROM ledger_meters WHERE reservation_id IN ({names}) ORDER BY reservation_id, meter",
+            r => (Id: r.GetString(0), Charge: new MeterCharge(r.GetString(1), r.GetInt64(2), r.GetInt64(3))), cancellationToken, [.. reservationIds]);
+        return rows.GroupBy(r => r.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (IReadOnlyList<MeterCharge>)[.. g.Select(r => r.Charge)], StringComparer.Ordinal);
+    }
 
     private async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<SqliteDataReader, T> row, CancellationToken cancellationToken, params object[] values)
     {
