@@ -47,6 +47,14 @@ public sealed class MetersOnPostgresTests(PostgresFixture postgres) : IDisposabl
             });
             Assert.Equal(nanos, charged.Sum());
             await AssertUsageAsync(management);
+
+            // The ledger export reads each page's meters from ledger_meters (ANY of the page's ids).
+            var export = new System.Text.StringBuilder();
+            using (var call = management.ExportLedger(new ExportLedgerRequest { Format = "jsonl" }))
+                while (await call.ResponseStream.MoveNext(CancellationToken.None)) export.Append(call.ResponseStream.Current.Data.ToStringUtf8());
+            var exported = export.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("meters").EnumerateArray().Single()).ToList();
+            Assert.Equal((Calls, quantity, nanos), (exported.Count, exported.Sum(m => m.GetProperty("quantity").GetInt64()), exported.Sum(m => m.GetProperty("nanos").GetInt64())));
         }
 
         Assert.Equal((Calls * 1L, quantity, nanos), await LedgerMetersAsync(database));
