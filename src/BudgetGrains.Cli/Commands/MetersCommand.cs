@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using BudgetGrains.Contracts.V1;
-using Grpc.Core;
-using Google.Protobuf;
 
 namespace BudgetGrains.Cli.Commands;
 
@@ -72,41 +70,12 @@ internal static class MetersCommand
         return command;
     }
 
-    private static Command Import(GlobalOptions globals, Terminal terminal)
-    {
-        var file = new Argument<FileInfo>("file") { Description = "A meter file: {\"meters\": [{\"name\": ..., \"unit\": ..., \"priceNanos\": ..., \"perUnits\": ..., \"asOf\": ...}]}" };
-        var command = new Command("import", "Create or replace every meter of a file, all or none") { file };
-        command.SetAction(async (parse, cancellationToken) =>
-        {
-            var path = parse.GetRequiredValue(file);
-            ImportMetersRequest request;
-            try
-            {
-                request = JsonParser.Default.Parse<ImportMetersRequest>(await File.ReadAllTextAsync(path.FullName, cancellationToken));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidProtocolBufferException or InvalidJsonException)
-            {
-                Cli.PrintError(terminal, $"{path.Name} is not a meter file this command can read: {e.Message}");
-                return Cli.Failed;
-            }
-
-            using var session = globals.Open(parse, terminal);
-            ImportMetersResponse response;
-            try
-            {
-                response = await session.Management.ImportMetersAsync(request, session.Call(cancellationToken));
-            }
-            catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.ResourceExhausted)
-            {
-                Cli.PrintError(terminal, $"{path.Name}: {e.Status.Detail} ({e.StatusCode}); nothing was imported");
-                return Cli.Failed;
-            }
-
-            session.Output.Imported(path.Name, response);
-            return Cli.Ok;
-        });
-        return command;
-    }
+    private static Command Import(GlobalOptions globals, Terminal terminal) => FileImport.Create<ImportMetersRequest, ImportMetersResponse>(
+        globals, terminal, "meter",
+        "A meter file: {\"meters\": [{\"name\": ..., \"unit\": ..., \"priceNanos\": ..., \"perUnits\": ..., \"asOf\": ...}]}",
+        "Create or replace every meter of a file, all or none",
+        (session, request, call) => session.Management.ImportMetersAsync(request, call).ResponseAsync,
+        (output, file, response) => output.Imported(file, response));
 
     private static Command Delete(GlobalOptions globals, Terminal terminal)
     {

@@ -32,11 +32,12 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Sett
     public async Task<Result<CheckAnswer>> CheckAsync(CheckCommand command)
     {
         if (RequestValidation.Check(command) is { } invalid) return invalid;
+        // As Reserve: an unknown meter is refused before an unknown model is denied.
+        var metered = _meters.Price(command.MeterEstimate);
+        if (metered.Unknown.Length > 0) return metered.UnknownFailure;
         var amount = command.EstimateNanos;
         if (command.EstimateUsage is { } usage && !prices.TryPrice(usage, out amount))
             return new CheckAnswer(false, DenyReason.UnknownPrice, "", Remaining.Unlimited);
-        var metered = _meters.Price(command.MeterEstimate);
-        if (metered.Unknown.Length > 0) return metered.UnknownFailure;
         amount += metered.TotalNanos;
         if (amount > Limits.MaxCallAmountNanos)
             return Failure.Invalid($"the estimate prices at more than the {Limits.MaxCallAmountNanos} nanos a single call may cost");

@@ -198,6 +198,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             return Failure.Precondition($"no price for model '{usage.Model}'; send actual_nanos instead");
         var metered = services.Meters.Price(command.MeterActual);
         if (metered.Unknown.Length > 0) return metered.UnknownFailure;
+        // Priced tokens may come close to long.MaxValue (refused below either way): only add to an amount a call may cost.
         if (actual <= Limits.MaxCallAmountNanos) actual += metered.TotalNanos;
         if (actual > Limits.MaxCallAmountNanos) return PricedTooHigh(actual);
 
