@@ -272,6 +272,36 @@ public sealed class MeterTests(SiloFixture silo)
         Assert.Equal(31L, jsonl.GetProperty("actual_nanos").GetInt64());
     }
 
+    /// <summary>I1 for metered calls: reserves priced from meters alone, from many callers at once, against a money limit
+    /// that holds exactly 25 of them, admit exactly 25 (a meter's quantity cap is not built yet, docs/decisions/0041: the
+    /// money limit caps what the meters cost).</summary>
+    [Fact]
+    public async Task ConcurrentMeteredReservesAdmitExactlyWhatTheMoneyLimitHolds()
+    {
+        const int Allowed = 25;
+        var gpu = Meters.Unique("cap");
+        await silo.Management.UpsertMeterAsync(new UpsertMeterRequest { Meter = Meters.Of(gpu, 1_000, perUnits: 3) });
+        var chain = Chain.Unique("meter-cap");
+        // 100 seconds at 1,000 nanos per 3 = ceil(100,000 / 3) = 33,334 nanos a hold.
+        await chain.CreateAsync(silo.Management, generous: 1_000_000_000, new Dictionary<string, long> { [chain.TeamScope] = 33_334L * Allowed });
+
+        var answers = new ConcurrentBag<ReserveResponse>();
+        await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var reserve = Build.Reserve(chain.Attribution, 0);
+                reserve.EstimateMeters.Add(new MeterUsage { Meter = gpu, Quantity = 100 });
+                answers.Add(await silo.Admission.ReserveAsync(reserve));
+            }
+        })));
+
+        Assert.Equal(Allowed, answers.Count(a => a.Decision == Decision.Admitted));
+        Assert.All(answers.Where(a => a.Decision == Decision.Denied), a => Assert.Equal((DenyReason.BudgetExhausted, chain.TeamScope), (a.Reason, a.DeniedScope)));
+        foreach (var scope in chain.Scopes)
+            Assert.Equal((33_334L * Allowed, Allowed), ((await silo.Management.StatusAsync(scope)).HeldNanos, (await silo.Management.StatusAsync(scope)).OpenHolds));
+    }
+
     private List<(string Meter, long Quantity, long Nanos)> LedgerMeters(string reservationId)
     {
         using var connection = new SqliteConnection($"Data Source={Path.Combine(silo.DataDir, "budgetgrains.db")};Mode=ReadOnly;Pooling=False");
