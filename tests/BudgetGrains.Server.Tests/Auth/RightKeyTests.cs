@@ -51,6 +51,11 @@ public sealed class RightKeyTests(AuthFixture silo)
         ["ImportBill"] = _ => Task.FromResult<IMessage>(new ImportBillRequest { ImportId = Build.UniqueKey("bill"), Format = "focus",
             Content = "BilledCost,BillingCurrency,ChargePeriodStart,ProviderName\r\n1,USD,2026-11-02T00:00:00Z,right-key\r\n" }),
         ["GetReconciliation"] = _ => Task.FromResult<IMessage>(new GetReconciliationRequest { FromUnixMs = 1_793_577_600_000, Provider = "right-key" }),
+        ["UpsertMeter"] = _ => Task.FromResult<IMessage>(new UpsertMeterRequest { Meter = Meters.Of(Meters.Unique("key"), 1) }),
+        ["ListMeters"] = _ => Task.FromResult<IMessage>(new ListMetersRequest()),
+        ["DeleteMeter"] = _ => Task.FromResult<IMessage>(new DeleteMeterRequest { Name = Meters.Unique("key") }),
+        ["ImportMeters"] = _ => Task.FromResult<IMessage>(new ImportMetersRequest { Meters = { Meters.Of(Meters.Unique("key"), 1) } }),
+        ["GetMeterUsage"] = _ => Task.FromResult<IMessage>(new GetMeterUsageRequest { Scope = "tenant/" + silo.TenantA }),
     };
 
     /// <summary>Exports span every tenant: a viewer of one tenant is refused them (DashboardAccessTests), as the reports.</summary>
