@@ -37,6 +37,7 @@ public static class Cli
         root.Add(TasksCommand.Create(globals, terminal));
         root.Add(TenantsCommand.Create(globals, terminal));
         root.Add(PricesCommand.Create(globals, terminal));
+        root.Add(MetersCommand.Create(globals, terminal));
         root.Add(AlertsCommand.Create(globals, terminal));
         root.Add(ExportCommand.Create(globals, terminal));
         root.Add(ReconcileCommand.Create(globals, terminal));

@@ -128,7 +128,8 @@ internal sealed partial class Output(Terminal terminal, bool json)
         Console.MarkupLine($"[grey]{Plural(budgets.Count, "budget")}[/]");
     }
 
-    public void Reserved(ReserveResponse response, string requestId)
+    /// <param name="meters">The meter usage the request gave, shown beside the amount it was priced into.</param>
+    public void Reserved(ReserveResponse response, string requestId, IReadOnlyList<MeterUsage> meters)
     {
         if (Json(response)) return;
         if (response.Decision == Decision.Admitted)
@@ -136,6 +137,7 @@ internal sealed partial class Output(Terminal terminal, bool json)
             Console.MarkupLine("[green]ADMITTED[/]");
             Line("reservation", response.ReservationId);
             Line("held", Money.Format(response.HeldNanos));
+            Meters(meters);
             Line("remaining", Remaining(response.RemainingNanos));
             Line("expires", Expiry(response.ExpiresAtUnixMs));
             if (response.CrossedThresholds.Count > 0)
@@ -152,21 +154,23 @@ internal sealed partial class Output(Terminal terminal, bool json)
         }
     }
 
-    public void Checked(CheckResponse response)
+    public void Checked(CheckResponse response, IReadOnlyList<MeterUsage> meters)
     {
         if (Json(response)) return;
         if (response.Decision == Decision.Admitted) Console.MarkupLine("[green]WOULD BE ADMITTED[/]");
         else Denied(response.Decision, response.Reason, response.DeniedScope);
+        Meters(meters);
         Line("remaining", Remaining(response.RemainingNanos));
         RetryAfter(response.RetryAfterMs);
     }
 
-    public void Committed(string reservationId, CommitResponse response)
+    public void Committed(string reservationId, CommitResponse response, IReadOnlyList<MeterUsage> meters)
     {
         if (Json(response)) return;
         Console.MarkupLine("[green]COMMITTED[/]");
         Line("reservation", reservationId);
         Line("charged", Money.Format(response.ChargedNanos));
+        Meters(meters);
         if (response.Overage) MarkupLine("overage", "[yellow]yes: the actual cost exceeded the held estimate[/]");
         if (response.Late) MarkupLine("late", "[yellow]yes: the hold had expired; the spend is recorded all the same[/]");
     }
@@ -176,6 +180,12 @@ internal sealed partial class Output(Terminal terminal, bool json)
         if (Json(response)) return;
         Console.MarkupLine(response.Released ? "[green]RELEASED[/]" : "[yellow]NOT RELEASED: the hold had already expired[/]");
         Line("reservation", reservationId);
+    }
+
+    /// <summary>"gpu_seconds 3600, tool_calls 4": what the amount above was priced from (nothing without meters).</summary>
+    private void Meters(IReadOnlyList<MeterUsage> meters)
+    {
+        if (meters.Count > 0) Line("meters", string.Join(", ", meters.Select(m => $"{m.Meter} {m.Quantity.ToString("N0", CultureInfo.InvariantCulture)}")));
     }
 
     private bool Json(IMessage message)

@@ -31,6 +31,7 @@ public static class BudgetGrainsSetup
             .AddSingleton<JournalService>()
             .AddSingleton<OpenHoldStates>()
             .AddSingleton<Scopes.ScopeActivations>()
+            .AddSingleton<Meters.MeterCatalog>()
             .AddSingleton<AlertSignal>();
     }
 

@@ -8,4 +8,5 @@ public static class GrainTypes
     public const string ReservationShard = "reservation_shard";
     public const string Estimate = "estimate";
     public const string PriceCatalog = "price_catalog";
+    public const string MeterCatalog = "meter_catalog";
 }

@@ -124,4 +124,15 @@ public static class Limits
     public const int MaxAllocationDays = 366;
     public const int MaxAllocationPools = 200;
     public const int MaxAllocationScopes = 20_000;
+    /// <summary>Meters (docs/decisions/0039): meters in the catalog, the longest name and unit, the largest price (nanos per
+    /// <c>per_units</c> units) and <c>per_units</c>, meters one call may give, and the largest quantity of one meter in one
+    /// call. A charge is at most MaxMeterQuantityPerCall × MaxMeterPriceNanos, computed in 128 bits; a call whose meters
+    /// price above MaxCallAmountNanos is refused like a token usage that does.</summary>
+    public const int MaxMeters = 1_000;
+    public const int MaxMeterNameLength = 64;
+    public const int MaxMeterUnitLength = 32;
+    public const long MaxMeterPriceNanos = MaxCallAmountNanos;
+    public const long MaxMeterPerUnits = 1_000_000_000;
+    public const int MaxMetersPerCall = 16;
+    public const long MaxMeterQuantityPerCall = 1_000_000_000_000;
 }

@@ -1,12 +1,14 @@
 using BudgetGrains.Grains.Access;
 using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Journal;
+using BudgetGrains.Grains.Meters;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Storage.Postgres.Access;
 using BudgetGrains.Storage.Postgres.Allocation;
 using BudgetGrains.Storage.Postgres.Alerts;
 using BudgetGrains.Storage.Postgres.Budget;
+using BudgetGrains.Storage.Postgres.Meters;
 using BudgetGrains.Storage.Postgres.Prices;
 using BudgetGrains.Storage.Postgres.Reconciliation;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +21,7 @@ public static class PostgresJournalServices
 {
     /// <summary>The journal handlers of every component with tables in the database.</summary>
     public static IReadOnlyList<IPostgresJournalHandler> Handlers() =>
-        [new PostgresBudgetJournal(), new PostgresAlertJournal(), new PostgresPriceJournal(), new PostgresAccessJournal()];
+        [new PostgresBudgetJournal(), new PostgresAlertJournal(), new PostgresPriceJournal(), new PostgresAccessJournal(), new PostgresMeterJournal()];
 
     /// <summary>Connects to the database and brings its schema up to date (see <see cref="PostgresJournalStore.OpenAsync"/>).</summary>
     public static Task<PostgresJournalStore> OpenAsync(string connectionString, ILogger? logger = null, CancellationToken cancellationToken = default,
@@ -42,5 +44,6 @@ public static class PostgresJournalServices
         .AddSingleton<ISharedCostStore>(new PostgresSharedCostStore(store.ReadSource))
         .AddSingleton<IAlertStore>(new PostgresAlertStore(store.ReadSource))
         .AddSingleton<IPriceStore>(new PostgresPriceStore(store.ReadSource))
+        .AddSingleton<IMeterStore>(new PostgresMeterStore(store.ReadSource))
         .AddSingleton<IAccessStore>(new PostgresAccessStore(store.ReadSource));
 }

@@ -1,12 +1,14 @@
 using BudgetGrains.Grains.Access;
 using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Journal;
+using BudgetGrains.Grains.Meters;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Storage.Sqlite.Access;
 using BudgetGrains.Storage.Sqlite.Allocation;
 using BudgetGrains.Storage.Sqlite.Alerts;
 using BudgetGrains.Storage.Sqlite.Budget;
+using BudgetGrains.Storage.Sqlite.Meters;
 using BudgetGrains.Storage.Sqlite.Prices;
 using BudgetGrains.Storage.Sqlite.Reconciliation;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +20,7 @@ public static class SqliteJournalServices
 {
     /// <summary>Opens (or creates) the database file with the schema of every journal handler.</summary>
     public static SqliteJournalStore Open(string databasePath) =>
-        new(databasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal(), new SqlitePriceJournal(), new SqliteAccessJournal()]);
+        new(databasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal(), new SqlitePriceJournal(), new SqliteAccessJournal(), new SqliteMeterJournal()]);
 
     /// <summary>The journal's backend and the read sides (counters and ledger, alerts, prices) over the same file. The
     /// caller owns <paramref name="store"/> and disposes it after the host, once the journal has flushed.</summary>
@@ -31,5 +33,6 @@ public static class SqliteJournalServices
         .AddSingleton<ISharedCostStore>(new SqliteSharedCostStore(store.DatabasePath, store.OpenReadConnection))
         .AddSingleton<IAlertStore>(new SqliteAlertStore(store.OpenReadConnection))
         .AddSingleton<IPriceStore>(new SqlitePriceStore(store.OpenReadConnection))
+        .AddSingleton<IMeterStore>(new SqliteMeterStore(store.OpenReadConnection))
         .AddSingleton<IAccessStore>(new SqliteAccessStore(store.OpenReadConnection));
 }

@@ -16,6 +16,13 @@ public sealed class LimitsTests
         Assert.True(4 * (Int128)Limits.MaxTokensPerCall * Limits.MaxPriceNanosPerToken <= long.MaxValue, "input, cached input, output, reasoning");
 
     [Fact]
+    public void ChargingTheLargestMeterQuantityAtTheHighestPriceFitsIn128Bits() =>
+        // CatalogMeter.Cost multiplies in 128 bits, then divides by per_units (at least 1); MeterCatalog caps each charge
+        // and the sum of a call's meters at MaxCallAmountNanos + 1, so a call's meters plus its tokens fit a long.
+        Assert.True((Int128)Limits.MaxMeterQuantityPerCall * Limits.MaxMeterPriceNanos < Int128.MaxValue
+            && (Int128)Limits.MaxCallAmountNanos * 2 + 1 <= long.MaxValue);
+
+    [Fact]
     public void AnAttributionNamingEveryKindFitsInTheChain() =>
         Assert.True(6 + Limits.MaxNamedBudgets <= Limits.MaxChainLength, "task, agent, feature, tenant, team, cost center + named budgets");
 

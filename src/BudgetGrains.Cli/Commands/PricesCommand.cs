@@ -1,7 +1,5 @@
 using System.CommandLine;
 using BudgetGrains.Contracts.V1;
-using Grpc.Core;
-using Google.Protobuf;
 
 namespace BudgetGrains.Cli.Commands;
 
@@ -84,41 +82,12 @@ internal static class PricesCommand
         return command;
     }
 
-    private static Command Import(GlobalOptions globals, Terminal terminal)
-    {
-        var file = new Argument<FileInfo>("file") { Description = "A price file: {\"prices\": [{\"model\": ..., \"inputNanosPerToken\": ..., \"asOf\": ...}]}, the format of the server's default-prices.json" };
-        var command = new Command("import", "Create or replace every price of a file, all or none (source api)") { file };
-        command.SetAction(async (parse, cancellationToken) =>
-        {
-            var path = parse.GetRequiredValue(file);
-            ImportPricesRequest request;
-            try
-            {
-                request = JsonParser.Default.Parse<ImportPricesRequest>(await File.ReadAllTextAsync(path.FullName, cancellationToken));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidProtocolBufferException or InvalidJsonException)
-            {
-                Cli.PrintError(terminal, $"{path.Name} is not a price file this command can read: {e.Message}");
-                return Cli.Failed;
-            }
-
-            using var session = globals.Open(parse, terminal);
-            ImportPricesResponse response;
-            try
-            {
-                response = await session.Management.ImportPricesAsync(request, session.Call(cancellationToken));
-            }
-            catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.ResourceExhausted)
-            {
-                Cli.PrintError(terminal, $"{path.Name}: {e.Status.Detail} ({e.StatusCode}); nothing was imported");
-                return Cli.Failed;
-            }
-
-            session.Output.Imported(path.Name, response);
-            return Cli.Ok;
-        });
-        return command;
-    }
+    private static Command Import(GlobalOptions globals, Terminal terminal) => FileImport.Create<ImportPricesRequest, ImportPricesResponse>(
+        globals, terminal, "price",
+        "A price file: {\"prices\": [{\"model\": ..., \"inputNanosPerToken\": ..., \"asOf\": ...}]}, the format of the server's default-prices.json",
+        "Create or replace every price of a file, all or none (source api)",
+        (session, request, call) => session.Management.ImportPricesAsync(request, call).ResponseAsync,
+        (output, file, response) => output.Imported(file, response));
 
     private static Command Delete(GlobalOptions globals, Terminal terminal)
     {

@@ -8,9 +8,11 @@ namespace BudgetGrains.Grains.Admission;
 /// The data plane (Reserve, Commit, Release, Check) over the grains. Input is validated here,
 /// before any grain is touched, so bad input changes nothing.
 /// </summary>
-public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Settings.ScopeDefaults? scopeDefaults = null)
+/// <param name="meters">The meter catalog that prices Check's meters; none = every meter is unknown.</param>
+public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Settings.ScopeDefaults? scopeDefaults = null, Meters.MeterCatalog? meters = null)
 {
     private readonly Settings.ScopeDefaults _defaults = scopeDefaults ?? Settings.ScopeDefaults.Open;
+    private readonly Meters.MeterCatalog _meters = meters ?? new Meters.MeterCatalog();
 
     public Task<Result<ReserveAnswer>> ReserveAsync(ReserveCommand command) =>
         RequestValidation.Reserve(command) is { } invalid
@@ -30,9 +32,15 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Sett
     public async Task<Result<CheckAnswer>> CheckAsync(CheckCommand command)
     {
         if (RequestValidation.Check(command) is { } invalid) return invalid;
+        // As Reserve: an unknown meter is refused before an unknown model is denied.
+        var metered = _meters.Price(command.MeterEstimate);
+        if (metered.Unknown.Length > 0) return metered.UnknownFailure;
         var amount = command.EstimateNanos;
         if (command.EstimateUsage is { } usage && !prices.TryPrice(usage, out amount))
             return new CheckAnswer(false, DenyReason.UnknownPrice, "", Remaining.Unlimited);
+        amount += metered.TotalNanos;
+        if (amount > Limits.MaxCallAmountNanos)
+            return Failure.Invalid($"the estimate prices at more than the {Limits.MaxCallAmountNanos} nanos a single call may cost");
         var tokens = command.EstimateUsage?.Total ?? 0;
         var walk = await AdmissionChain.WalkAsync(grains, command.Attribution, scope => scope.CheckAsync(amount, tokens));
         if (walk.Failure is not null) return walk.Failure;

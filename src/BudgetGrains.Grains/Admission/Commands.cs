@@ -65,11 +65,25 @@ public sealed record ReserveCommand(
     long EstimateNanos,
     TokenCounts? EstimateUsage,
     TaskPosition Task,
-    long HoldTtlMs);
+    long HoldTtlMs,
+    IReadOnlyList<Meters.MeterQuantity>? EstimateMeters = null)
+{
+    /// <summary>Estimated meter usage (docs/decisions/0039), priced by the server and added to the estimate.</summary>
+    public IReadOnlyList<Meters.MeterQuantity> MeterEstimate => EstimateMeters ?? [];
+}
 
 /// <summary>Record what a reserved call cost.</summary>
 [GenerateSerializer, Immutable]
-public sealed record CommitCommand(string ReservationId, long ActualNanos, TokenCounts? Usage, string Outcome);
+public sealed record CommitCommand(string ReservationId, long ActualNanos, TokenCounts? Usage, string Outcome,
+    IReadOnlyList<Meters.MeterQuantity>? Meters = null)
+{
+    /// <summary>Actual meter usage, priced by the server and added to the actual.</summary>
+    public IReadOnlyList<Meters.MeterQuantity> MeterActual => Meters ?? [];
+}
 
 /// <summary>Would a reserve be admitted?</summary>
-public sealed record CheckCommand(Attribution Attribution, long EstimateNanos, TokenCounts? EstimateUsage, TaskPosition Task);
+public sealed record CheckCommand(Attribution Attribution, long EstimateNanos, TokenCounts? EstimateUsage, TaskPosition Task,
+    IReadOnlyList<Meters.MeterQuantity>? EstimateMeters = null)
+{
+    public IReadOnlyList<Meters.MeterQuantity> MeterEstimate => EstimateMeters ?? [];
+}

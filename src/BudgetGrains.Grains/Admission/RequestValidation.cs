@@ -11,13 +11,13 @@ public static class RequestValidation
     public static Failure? Reserve(ReserveCommand command) =>
         RequestId(command.RequestId, "request_id")
         ?? Attribution(command.Attribution)
-        ?? Estimate(command.EstimateNanos, command.EstimateUsage, learnedFrom: command.Attribution.Feature)
+        ?? Estimate(command.EstimateNanos, command.EstimateUsage, command.MeterEstimate, learnedFrom: command.Attribution.Feature)
         ?? Task(command.Task)
         ?? HoldTtl(command.HoldTtlMs);
 
     public static Failure? Check(CheckCommand command) =>
         Attribution(command.Attribution)
-        ?? Estimate(command.EstimateNanos, command.EstimateUsage)
+        ?? Estimate(command.EstimateNanos, command.EstimateUsage, command.MeterEstimate)
         ?? Task(command.Task);
 
     public static Failure? Commit(CommitCommand command)
@@ -28,6 +28,7 @@ public static class RequestValidation
         if (command.ActualNanos > 0 && command.Usage is not null)
             return Failure.Invalid("give actual_nanos or usage, not both");
         if (command.Usage is { } usage && Usage(usage, "usage") is { } badUsage) return badUsage;
+        if (Meters.MeterRules.Quantities(command.MeterActual, "meters") is { } badMeters) return badMeters;
         if (command.Outcome.Length > Limits.MaxOutcomeLength)
             return Failure.Invalid($"outcome is longer than {Limits.MaxOutcomeLength} characters");
         return null;
@@ -87,14 +88,15 @@ public static class RequestValidation
     private static Failure? Key(string key, string field) =>
         key.Length == 0 ? null : ScopeIds.ValidateKey(key, field) is { } why ? Failure.Invalid(why) : null;
 
-    private static Failure? Estimate(long estimateNanos, TokenCounts? usage, string learnedFrom = "")
+    private static Failure? Estimate(long estimateNanos, TokenCounts? usage, IReadOnlyList<Meters.MeterQuantity> meters, string learnedFrom = "")
     {
+        if (Meters.MeterRules.Quantities(meters, "estimate_meters") is { } badMeters) return badMeters;
         if (estimateNanos is < 0 or > Limits.MaxCallAmountNanos)
             return Failure.Invalid($"estimate_nanos must be between 1 and {Limits.MaxCallAmountNanos}");
         if (estimateNanos > 0 && usage is not null)
             return Failure.Invalid("give estimate_nanos or estimate_usage, not both");
-        if (estimateNanos == 0 && usage is null && learnedFrom.Length == 0)
-            return Failure.Invalid("estimate_nanos must be positive, or estimate_usage given to be priced, or (Reserve) a feature named to use its learned estimate");
+        if (estimateNanos == 0 && usage is null && meters.Count == 0 && learnedFrom.Length == 0)
+            return Failure.Invalid("estimate_nanos must be positive, or estimate_usage or estimate_meters given to be priced, or (Reserve) a feature named to use its learned estimate");
         return usage is null ? null : Usage(usage, "estimate_usage");
     }
 

@@ -24,6 +24,7 @@ internal static class Fingerprints
         text.Append(c.EstimateNanos).Append(Separator).Append(c.Task.Depth).Append(Separator).Append(c.Task.IsRetry)
             .Append(Separator).Append(c.HoldTtlMs).Append(Separator);
         Append(text, c.EstimateUsage);
+        Append(text, c.MeterEstimate);
         return Hash(text);
     }
 
@@ -31,7 +32,15 @@ internal static class Fingerprints
     {
         var text = new StringBuilder(96).Append(c.ActualNanos).Append(Separator).Append(c.Outcome).Append(Separator);
         Append(text, c.Usage);
+        Append(text, c.MeterActual);
         return Hash(text);
+    }
+
+    /// <summary>Meters sorted, so their order does not matter; a call without meters hashes as it did before meters existed.</summary>
+    private static void Append(StringBuilder text, IReadOnlyList<Meters.MeterQuantity> meters)
+    {
+        foreach (var meter in meters.OrderBy(m => m.Meter, StringComparer.Ordinal))
+            text.Append(Separator).Append(meter.Meter).Append('=').Append(meter.Quantity);
     }
 
     private static void Append(StringBuilder text, TokenCounts? usage)

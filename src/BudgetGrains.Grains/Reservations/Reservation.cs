@@ -2,6 +2,7 @@ using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Estimates;
+using BudgetGrains.Grains.Meters;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Telemetry;
 using BudgetGrains.Grains.Storage;
@@ -93,11 +94,18 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         var a = command.Attribution;
         var estimateKey = a.Feature.Length == 0 ? "" : EstimateKeys.Of(a.Feature, a.LabelMap.GetValueOrDefault("model", ""));
         var (amount, source) = (command.EstimateNanos, EstimateSource.Given);
+        // An unknown meter is refused, not stored as a deny: the same id is admitted once the meter is in the catalog.
+        var metered = services.Meters.Price(command.MeterEstimate);
+        if (metered.Unknown.Length > 0) return metered.UnknownFailure;
         if (command.EstimateUsage is { } usage)
         {
             if (!services.Prices.TryPrice(usage, out amount))
                 return await FinishDeniedAsync(fingerprint, Denied(DenyReason.UnknownPrice, "", Remaining.Unlimited), denial: null);
             if (amount > Limits.MaxCallAmountNanos) return PricedTooHigh(amount);
+            source = EstimateSource.PricedUsage;
+        }
+        else if (amount == 0 && command.MeterEstimate.Count > 0)
+        {
             source = EstimateSource.PricedUsage;
         }
         else if (amount == 0)
@@ -107,6 +115,9 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
                     $"has fewer than {Limits.MinLearnedSamples} commits to learn one from: give estimate_nanos or estimate_usage");
             (amount, source) = (learned, EstimateSource.Learned);
         }
+
+        amount += metered.TotalNanos;
+        if (amount > Limits.MaxCallAmountNanos) return PricedTooHigh(amount);
 
         var tokens = command.EstimateUsage?.Total ?? 0;
         var walk = await AdmissionChain.WalkAsync(services.Grains, command.Attribution, scope => scope.TryHoldAsync(amount, tokens));
@@ -207,6 +218,10 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         var actual = command.ActualNanos;
         if (command.Usage is { } usage && !services.Prices.TryPrice(usage, out actual))
             return Failure.Precondition($"no price for model '{usage.Model}'; send actual_nanos instead");
+        var metered = services.Meters.Price(command.MeterActual);
+        if (metered.Unknown.Length > 0) return metered.UnknownFailure;
+        // Priced tokens may come close to long.MaxValue (refused below either way): only add to an amount a call may cost.
+        if (actual <= Limits.MaxCallAmountNanos) actual += metered.TotalNanos;
         if (actual > Limits.MaxCallAmountNanos) return PricedTooHigh(actual);
 
         var now = NowUnixMs();
@@ -238,6 +253,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         journal.Add(new LedgerEntry(GrainKey, chain, periods, State.Labels, held, actual, command.Usage?.Model ?? "",
             tokens.InputTokens, tokens.CachedInputTokens, tokens.OutputTokens, tokens.ReasoningTokens,
             command.Outcome, answer.Late, answer.Overage, State.ReservedAtUnixMs, now));
+        if (metered.Charges.Count > 0) journal.Add(new MeterDelta(GrainKey, chain, periods, metered.Charges, now));
         if (closesHold) journal.Add(new HoldClosed(GrainKey, State.ExpiresAtUnixMs));
         var committed = State with { Status = ReservationStatus.Committed, CommitFingerprint = Fingerprints.Of(command), CommitAnswer = answer };
         var commitFences = new ScopeFence[chain.Length];

@@ -7,7 +7,7 @@ namespace BudgetGrains.Grains.Reservations;
 
 /// <summary>What a reservation works with: the silo's services, handed over by its shard.</summary>
 internal sealed record ReservationServices(IGrainFactory Grains, PriceCatalog Prices, AlertSignal AlertSignal, JournalService Journal,
-    TimeProvider Clock, Settings.ScopeDefaults ScopeDefaults, ILogger Logger);
+    TimeProvider Clock, Settings.ScopeDefaults ScopeDefaults, ILogger Logger, Meters.MeterCatalog Meters);
 
 /// <summary>When a reservation's open hold expires: kept by its shard, one timer for all its holds.</summary>
 internal interface IReservationSchedule

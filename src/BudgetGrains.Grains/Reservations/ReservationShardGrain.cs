@@ -15,12 +15,13 @@ namespace BudgetGrains.Grains.Reservations;
 [GrainType(GrainTypes.ReservationShard)]
 [Reentrant]
 internal sealed class ReservationShardGrain(IGrainFactory grains, PriceCatalog prices, AlertSignal alertSignal, JournalService journal, TimeProvider clock,
-    Settings.ScopeDefaults scopeDefaults, OpenHoldStates openHolds, ILogger<ReservationShardGrain> logger) : Grain, IReservationShardGrain, IReservationSchedule
+    Settings.ScopeDefaults scopeDefaults, OpenHoldStates openHolds, ILogger<ReservationShardGrain> logger, Meters.MeterCatalog meters)
+    : Grain, IReservationShardGrain, IReservationSchedule
 {
     /// <summary>Expiries started by one timer tick; more due ones follow at once in the next tick.</summary>
     private const int ExpiriesPerTick = 1_000;
 
-    private readonly ReservationServices _services = new(grains, prices, alertSignal, journal, clock, scopeDefaults, logger);
+    private readonly ReservationServices _services = new(grains, prices, alertSignal, journal, clock, scopeDefaults, logger, meters);
 
     /// <summary>Reservations in memory: open holds, and any with a call running (at most <see cref="Limits.MaxReservationsPerShard"/>).</summary>
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);

@@ -46,6 +46,8 @@ internal static class AccessRules
         [Management("ListAlerts")] = AccessKind.Read,
         [Management("ListPrices")] = AccessKind.Read,
         [Management("GetTenantSettings")] = AccessKind.Read,
+        [Management("ListMeters")] = AccessKind.Read,
+        [Management("GetMeterUsage")] = AccessKind.Read,
         [Management("ListApiKeys")] = AccessKind.AdminRead,
         [Management("ListAudit")] = AccessKind.AdminRead,
         // Exports, reconciliations and allocations span every tenant: a viewer key of one tenant is refused them (TenantView.CheckAsync).
@@ -70,6 +72,9 @@ internal static class AccessRules
         [Management("CreateApiKey")] = AccessKind.Change,
         [Management("RevokeApiKey")] = AccessKind.Change,
         [Management("SetTenantSettings")] = AccessKind.Change,
+        [Management("UpsertMeter")] = AccessKind.Change,
+        [Management("DeleteMeter")] = AccessKind.Change,
+        [Management("ImportMeters")] = AccessKind.Change,
 
         [Method(V1.Alerts.Descriptor.FullName, "WatchAlerts")] = AccessKind.Read,
     };

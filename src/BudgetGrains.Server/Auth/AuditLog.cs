@@ -70,6 +70,8 @@ internal sealed class AuditLog(JournalService journal, TimeProvider clock, Manag
         V1.AckAlertRequest r => r.Id,
         V1.UpsertPriceRequest r => r.Price?.Model ?? "",
         V1.DeletePriceRequest r => r.Model,
+        V1.UpsertMeterRequest r => "meters/" + (r.Meter?.Name ?? ""),
+        V1.DeleteMeterRequest r => "meters/" + r.Name,
         V1.RevokeApiKeyRequest r => r.Id,
         V1.SetTenantSettingsRequest r => ScopeIds.Of(ScopeIds.Tenant, r.Tenant),
         V1.ImportBillRequest r => "bills/" + r.ImportId,
@@ -96,6 +98,9 @@ internal sealed class AuditLog(JournalService journal, TimeProvider clock, Manag
                 V1.UpsertPriceRequest r => await PricesAsync([r.Price?.Model ?? ""]),
                 V1.DeletePriceRequest r => await PricesAsync([r.Model]),
                 V1.ImportPricesRequest r => await PricesAsync([.. r.Prices.Select(p => p.Model)]),
+                V1.UpsertMeterRequest r => await MetersAsync([r.Meter?.Name ?? ""]),
+                V1.DeleteMeterRequest r => await MetersAsync([r.Name]),
+                V1.ImportMetersRequest r => await MetersAsync([.. r.Meters.Select(m => m.Name)]),
                 V1.RevokeApiKeyRequest r => keys.Find(r.Id) is { } key ? ApiKeyMapping.ToProto(key) : null,
                 V1.SetTenantSettingsRequest r => await management.GetTenantSettings(new V1.GetTenantSettingsRequest { Tenant = r.Tenant }, context),
                 _ => null,
@@ -121,6 +126,21 @@ internal sealed class AuditLog(JournalService journal, TimeProvider clock, Manag
             }
             while (page.PageToken.Length > 0);
             return found.Prices.Count == 0 ? null : found;
+        }
+
+        async Task<IMessage?> MetersAsync(IReadOnlyCollection<string> names)
+        {
+            var wanted = names.ToHashSet(StringComparer.Ordinal);
+            var found = new V1.ListMetersResponse();
+            var page = new V1.ListMetersRequest { NamePrefix = names.Count == 1 ? names.First() : "", PageSize = Grains.Limits.MaxPageSize };
+            do
+            {
+                var answer = await management.ListMeters(page, context);
+                found.Meters.AddRange(answer.Meters.Where(m => wanted.Contains(m.Name)));
+                page.PageToken = answer.NextPageToken;
+            }
+            while (page.PageToken.Length > 0);
+            return found.Meters.Count == 0 ? null : found;
         }
     }
 

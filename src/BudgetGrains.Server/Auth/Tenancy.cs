@@ -121,6 +121,7 @@ internal sealed class TenantView(Func<V1.GetBudgetRequest, ServerCallContext, Ta
             V1.GetTaskPolicyRequest r => r.Scope,
             V1.ListPeriodsRequest r => r.Scope,
             V1.GetUsageRequest r => r.Scope,
+            V1.GetMeterUsageRequest r => r.Scope,
             V1.GetTenantSettingsRequest r => ScopeIds.Of(ScopeIds.Tenant, r.Tenant),
             _ => null,
         };

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using BudgetGrains.Grains.Meters;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
 using Money = BudgetGrains.Client.Money;
@@ -81,14 +82,48 @@ internal static class ExportValues
     public static string Provider(LedgerEntry e) => e.Labels.GetValueOrDefault("provider", "");
 }
 
+/// <summary>A format of ledger rows, which also writes each commit's meters (docs/decisions/0039): the exporter reads
+/// them once per page and sets them here before it writes the page's rows.</summary>
+internal abstract class LedgerRowFormat : RowFormat<SequencedCommit>
+{
+    private static readonly Dictionary<string, IReadOnlyList<MeterCharge>> NoMeters = [];
+
+    public IReadOnlyDictionary<string, IReadOnlyList<MeterCharge>> PageMeters { get; set; } = NoMeters;
+
+    protected IReadOnlyList<MeterCharge> MetersOf(LedgerEntry e) => PageMeters.GetValueOrDefault(e.ReservationId) ?? [];
+
+    /// <summary>A commit's meters as one JSON array (a CSV column): [{"meter": "gpu_seconds", "quantity": 3600, "nanos": 1800000}].</summary>
+    protected string MetersJson(LedgerEntry e)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer, ExportValues.Json)) WriteMeters(json, null, e);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    protected void WriteMeters(Utf8JsonWriter json, string? name, LedgerEntry e)
+    {
+        if (name is null) json.WriteStartArray();
+        else json.WriteStartArray(name);
+        foreach (var charge in MetersOf(e))
+        {
+            json.WriteStartObject();
+            json.WriteString("meter", charge.Meter);
+            json.WriteNumber("quantity", charge.Quantity);
+            json.WriteNumber("nanos", charge.Nanos);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+    }
+}
+
 /// <summary>The ledger's own columns, one row per commit, as CSV or JSON lines.</summary>
-internal sealed class LedgerRows(bool jsonLines) : RowFormat<SequencedCommit>
+internal sealed class LedgerRows(bool jsonLines) : LedgerRowFormat
 {
     private static readonly string[] Columns =
     [
         "seq", "committed_at", "reserved_at", "reservation_id", "tenant", "feature", "agent", "task", "team", "cost_center", "model",
         "provider", "outcome", "estimate_nanos", "actual_nanos", "input_tokens", "cached_input_tokens", "output_tokens",
-        "reasoning_tokens", "late", "overage", "chain", "labels",
+        "reasoning_tokens", "late", "overage", "chain", "labels", "meters",
     ];
 
     public override string ContentType => jsonLines ? ExportValues.JsonLinesContentType : Csv.ContentType;
@@ -107,7 +142,7 @@ internal sealed class LedgerRows(bool jsonLines) : RowFormat<SequencedCommit>
                 .. chainKeys, ExportValues.Model(e), ExportValues.Provider(e), e.Outcome, ExportValues.Number(e.EstimateNanos),
                 ExportValues.Number(e.ActualNanos), ExportValues.Number(e.InputTokens), ExportValues.Number(e.CachedInputTokens),
                 ExportValues.Number(e.OutputTokens), ExportValues.Number(e.ReasoningTokens), e.Late ? "true" : "false", e.Overage ? "true" : "false",
-                string.Join(' ', e.Chain), LabelsJson(e.Labels),
+                string.Join(' ', e.Chain), LabelsJson(e.Labels), MetersJson(e),
             ]));
             return;
         }
@@ -135,6 +170,7 @@ internal sealed class LedgerRows(bool jsonLines) : RowFormat<SequencedCommit>
             foreach (var scope in e.Chain) json.WriteStringValue(scope);
             json.WriteEndArray();
             WriteLabels(json, "labels", e.Labels);
+            WriteMeters(json, "meters", e);
             json.WriteEndObject();
         }
         output.Write("\n"u8);
@@ -163,7 +199,7 @@ internal sealed class LedgerRows(bool jsonLines) : RowFormat<SequencedCommit>
 /// and knows no discounts, so BilledCost, EffectiveCost, ListCost and ContractedCost are all the commit's actual amount.
 /// Columns FOCUS leaves to the data generator are prefixed x_.
 /// </summary>
-internal sealed class FocusRows(string currency) : RowFormat<SequencedCommit>
+internal sealed class FocusRows(string currency) : LedgerRowFormat
 {
     public const string ServiceCategory = "AI and Machine Learning";
 
@@ -173,7 +209,7 @@ internal sealed class FocusRows(string currency) : RowFormat<SequencedCommit>
         "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "ChargeClass", "ChargeDescription", "ChargeFrequency",
         "ConsumedQuantity", "ConsumedUnit", "PricingQuantity", "PricingUnit", "ProviderName", "PublisherName", "ServiceCategory",
         "ServiceName", "ResourceId", "ResourceName", "SkuId", "SubAccountId", "SubAccountName", "Tags",
-        "x_Model", "x_Feature", "x_Outcome", "x_InputTokens", "x_CachedInputTokens", "x_OutputTokens", "x_ReasoningTokens",
+        "x_Model", "x_Feature", "x_Outcome", "x_InputTokens", "x_CachedInputTokens", "x_OutputTokens", "x_ReasoningTokens", "x_Meters",
     ];
 
     public override string ContentType => Csv.ContentType;
@@ -198,7 +234,7 @@ internal sealed class FocusRows(string currency) : RowFormat<SequencedCommit>
             tokens, "Tokens", tokens, "Tokens", provider, provider, ServiceCategory,
             model, e.ReservationId, model, model, tenant, tenant, TagsJson(e),
             model, feature, e.Outcome, ExportValues.Number(e.InputTokens), ExportValues.Number(e.CachedInputTokens),
-            ExportValues.Number(e.OutputTokens), ExportValues.Number(e.ReasoningTokens),
+            ExportValues.Number(e.OutputTokens), ExportValues.Number(e.ReasoningTokens), MetersJson(e),
         ]));
     }
 

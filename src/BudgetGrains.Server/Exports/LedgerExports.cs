@@ -1,5 +1,6 @@
 using System.Buffers;
 using BudgetGrains.Grains;
+using BudgetGrains.Grains.Meters;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
 using Google.Protobuf;
@@ -13,7 +14,7 @@ namespace BudgetGrains.Server.Exports;
 /// a half file), then the store read a keyset page at a time and written out in chunks of whole rows. The stream's
 /// flow control holds the reader back when the client is slow, so memory stays one page and one chunk whatever the size.
 /// </summary>
-internal sealed class LedgerExports(ILedgerExport store)
+internal sealed class LedgerExports(ILedgerExport store, IMeterStore meters)
 {
     public const string Csv = "csv";
     public const string JsonLines = "jsonl";
@@ -24,14 +25,20 @@ internal sealed class LedgerExports(ILedgerExport store)
         var (from, to) = Range(request.FromUnixMs, request.ToUnixMs);
         var currency = request.Currency.Length == 0 ? "USD" : request.Currency;
         if (!Iso4217.Codes.Contains(currency)) throw Invalid($"currency '{Auth.AgentTenancy.Short(currency)}' is not an ISO 4217 code");
-        RowFormat<SequencedCommit> format = request.Format switch
+        LedgerRowFormat format = request.Format switch
         {
             Csv => new LedgerRows(jsonLines: false),
             JsonLines => new LedgerRows(jsonLines: true),
             Focus => new FocusRows(currency),
             _ => throw Invalid($"format must be {Csv}, {JsonLines} or {Focus}, not '{Auth.AgentTenancy.Short(request.Format)}'"),
         };
-        await StreamAsync(format, (last, ct) => store.ReadCommitsAsync(last?.Seq ?? 0, from, to, Limits.ExportPageRows, ct), stream, cancellationToken);
+        await StreamAsync(format, async (last, ct) =>
+        {
+            var page = await store.ReadCommitsAsync(last?.Seq ?? 0, from, to, Limits.ExportPageRows, ct);
+            // The page's meters in one query: the ledger's own rows stay as they are, and memory stays one page.
+            format.PageMeters = await meters.ReadLedgerMetersAsync([.. page.Select(c => c.Entry.ReservationId)], ct);
+            return page;
+        }, stream, cancellationToken);
     }
 
     public async Task ExportUsageAsync(V1.ExportUsageRequest request, IServerStreamWriter<V1.ExportChunk> stream, CancellationToken cancellationToken)

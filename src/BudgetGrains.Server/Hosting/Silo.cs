@@ -3,6 +3,7 @@ using Orleans.Runtime;
 using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Journal;
+using BudgetGrains.Grains.Meters;
 using BudgetGrains.Grains.Prices;
 using BudgetGrains.Grains.Scopes;
 using BudgetGrains.Grains.Storage;
@@ -137,14 +138,16 @@ public sealed class Silo : IAsyncDisposable
         app.Lifetime.ApplicationStopping.Register(watch.Stop);
         // Health answers NOT_SERVING from the moment the host begins to stop.
         app.Lifetime.ApplicationStopping.Register(readiness.Stopping);
-        admission = new AdmissionService(new AdmissionApi(grains, prices, scopeDefaults), watch, app.Services.GetRequiredService<LiveRates>());
+        var meters = app.Services.GetRequiredService<MeterCatalog>();
+        admission = new AdmissionService(new AdmissionApi(grains, prices, scopeDefaults, meters), watch, app.Services.GetRequiredService<LiveRates>());
         var siloClock = app.Services.GetRequiredService<TimeProvider>();
         var keys = new ApiKeyRegistry(storedKeys, app.Services.GetRequiredService<JournalService>(), siloClock, auth.BootstrapSecret);
         var priceAdministration = new PriceAdministration(grains, prices);
         management = new ManagementService(new BudgetAdministration(grains, store, scopeDefaults), priceAdministration,
             new AlertAdministration(grains, alertStore)) {
             Keys = keys, AccessStore = app.Services.GetRequiredService<IAccessStore>(),
-            Exports = new LedgerExports(app.Services.GetRequiredService<ILedgerExport>()),
+            Exports = new LedgerExports(app.Services.GetRequiredService<ILedgerExport>(), app.Services.GetRequiredService<IMeterStore>()),
+            Meters = new MeterAdministration(grains, meters, app.Services.GetRequiredService<IMeterStore>()),
             Reconciliations = new Reconciliations(app.Services.GetRequiredService<IBillStore>(), priceAdministration,
                 app.Services.GetRequiredService<JournalService>(), signal, siloClock, options.ReconciliationDriftPercent),
             Allocations = new Allocations(app.Services.GetRequiredService<ISharedCostStore>(), siloClock),

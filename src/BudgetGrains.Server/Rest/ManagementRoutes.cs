@@ -36,5 +36,10 @@ internal static class ManagementRoutes
         new("GET", "reconciliation", "GetReconciliation"),
         new("POST", "shared-costs", "ImportSharedCosts", Body: "*"),
         new("GET", "allocation", "GetAllocation"),
+        new("GET", "meters", "ListMeters"),
+        new("POST", "meters", "ImportMeters", Body: "*"),
+        new("PUT", "meters/{meter.name}", "UpsertMeter", Body: "meter"),
+        new("DELETE", "meters/{name}", "DeleteMeter"),
+        new("GET", "meter-usage/{**scope}", "GetMeterUsage"),
     ];
 }

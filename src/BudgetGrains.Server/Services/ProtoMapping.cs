@@ -10,13 +10,14 @@ namespace BudgetGrains.Server.Services;
 internal static class ProtoMapping
 {
     public static ReserveCommand ToCommand(V1.ReserveRequest r) => new(
-        r.RequestId, ToAttribution(r.Attribution), r.EstimateNanos, ToUsage(r.EstimateUsage), ToTask(r.Task), r.HoldTtlMs);
+        r.RequestId, ToAttribution(r.Attribution), r.EstimateNanos, ToUsage(r.EstimateUsage), ToTask(r.Task), r.HoldTtlMs,
+        MeterMapping.ToQuantities(r.EstimateMeters));
 
     public static CommitCommand ToCommand(V1.CommitRequest r) =>
-        new(r.ReservationId, r.ActualNanos, ToUsage(r.Usage), r.Outcome);
+        new(r.ReservationId, r.ActualNanos, ToUsage(r.Usage), r.Outcome, MeterMapping.ToQuantities(r.Meters));
 
     public static CheckCommand ToCommand(V1.CheckRequest r) =>
-        new(ToAttribution(r.Attribution), r.EstimateNanos, ToUsage(r.EstimateUsage), ToTask(r.Task));
+        new(ToAttribution(r.Attribution), r.EstimateNanos, ToUsage(r.EstimateUsage), ToTask(r.Task), MeterMapping.ToQuantities(r.EstimateMeters));
 
     public static V1.ReserveResponse ToResponse(ReserveAnswer a)
     {

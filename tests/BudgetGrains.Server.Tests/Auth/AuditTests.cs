@@ -59,6 +59,26 @@ public sealed class AuditTests(AuthFixture silo)
     }
 
     [Fact]
+    public async Task MeterChangesAreAuditedWithTheMeterBeforeAndAfter()
+    {
+        var name = Meters.Unique("audit");
+        var admin = As(silo.AdminKey);
+        await silo.Management.UpsertMeterAsync(new UpsertMeterRequest { Meter = Meters.Of(name, 5) }, admin);
+        await silo.Management.ImportMetersAsync(new ImportMetersRequest { Meters = { Meters.Of(name, 6) } }, admin);
+        await silo.Management.DeleteMeterAsync(new DeleteMeterRequest { Name = name }, admin);
+
+        var entries = (await silo.Management.ListAuditAsync(new ListAuditRequest { PageSize = 1000 }, admin)).Entries
+            .Where(e => e.RequestJson.Contains(name, StringComparison.Ordinal)).ToList();
+        Assert.Equal(["DeleteMeter", "ImportMeters", "UpsertMeter"], entries.Select(e => e.Rpc));
+        Assert.Equal(["meters/" + name, "", "meters/" + name], entries.Select(e => e.Target));
+        Assert.Contains("\"priceNanos\": \"6\"", entries[0].BeforeJson, StringComparison.Ordinal);
+        Assert.Contains("\"deleted\": true", entries[0].AfterJson, StringComparison.Ordinal);
+        Assert.Contains("\"priceNanos\": \"5\"", entries[1].BeforeJson, StringComparison.Ordinal);
+        Assert.Equal("", entries[2].BeforeJson);
+        Assert.Contains("\"priceNanos\": \"5\"", entries[2].AfterJson, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PriceChangesAndAcksAreAuditedAndPagingWalksTheLogNewestFirst()
     {
         var model = Build.UniqueKey("audit-model");

@@ -54,6 +54,11 @@ public sealed class RightKeyTests(AuthFixture silo)
         ["ImportSharedCosts"] = _ => Task.FromResult<IMessage>(new ImportSharedCostsRequest { Costs = { new SharedCost { Pool = Build.UniqueKey("pool"),
             PeriodStartUnixMs = 1_793_491_200_000, PeriodEndUnixMs = 1_796_083_200_000, AmountNanos = 1, Driver = "calls", Dimension = "tenant" } } }),
         ["GetAllocation"] = _ => Task.FromResult<IMessage>(new GetAllocationRequest { Dimension = "tenant", FromUnixMs = 1_793_491_200_000, ToUnixMs = 1_796_083_200_000 }),
+        ["UpsertMeter"] = _ => Task.FromResult<IMessage>(new UpsertMeterRequest { Meter = Meters.Of(Meters.Unique("key"), 1) }),
+        ["ListMeters"] = _ => Task.FromResult<IMessage>(new ListMetersRequest()),
+        ["DeleteMeter"] = _ => Task.FromResult<IMessage>(new DeleteMeterRequest { Name = Meters.Unique("key") }),
+        ["ImportMeters"] = _ => Task.FromResult<IMessage>(new ImportMetersRequest { Meters = { Meters.Of(Meters.Unique("key"), 1) } }),
+        ["GetMeterUsage"] = _ => Task.FromResult<IMessage>(new GetMeterUsageRequest { Scope = "tenant/" + silo.TenantA }),
     };
 
     /// <summary>Exports, reconciliations and allocations span every tenant: a viewer of one tenant is refused them (DashboardAccessTests), as the reports.</summary>

@@ -151,11 +151,12 @@
     const section = $("detail");
     section.hidden = false;
     try {
-      const [b, byChild, byModel, periods] = await Promise.all([
+      const [b, byChild, byModel, periods, meters] = await Promise.all([
         api("GET", "budgets/" + path(scope)),
         api("GET", `usage/${path(scope)}?group_by=child&page_size=20`),
         api("GET", `usage/${path(scope)}?group_by=model&page_size=20`),
-        api("GET", `periods/${path(scope)}?page_size=10`)]);
+        api("GET", `periods/${path(scope)}?page_size=10`),
+        api("GET", "meter-usage/" + path(scope))]);
       state.budgets.set(scope, b);
       $("detail-h").textContent = scope;
       const f = num(b.limitNanos) ? forecast(b, Date.now()) : null;
@@ -168,6 +169,11 @@
       $("freeze-button").textContent = b.frozen ? "Unfreeze…" : "Freeze…";
       usageTable($("usage-child"), byChild, "Child");
       usageTable($("usage-model"), byModel, "Model");
+      $("usage-meters").replaceChildren(h("thead", {}, h("tr", {}, ["Meter", "Quantity", "Spent", "Commits"].map(t => h("th", { scope: "col", text: t })))),
+        h("tbody", {}, meters.rows.map(r => h("tr", { "data-key": r.meter }, h("td", { text: r.meter }),
+          h("td", { class: "r", "data-field": "quantity", "data-value": num(r.quantity), text: count(r.quantity) }),
+          h("td", { class: "r", "data-field": "spent", "data-nanos": num(r.spentNanos), text: money(r.spentNanos) }),
+          h("td", { class: "r", "data-field": "commits", text: count(r.commits) })))));
       $("detail-periods").replaceChildren(h("thead", {}, h("tr", {}, ["Start", "End", "Limit", "Spent", "Commits"].map(t => h("th", { scope: "col", text: t })))),
         h("tbody", {}, periods.periods.map(p => h("tr", {}, h("td", { text: when(p.startUnixMs) }), h("td", { text: when(p.endUnixMs) }),
           h("td", { class: "r", text: money(p.limitNanos) }), h("td", { class: "r", "data-nanos": num(p.spentNanos), text: money(p.spentNanos) }),
@@ -405,6 +411,28 @@
     }
   }
 
+  // ---- Meters: the catalog ------------------------------------------------------------------------------------
+  async function loadMeters() {
+    try {
+      const meters = [];
+      let token = "";
+      do {
+        const page = await api("GET", `meters?page_size=1000${token ? "&page_token=" + encodeURIComponent(token) : ""}`);
+        meters.push(...page.meters);
+        token = page.nextPageToken;
+      } while (token);
+      // A price per N units reads as it is listed: "$0.02 per 1,000,000 token".
+      const per = m => num(m.perUnits) === 1 ? m.unit : `${count(m.perUnits)} ${m.unit}`;
+      $("meter-table").replaceChildren(h("thead", {}, h("tr", {}, ["Meter", "Unit", "Price", "As of"].map(t => h("th", { scope: "col", text: t })))),
+        h("tbody", {}, meters.length === 0 ? h("tr", {}, h("td", { colspan: 4, text: "no meters: set them with budgetctl meters set" })) :
+          meters.map(m => h("tr", { "data-key": m.name }, h("td", { text: m.name }), h("td", { text: m.unit }),
+            h("td", { class: "r", "data-field": "price", "data-nanos": num(m.priceNanos), "data-per": num(m.perUnits), text: `${money(m.priceNanos)} per ${per(m)}` }),
+            h("td", { text: m.asOf })))));
+    } catch (e) {
+      say("meters: " + e.message);
+    }
+  }
+
   // The top of the budget tree comes first (its two requests are preloaded by the page's head); the other views start
   // once it is drawn, so that on a busy silo they do not compete with it.
   let othersStarted = false;
@@ -416,8 +444,9 @@
     loadAlerts();
     loadAllocation();
     loadReconciliation();
+    loadMeters();
     setInterval(loadLive, 1000);
-    setInterval(() => { loadSpend(); loadAlerts(); loadAllocation(); loadReconciliation(); if (state.budgets.size <= 2000) loadBudgets(); if (state.selected) showDetail(state.selected, false); }, 15000);
+    setInterval(() => { loadSpend(); loadAlerts(); loadAllocation(); loadReconciliation(); loadMeters(); if (state.budgets.size <= 2000) loadBudgets(); if (state.selected) showDetail(state.selected, false); }, 15000);
   }
   loadBudgets();
 })();

@@ -1,0 +1,41 @@
+using System.CommandLine;
+using System.Globalization;
+using BudgetGrains.Contracts.V1;
+
+namespace BudgetGrains.Cli.Commands;
+
+/// <summary>
+/// Meter usage of a call, shared by reserve, check (the estimate) and commit (the actual): <c>--meter NAME=QUANTITY</c>,
+/// repeatable. The server prices each from its meter catalog (budgetctl meters list) and adds it to the dollars or the
+/// tokens given; a meter it does not know is refused, never $0.
+/// </summary>
+internal sealed class MeterOptions
+{
+    private readonly Option<List<MeterUsage>> _meters = new("--meter")
+    {
+        Description = "Meter usage, NAME=QUANTITY in the meter's units, e.g. --meter gpu_seconds=3600 (repeatable)",
+        HelpName = "name=quantity",
+        Arity = ArgumentArity.ZeroOrMore,
+        CustomParser = result =>
+        {
+            var meters = new List<MeterUsage>();
+            foreach (var token in result.Tokens)
+            {
+                var equals = token.Value.IndexOf('=', StringComparison.Ordinal);
+                if (equals <= 0 || !long.TryParse(token.Value.AsSpan(equals + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var quantity))
+                    result.AddError($"--meter: '{token.Value}' is not NAME=QUANTITY with a whole quantity 0 or more (e.g. gpu_seconds=3600)");
+                else if (meters.Exists(m => m.Meter == token.Value[..equals]))
+                    result.AddError($"--meter: {token.Value[..equals]} is given twice; give each meter once");
+                else meters.Add(new MeterUsage { Meter = token.Value[..equals], Quantity = quantity });
+            }
+            return meters;
+        },
+    };
+
+    public void AddTo(Command command) => command.Add(_meters);
+
+    /// <summary>Whether the command line gives a meter.</summary>
+    public bool GivenIn(System.CommandLine.Parsing.CommandResult result) => result.GetResult(_meters) is not null;
+
+    public List<MeterUsage> Read(ParseResult parse) => parse.GetValue(_meters) ?? [];
+}
