@@ -124,6 +124,7 @@ public static class Limits
     public const int MaxAllocationDays = 366;
     public const int MaxAllocationPools = 200;
     public const int MaxAllocationScopes = 20_000;
+
     /// <summary>Meters (docs/decisions/0039): meters in the catalog, the longest name and unit, the largest price (nanos per
     /// <c>per_units</c> units) and <c>per_units</c>, meters one call may give, and the largest quantity of one meter in one
     /// call. A charge is at most MaxMeterQuantityPerCall × MaxMeterPriceNanos, computed in 128 bits; a call whose meters
