@@ -99,15 +99,15 @@ public sealed class AllocationCommandTests(SiloFixture silo)
     }
 
     [Fact]
-    public async Task AMeterDriverIsRefusedByTheSilo()
+    public async Task AMeterDriverWithABadMeterNameIsRefusedByTheSilo()
     {
-        var file = await FileWithAsync(".csv", $"pool,period_start,period_end,amount,driver,dimension\n{SiloFixture.UniqueKey("gpu")},2026-11-01,2026-12-01,1,meter:gpu_seconds,feature\n");
+        var file = await FileWithAsync(".csv", $"pool,period_start,period_end,amount,driver,dimension\n{SiloFixture.UniqueKey("gpu")},2026-11-01,2026-12-01,1,meter:GPU-Seconds,feature\n");
         try
         {
             var run = await silo.RunAsync("allocation", "import", file);
 
             Assert.Equal(1, run.ExitCode);
-            Assert.Contains("meter drivers need meter usage in the ledger", run.Stderr, StringComparison.Ordinal);
+            Assert.Contains("driver's meter 'GPU-Seconds' must start with a lowercase ASCII letter", run.Stderr, StringComparison.Ordinal);
             Assert.Contains("(InvalidArgument)", run.Stderr, StringComparison.Ordinal);
         }
         finally

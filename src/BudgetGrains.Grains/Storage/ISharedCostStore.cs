@@ -7,7 +7,11 @@ public sealed record SharedCostEntry(string Pool, long PeriodStartUnixMs, long P
 
 /// <summary>The ledger's commits of one period summed per tenant or feature scope ("" for commits without one): the usage
 /// measures an allocation driver reads.</summary>
-public sealed record DriverUsage(string Scope, long Tokens, long SpendNanos, long Calls);
+public sealed record DriverUsage(string Scope, long Tokens, long SpendNanos, long Calls)
+{
+    /// <summary>Committed quantity per meter (from the commits' meters), for the <c>meter:NAME</c> drivers.</summary>
+    public IReadOnlyDictionary<string, long> Meters { get; init; } = new Dictionary<string, long>(StringComparer.Ordinal);
+}
 
 /// <summary>An import of a pool for a period that overlaps another period of the same pool (which would count the pool twice).</summary>
 public sealed class SharedCostOverlapException(string message) : Exception(message);
@@ -51,4 +55,18 @@ public static class SharedCosts
         new($"more than {Limits.MaxSharedCosts} pool periods would be stored; replace earlier ones (same pool and period) instead");
 
     private static string Day(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>Adds a scope's committed meter quantity to the driver usage the stores read (the same for both backends).</summary>
+public static class AllocationMeters
+{
+    /// <summary>Adds <paramref name="quantity"/> of <paramref name="meter"/> to the row of <paramref name="scope"/>; a scope
+    /// without a row is left out, as it is for the other drivers (its row was cut by the report's scope limit).</summary>
+    public static void Add(List<DriverUsage> rows, string scope, string meter, long quantity)
+    {
+        var at = rows.FindIndex(r => r.Scope == scope);
+        if (at < 0) return;
+        var meters = new Dictionary<string, long>(rows[at].Meters, StringComparer.Ordinal) { [meter] = quantity };
+        rows[at] = rows[at] with { Meters = meters };
+    }
 }

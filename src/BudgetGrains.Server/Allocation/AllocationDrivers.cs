@@ -4,8 +4,8 @@ namespace BudgetGrains.Server.Allocation;
 
 /// <summary>
 /// The usage measures a shared cost is split by (docs/decisions/0046): each names a quantity of a tenant's or feature's
-/// commits in the cost's period. Meters ("meter:gpu_seconds") plug in here: <see cref="Validate"/> accepts a meter of the
-/// catalog, <see cref="DriverUsage"/> carries the period's meter quantities per scope, and <see cref="Quantity"/> reads them.
+/// commits in the cost's period: tokens, spend, calls, or the committed quantity of one meter ("meter:gpu_seconds", the
+/// meters the commits carried, docs/decisions/0040).
 /// </summary>
 internal static class AllocationDrivers
 {
@@ -18,9 +18,9 @@ internal static class AllocationDrivers
     public static string? Validate(string driver) => driver switch
     {
         Tokens or Spend or Calls => null,
+        // A meter not in the catalog (or deleted from it) is a valid driver: no commit carries it, so the cost stays unallocated.
         _ when driver.StartsWith(MeterPrefix, StringComparison.Ordinal) =>
-            $"driver '{Auth.AgentTenancy.Short(driver)}': meter drivers need meter usage in the ledger, which this silo does not record yet; " +
-            $"use {Tokens}, {Spend} or {Calls}",
+            Grains.Meters.MeterRules.Name(driver[MeterPrefix.Length..], "driver's meter") is { } bad ? $"driver '{Auth.AgentTenancy.Short(driver)}': {bad.Message}" : null,
         _ => $"driver must be {Tokens}, {Spend}, {Calls} or {MeterPrefix}NAME, not '{Auth.AgentTenancy.Short(driver)}'",
     };
 
@@ -30,6 +30,7 @@ internal static class AllocationDrivers
         Tokens => usage.Tokens,
         Spend => usage.SpendNanos,
         Calls => usage.Calls,
+        _ when driver.StartsWith(MeterPrefix, StringComparison.Ordinal) => usage.Meters.GetValueOrDefault(driver[MeterPrefix.Length..]),
         _ => throw new InvalidOperationException($"driver {driver} was not validated"),
     };
 

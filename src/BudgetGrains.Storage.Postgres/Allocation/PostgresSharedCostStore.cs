@@ -102,9 +102,17 @@ public sealed class PostgresSharedCostStore(NpgsqlDataSource dataSource) : IShar
             FROM ledger l WHERE l.committed_at_ms >= $1 AND l.committed_at_ms < $2 GROUP BY 1 ORDER BY 1 LIMIT $3
             """, fromUnixMs, toUnixMs, limit);
         var rows = new List<DriverUsage>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            rows.Add(new DriverUsage(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)));
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            while (await reader.ReadAsync(cancellationToken))
+                rows.Add(new DriverUsage(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)));
+        // The meters of the same commits, per scope (the meter drivers).
+        await using var meters = Command(connection, $"""
+            SELECT {scope} COLLATE "C" AS s, m.meter, SUM(m.quantity)::bigint FROM ledger l JOIN ledger_meters m ON m.reservation_id = l.reservation_id
+            WHERE l.committed_at_ms >= $1 AND l.committed_at_ms < $2 GROUP BY 1, 2
+            """, fromUnixMs, toUnixMs);
+        await using (var reader = await meters.ExecuteReaderAsync(cancellationToken))
+            while (await reader.ReadAsync(cancellationToken))
+                AllocationMeters.Add(rows, reader.GetString(0), reader.GetString(1), reader.GetInt64(2));
         return rows;
     }
 

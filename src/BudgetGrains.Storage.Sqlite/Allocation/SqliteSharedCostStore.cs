@@ -99,9 +99,17 @@ public sealed class SqliteSharedCostStore : ISharedCostStore
             FROM ledger l WHERE l.committed_at_ms >= $1 AND l.committed_at_ms < $2 GROUP BY s ORDER BY s LIMIT $3
             """, fromUnixMs, toUnixMs, limit);
         var rows = new List<DriverUsage>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            rows.Add(new DriverUsage(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)));
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            while (await reader.ReadAsync(cancellationToken))
+                rows.Add(new DriverUsage(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)));
+        // The meters of the same commits, per scope (the meter drivers).
+        await using var meters = SideTables.Command(connection, null, $"""
+            SELECT {scope} AS s, m.meter, SUM(m.quantity) FROM ledger l JOIN ledger_meters m ON m.reservation_id = l.reservation_id
+            WHERE l.committed_at_ms >= $1 AND l.committed_at_ms < $2 GROUP BY s, m.meter
+            """, fromUnixMs, toUnixMs);
+        await using (var reader = await meters.ExecuteReaderAsync(cancellationToken))
+            while (await reader.ReadAsync(cancellationToken))
+                AllocationMeters.Add(rows, reader.GetString(0), reader.GetString(1), reader.GetInt64(2));
         return rows;
     }
 

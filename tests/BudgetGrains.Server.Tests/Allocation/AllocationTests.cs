@@ -113,6 +113,35 @@ public sealed class AllocationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APoolIsSplitByAMetersCommittedQuantity()
+    {
+        await _silo.Management.UpsertMeterAsync(new UpsertMeterRequest { Meter = new Meter { Name = "gpu_seconds", Unit = "second", PriceNanos = 1, PerUnits = 1 } });
+        async Task CommitGpuAsync(string tenant, long seconds)
+        {
+            var hold = await _silo.Admission.ReserveAsync(Build.Reserve(new Attribution { Tenant = tenant, Feature = "train" }, 1_000_000));
+            await _silo.Admission.CommitAsync(new CommitRequest { ReservationId = hold.ReservationId, Meters = { new MeterUsage { Meter = "gpu_seconds", Quantity = seconds } } });
+        }
+        await CommitGpuAsync("m1", 100);
+        await CommitGpuAsync("m2", 200);
+        await CommitGpuAsync("m2", 100);
+        await CommitTokensAsync(new Attribution { Tenant = "m3" }, 5_000);   // tokens, no GPU: no share of the GPU pool
+
+        await ImportAsync(Cost("gpu-pool", 1_000, driver: "meter:gpu_seconds"), Cost("unused-meter", 10, driver: "meter:vector_queries"));
+        var report = await ReportAsync();
+
+        // 1,000 nanos by 100 : 300 GPU-seconds: 250 and 750, nothing left over.
+        var rows = report.Rows.ToDictionary(r => r.Scope);
+        long Part(string scope, string pool) => rows.TryGetValue(scope, out var row) ? row.Figures.Where(f => f.Source == pool).Sum(f => f.AmountNanos) : 0;
+        Assert.Equal((250L, 750L, 0L), (Part("tenant/m1", "gpu-pool"), Part("tenant/m2", "gpu-pool"), Part("tenant/m3", "gpu-pool")));
+        var m2 = rows["tenant/m2"].Figures.Single(f => f.Source == "gpu-pool");
+        Assert.Equal((300L, 400L), (m2.DriverQuantity, m2.DriverTotal));
+        // A meter no commit carried leaves its pool unallocated, whole.
+        var unused = report.Pools.Single(p => p.Cost.Pool == "unused-meter");
+        Assert.Equal((0L, 10L), (unused.AllocatedNanos, unused.UnallocatedNanos));
+        Assert.Equal(report.TotalNanos, report.MeasuredNanos + report.AllocatedNanos + report.EstimatedNanos + report.UnallocatedNanos);
+    }
+
+    [Fact]
     public async Task ImportingAPoolAndPeriodAgainReplacesItAndAnOverlappingPeriodIsRefused()
     {
         await CommitTokensAsync(new Attribution { Tenant = "a" }, 10);
@@ -137,7 +166,7 @@ public sealed class AllocationTests : IAsyncLifetime
     [InlineData("pool", "bad pool", "pool 'bad pool' has ' '")]
     [InlineData("amountNanos", -1L, "amount_nanos must be 0 or more")]
     [InlineData("currency", "usd", "must be written in capitals: USD")]
-    [InlineData("driver", "meter:gpu_seconds", "meter drivers need meter usage in the ledger")]
+    [InlineData("driver", "meter:GPU", "driver's meter 'GPU' must start with a lowercase ASCII letter")]
     [InlineData("driver", "bytes", "driver must be tokens, spend, calls or meter:NAME, not 'bytes'")]
     [InlineData("dimension", "team", "dimension must be tenant or feature, not 'team'")]
     [InlineData("periodEndUnixMs", 0L, "period_end_unix_ms must be after period_start_unix_ms")]
