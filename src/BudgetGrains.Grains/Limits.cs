@@ -116,4 +116,8 @@ public static class Limits
     public const int MaxBillLines = 100_000;
     public const int MaxReconciliationDays = 366;
     public const int MaxReconciliationRows = 20_000;
+
+    /// <summary>Cost per outcome (docs/decisions/0042): (key, outcome) rows one report returns; past it the report says it
+    /// was truncated.</summary>
+    public const int MaxOutcomeReportRows = 1_000;
 }

@@ -73,6 +73,7 @@ internal sealed class AuditLog(JournalService journal, TimeProvider clock, Manag
         V1.RevokeApiKeyRequest r => r.Id,
         V1.SetTenantSettingsRequest r => ScopeIds.Of(ScopeIds.Tenant, r.Tenant),
         V1.ImportBillRequest r => "bills/" + r.ImportId,
+        V1.StartJobRequest r => ScopeIds.OfTask(r.Tenant, r.Job),
         V1.CreateApiKeyRequest => (response as V1.CreateApiKeyResponse)?.ApiKey?.Id ?? "",
         _ => "",
     };
@@ -87,6 +88,7 @@ internal sealed class AuditLog(JournalService journal, TimeProvider clock, Manag
             {
                 V1.UpsertBudgetRequest r => await BudgetAsync(r.Scope),
                 V1.EndTaskRequest r => await BudgetAsync(r.Scope),
+                V1.StartJobRequest r => await BudgetAsync(ScopeIds.OfTask(r.Tenant, r.Job)),
                 V1.DeleteBudgetRequest r => await BudgetAsync(r.Scope),
                 V1.FreezeBudgetRequest r => await BudgetAsync(r.Scope),
                 V1.ResetBudgetRequest r => await BudgetAsync(r.Scope),

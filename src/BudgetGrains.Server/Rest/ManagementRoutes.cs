@@ -34,5 +34,8 @@ internal static class ManagementRoutes
         new("GET", "exports/usage", "ExportUsage"),
         new("PUT", "bills/{import_id}", "ImportBill", Body: "*"),
         new("GET", "reconciliation", "GetReconciliation"),
+        new("GET", "reports/cost-per-outcome", "GetCostPerOutcome"),
+        new("PUT", "jobs/{tenant}/{job}", "StartJob", Body: "*"),
+        new("GET", "jobs", "GetJobReport"),
     ];
 }
