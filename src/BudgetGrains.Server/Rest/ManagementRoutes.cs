@@ -35,7 +35,7 @@ internal static class ManagementRoutes
         new("PUT", "bills/{import_id}", "ImportBill", Body: "*"),
         new("GET", "reconciliation", "GetReconciliation"),
         new("GET", "reports/cost-per-outcome", "GetCostPerOutcome"),
-        new("PUT", "jobs/{tenant}/{job}", "StartJob", Body: "*"),
+        new("POST", "jobs", "StartJob", Body: "*"),
         new("GET", "jobs", "GetJobReport"),
     ];
 }
