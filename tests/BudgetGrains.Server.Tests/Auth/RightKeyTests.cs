@@ -51,6 +51,10 @@ public sealed class RightKeyTests(AuthFixture silo)
         ["ImportBill"] = _ => Task.FromResult<IMessage>(new ImportBillRequest { ImportId = Build.UniqueKey("bill"), Format = "focus",
             Content = "BilledCost,BillingCurrency,ChargePeriodStart,ProviderName\r\n1,USD,2026-11-02T00:00:00Z,right-key\r\n" }),
         ["GetReconciliation"] = _ => Task.FromResult<IMessage>(new GetReconciliationRequest { FromUnixMs = 1_793_577_600_000, Provider = "right-key" }),
+        // Task reports name the tenant, so that a tenant's viewer may read them.
+        ["GetCostPerOutcome"] = _ => Task.FromResult<IMessage>(new GetCostPerOutcomeRequest { GroupBy = "feature", Tenant = silo.TenantA }),
+        ["StartJob"] = _ => Task.FromResult<IMessage>(new StartJobRequest { Tenant = silo.TenantA, Job = Build.UniqueKey("job"), EstimateNanos = 10, CapNanos = 20 }),
+        ["GetJobReport"] = _ => Task.FromResult<IMessage>(new GetJobReportRequest { Tenant = silo.TenantA }),
     };
 
     /// <summary>Exports span every tenant: a viewer of one tenant is refused them (DashboardAccessTests), as the reports.</summary>
