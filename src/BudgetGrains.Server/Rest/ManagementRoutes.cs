@@ -34,7 +34,7 @@ internal static class ManagementRoutes
         new("GET", "exports/usage", "ExportUsage"),
         new("PUT", "bills/{import_id}", "ImportBill", Body: "*"),
         new("GET", "reconciliation", "GetReconciliation"),
-        new("GET", "reports/cost-per-outcome", "GetCostPerOutcome"),
+        new("GET", "cost-per-outcome", "GetCostPerOutcome"),
         new("POST", "jobs", "StartJob", Body: "*"),
         new("GET", "jobs", "GetJobReport"),
     ];
