@@ -90,3 +90,28 @@ public sealed class JobTests(SiloFixture silo)
         Assert.Equal("", second.NextPageToken);
     }
 }
+
+/// <summary>A job's estimate, cap and outcome are durable: after a restart the same answers, the same refusals.</summary>
+public sealed class JobRestartTests
+{
+    [Fact]
+    public async Task AJobsFactsAndOutcomeSurviveARestart()
+    {
+        await using var silo = await OwnSilo.StartAsync(OwnSilo.NewOptions("jobs-restart"));
+        var start = new StartJobRequest { Tenant = "acme", Job = "eval-1", Feature = "evals", EstimateNanos = 2_000, CapNanos = 1_500 };
+        var job = await silo.Management.StartJobAsync(start);
+        await silo.SpendAsync(new Attribution { Tenant = "acme", Feature = "evals", Task = "eval-1" }, 700);
+        await silo.RestartAsync();
+
+        // Still a job with the same values (a repeat is a no-op), still capped.
+        Assert.Equal(job.Scope, (await silo.Management.StartJobAsync(start)).Scope);
+        Assert.Equal(1_500, (await silo.Management.StatusAsync(job.Scope)).LimitNanos);
+        await silo.Management.EndTaskAsync(new EndTaskRequest { Scope = job.Scope, Outcome = "completed" });
+        await silo.RestartAsync();
+
+        var changed = await Assert.ThrowsAsync<RpcException>(() => silo.Management.EndTaskAsync(new EndTaskRequest { Scope = job.Scope, Outcome = "failed" }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, changed.StatusCode);
+        var row = Assert.Single((await silo.Management.GetJobReportAsync(new GetJobReportRequest { Tenant = "acme" })).Jobs);
+        Assert.Equal(("completed", 2_000L, 1_500L, 1L, 700L, 700L), (row.Outcome, row.EstimateNanos, row.CapNanos, row.Intervals, row.IntervalEstimateNanos, row.ActualNanos));
+    }
+}
