@@ -43,6 +43,17 @@ public interface ITaskStore
         CancellationToken cancellationToken);
 }
 
+/// <summary>The rows of the task reports as both backends select them (same columns, same order).</summary>
+public static class TaskRows
+{
+    public static TaskCostRow Cost(System.Data.Common.DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3),
+        r.GetInt64(4), r.GetInt64(5), r.GetInt64(6), r.GetInt64(7));
+
+    public static JobRow Job(System.Data.Common.DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3),
+        r.GetInt64(4), r.GetInt64(5), r.GetInt64(6), r.GetInt64(7), r.GetString(8), r.GetInt64(9), r.GetInt64(10), r.GetInt64(11),
+        r.GetInt64(12), r.GetInt64(13));
+}
+
 /// <summary>Names shared by both backends' task tables.</summary>
 public static class TaskKinds
 {

@@ -23,8 +23,7 @@ public sealed class PostgresTaskStore(NpgsqlDataSource dataSource) : ITaskStore
         var rows = new List<TaskCostRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-            rows.Add(new TaskCostRow(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4),
-                reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7)));
+            rows.Add(TaskRows.Cost(reader));
         return rows;
     }
 
@@ -44,9 +43,7 @@ public sealed class PostgresTaskStore(NpgsqlDataSource dataSource) : ITaskStore
         var jobs = new List<JobRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-            jobs.Add(new JobRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4),
-                reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetString(8), reader.GetInt64(9), reader.GetInt64(10),
-                reader.GetInt64(11), reader.GetInt64(12), reader.GetInt64(13)));
+            jobs.Add(TaskRows.Job(reader));
         return jobs;
     }
 }

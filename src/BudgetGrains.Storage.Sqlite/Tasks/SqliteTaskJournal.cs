@@ -1,6 +1,7 @@
 using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Storage;
 using Microsoft.Data.Sqlite;
+using static BudgetGrains.Storage.Sqlite.SqliteCommands;
 
 namespace BudgetGrains.Storage.Sqlite.Tasks;
 
@@ -80,14 +81,5 @@ public sealed class SqliteTaskJournal : ISqliteJournalHandler
             }
         }
         foreach (var (scope, nanos) in _estimates) Run(connection, transaction, AddEstimate, scope, nanos);
-    }
-
-    private static void Run(SqliteConnection connection, SqliteTransaction transaction, string sql, params object[] values)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        for (var i = 0; i < values.Length; i++) command.Parameters.AddWithValue("$" + (i + 1), values[i]);
-        command.ExecuteNonQuery();
     }
 }
