@@ -37,10 +37,10 @@ public interface ITaskStore
     /// <summary>Rows per (key, outcome) in key, outcome order, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<TaskCostRow>> ReadCostPerOutcomeAsync(TaskCostQuery query, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Jobs started in [from, to) (of <paramref name="tenant"/>, "" = all) with a scope after
-    /// <paramref name="afterScope"/>, in scope order, at most <paramref name="limit"/>.</summary>
+    /// <summary>Jobs started in [from, to) (of <paramref name="tenant"/>, "" = all; only <paramref name="scope"/>, "" = any) with a
+    /// scope after <paramref name="afterScope"/>, in scope order, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<JobRow>> ReadJobsAsync(long fromUnixMs, long toUnixMs, string tenant, string afterScope, int limit,
-        CancellationToken cancellationToken);
+        CancellationToken cancellationToken, string scope = "");
 }
 
 /// <summary>The rows of the task reports as both backends select them (same columns, same order).</summary>

@@ -47,8 +47,8 @@ internal sealed class TaskReports(ITaskStore store, BudgetAdministration budgets
         ProtoMapping.Unwrap(await budgets.StartJobAsync(request.Tenant, request.Job, start));
         var scope = ScopeIds.OfTask(request.Tenant, request.Job);
         // The job's row is written with the start; read it back so the answer is what the report shows.
-        var rows = await store.ReadJobsAsync(0, long.MaxValue, request.Tenant, Before(scope), 1, CancellationToken.None);
-        return rows.Count == 1 && rows[0].Scope == scope
+        var rows = await store.ReadJobsAsync(0, long.MaxValue, "", "", 1, CancellationToken.None, scope);
+        return rows.Count == 1
             ? ToProto(rows[0])
             : throw Status(StatusCode.Unavailable, $"job {scope} was started but cannot be read back yet; retry");
     }
@@ -112,9 +112,6 @@ internal sealed class TaskReports(ITaskStore store, BudgetAdministration budgets
     {
         if (tenant.Length > 0 && ScopeIds.ValidateKey(tenant, "tenant") is { } bad) throw Status(StatusCode.InvalidArgument, bad);
     }
-
-    /// <summary>The largest key ordered before <paramref name="scope"/>, so that a page "after" it starts at the scope itself.</summary>
-    private static string Before(string scope) => scope[..^1] + (char)(scope[^1] - 1);
 
     private static RpcException Status(StatusCode code, string message) => new(new Grpc.Core.Status(code, message));
 }

@@ -28,7 +28,7 @@ public sealed class PostgresTaskStore(NpgsqlDataSource dataSource) : ITaskStore
     }
 
     public async Task<IReadOnlyList<JobRow>> ReadJobsAsync(long fromUnixMs, long toUnixMs, string tenant, string afterScope, int limit,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, string scope = "")
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = Command(connection, """
@@ -38,8 +38,9 @@ public sealed class PostgresTaskStore(NpgsqlDataSource dataSource) : ITaskStore
                 COALESCE(SUM(p.denials), 0)::bigint
             FROM tasks t LEFT JOIN scope_periods p ON p.scope = t.scope
             WHERE t.kind = 'job' AND t.scope > $4 AND t.started_at_ms >= $1 AND t.started_at_ms < $2 AND ($3 = '' OR t.tenant = $3)
+                AND ($6 = '' OR t.scope = $6)
             GROUP BY t.scope ORDER BY t.scope LIMIT $5
-            """, fromUnixMs, toUnixMs, tenant, afterScope, limit);
+            """, fromUnixMs, toUnixMs, tenant, afterScope, limit, scope);
         var jobs = new List<JobRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

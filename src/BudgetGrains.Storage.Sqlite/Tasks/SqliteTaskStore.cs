@@ -33,7 +33,7 @@ public sealed class SqliteTaskStore(Func<SqliteConnection> openReadConnection) :
     }
 
     public async Task<IReadOnlyList<JobRow>> ReadJobsAsync(long fromUnixMs, long toUnixMs, string tenant, string afterScope, int limit,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, string scope = "")
     {
         await using var connection = openReadConnection();
         await using var command = connection.CreateCommand();
@@ -44,12 +44,14 @@ public sealed class SqliteTaskStore(Func<SqliteConnection> openReadConnection) :
                 IFNULL(SUM(p.denials), 0)
             FROM tasks t LEFT JOIN scope_periods p ON p.scope = t.scope
             WHERE t.kind = 'job' AND t.scope > $after AND t.started_at_ms >= $from AND t.started_at_ms < $to AND ($tenant = '' OR t.tenant = $tenant)
+                AND ($scope = '' OR t.scope = $scope)
             GROUP BY t.scope ORDER BY t.scope LIMIT $limit
             """;
         command.Parameters.AddWithValue("$from", fromUnixMs);
         command.Parameters.AddWithValue("$to", toUnixMs);
         command.Parameters.AddWithValue("$tenant", tenant);
         command.Parameters.AddWithValue("$after", afterScope);
+        command.Parameters.AddWithValue("$scope", scope);
         command.Parameters.AddWithValue("$limit", limit);
         var jobs = new List<JobRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
