@@ -182,3 +182,16 @@ class BudgetClient:
     def upsert_budget(self, scope: str, limit_nanos: int, parent: str = "") -> None:
         """Admin call, for demos: an operator would use `budgetctl budgets set`."""
         self._call(self._management.UpsertBudget, management_pb2.UpsertBudgetRequest(scope=scope, limit_nanos=limit_nanos, parent=parent))
+
+    def start_job(self, tenant: str, job: str, estimate_nanos: int, cap_nanos: int = 0, feature: str = "", agent: str = ""):
+        """Admin call: starts a job (task/<tenant>/<job>) with its pre-run estimate and cap. Repeating it is a no-op."""
+        return self._call(self._management.StartJob, management_pb2.StartJobRequest(
+            tenant=tenant, job=job, estimate_nanos=estimate_nanos, cap_nanos=cap_nanos, feature=feature, agent=agent))
+
+    def end_task(self, scope: str, outcome: str = "") -> str:
+        """Admin call: ends a task or job with an outcome ("completed", "stopped", "resolved"...); returns the one recorded."""
+        return self._call(self._management.EndTask, management_pb2.EndTaskRequest(scope=scope, outcome=outcome)).outcome
+
+    def job_report(self, tenant: str):
+        """The jobs of a tenant, each with its estimates and actual cost."""
+        return list(self._call(self._management.GetJobReport, management_pb2.GetJobReportRequest(tenant=tenant, page_size=1000)).jobs)

@@ -35,6 +35,7 @@ public static class Cli
         globals.AddTo(root);
         root.Add(BudgetsCommand.Create(globals, terminal));
         root.Add(TasksCommand.Create(globals, terminal));
+        root.Add(JobsCommand.Create(globals, terminal));
         root.Add(TenantsCommand.Create(globals, terminal));
         root.Add(PricesCommand.Create(globals, terminal));
         root.Add(MetersCommand.Create(globals, terminal));

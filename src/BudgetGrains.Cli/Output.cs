@@ -92,6 +92,7 @@ internal sealed partial class Output(Terminal terminal, bool json)
         Console.MarkupLine("[green]ENDED[/]");
         Line("task", task);
         Line("released", Plural(response.ReleasedHolds, "open hold"));
+        Line("outcome", response.Outcome);
     }
 
     private static string LimitText(Limit? limit, Func<long, string> format) => limit is null ? "not set" : format(limit.Value);

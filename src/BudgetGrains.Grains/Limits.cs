@@ -136,4 +136,8 @@ public static class Limits
     public const long MaxMeterPerUnits = 1_000_000_000;
     public const int MaxMetersPerCall = 16;
     public const long MaxMeterQuantityPerCall = 1_000_000_000_000;
+
+    /// <summary>Cost per outcome (docs/decisions/0042): (key, outcome) rows one report returns; past it the report says it
+    /// was truncated.</summary>
+    public const int MaxOutcomeReportRows = 1_000;
 }

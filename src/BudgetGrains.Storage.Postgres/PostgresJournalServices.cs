@@ -11,6 +11,7 @@ using BudgetGrains.Storage.Postgres.Budget;
 using BudgetGrains.Storage.Postgres.Meters;
 using BudgetGrains.Storage.Postgres.Prices;
 using BudgetGrains.Storage.Postgres.Reconciliation;
+using BudgetGrains.Storage.Postgres.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -21,7 +22,8 @@ public static class PostgresJournalServices
 {
     /// <summary>The journal handlers of every component with tables in the database.</summary>
     public static IReadOnlyList<IPostgresJournalHandler> Handlers() =>
-        [new PostgresBudgetJournal(), new PostgresAlertJournal(), new PostgresPriceJournal(), new PostgresAccessJournal(), new PostgresMeterJournal()];
+        [new PostgresBudgetJournal(), new PostgresAlertJournal(), new PostgresPriceJournal(), new PostgresAccessJournal(), new PostgresMeterJournal(),
+            new PostgresTaskJournal()];
 
     /// <summary>Connects to the database and brings its schema up to date (see <see cref="PostgresJournalStore.OpenAsync"/>).</summary>
     public static Task<PostgresJournalStore> OpenAsync(string connectionString, ILogger? logger = null, CancellationToken cancellationToken = default,
@@ -42,6 +44,7 @@ public static class PostgresJournalServices
         .AddSingleton<ILedgerExport>(new PostgresLedgerExport(store.ReadSource))
         .AddSingleton<IBillStore>(new PostgresBillStore(store.ReadSource))
         .AddSingleton<ISharedCostStore>(new PostgresSharedCostStore(store.ReadSource))
+        .AddSingleton<ITaskStore>(new PostgresTaskStore(store.ReadSource))
         .AddSingleton<IAlertStore>(new PostgresAlertStore(store.ReadSource))
         .AddSingleton<IPriceStore>(new PostgresPriceStore(store.ReadSource))
         .AddSingleton<IMeterStore>(new PostgresMeterStore(store.ReadSource))

@@ -11,6 +11,7 @@ using BudgetGrains.Storage.Sqlite.Budget;
 using BudgetGrains.Storage.Sqlite.Meters;
 using BudgetGrains.Storage.Sqlite.Prices;
 using BudgetGrains.Storage.Sqlite.Reconciliation;
+using BudgetGrains.Storage.Sqlite.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BudgetGrains.Storage.Sqlite;
@@ -20,7 +21,8 @@ public static class SqliteJournalServices
 {
     /// <summary>Opens (or creates) the database file with the schema of every journal handler.</summary>
     public static SqliteJournalStore Open(string databasePath) =>
-        new(databasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal(), new SqlitePriceJournal(), new SqliteAccessJournal(), new SqliteMeterJournal()]);
+        new(databasePath, [new SqliteBudgetJournal(), new SqliteAlertJournal(), new SqlitePriceJournal(), new SqliteAccessJournal(), new SqliteMeterJournal(),
+            new SqliteTaskJournal()]);
 
     /// <summary>The journal's backend and the read sides (counters and ledger, alerts, prices) over the same file. The
     /// caller owns <paramref name="store"/> and disposes it after the host, once the journal has flushed.</summary>
@@ -31,6 +33,7 @@ public static class SqliteJournalServices
         .AddSingleton<ILedgerExport>(new SqliteLedgerExport(store.OpenReadConnection))
         .AddSingleton<IBillStore>(new SqliteBillStore(store.DatabasePath, store.OpenReadConnection))
         .AddSingleton<ISharedCostStore>(new SqliteSharedCostStore(store.DatabasePath, store.OpenReadConnection))
+        .AddSingleton<ITaskStore>(new SqliteTaskStore(store.OpenReadConnection))
         .AddSingleton<IAlertStore>(new SqliteAlertStore(store.OpenReadConnection))
         .AddSingleton<IPriceStore>(new SqlitePriceStore(store.OpenReadConnection))
         .AddSingleton<IMeterStore>(new SqliteMeterStore(store.OpenReadConnection))

@@ -55,4 +55,31 @@ public sealed class ExampleTests(SiloFixture silo)
         Assert.Equal((1_000L, 900L, 0L, 0, 3L, 1L),
             (status.LimitNanos, status.SpentNanos, status.HeldNanos, status.OpenHolds, status.Commits, status.Denials));
     }
+
+    /// <summary>The job runner: cap 3,500, intervals of at most 1,000 costing 800 to 1,000 each, ten checkpoints needed. The
+    /// cap stops it at a checkpoint: the reserve of the next interval is denied, so spend never passes the cap.</summary>
+    [SkippableFact]
+    public async Task PythonJobRunnerIsStoppedByItsCapAtACheckpoint()
+    {
+        var python = Components.RequirePythonWithGrpc();
+        var script = Path.Combine(Components.RepositoryRoot, "examples", "python", "job_runner.py");
+        var (tenant, job) = ($"jobs-{Guid.NewGuid():N}", "finetune");
+
+        var (exitCode, output) = Components.Run(python, [script, silo.HostPort, "--tenant", tenant, "--job", job, "--estimate-nanos", "5000",
+            "--cap-nanos", "3500", "--interval-nanos", "1000", "--checkpoints", "10", "--interval-seconds", "0", "--seed", "7"], RunTimeout);
+
+        Assert.True(exitCode == 0, output);
+        var lines = output.Trim().Split('\n');
+        var summary = JsonDocument.Parse(lines[^1]["SUMMARY ".Length..]).RootElement;
+        var (checkpoints, spent) = (summary.GetProperty("checkpoints").GetInt32(), summary.GetProperty("spent_nanos").GetInt64());
+        Assert.Equal("stopped", summary.GetProperty("outcome").GetString());
+        // Stopped because the next interval could not fit: spent + 1,000 > 3,500, and never over the cap.
+        Assert.InRange(spent, 2_501, 3_500);
+        Assert.Contains(lines, l => l.StartsWith($"interval {checkpoints + 1}: DENIED BUDGET_EXHAUSTED at task/{tenant}/{job}", StringComparison.Ordinal));
+        Assert.Equal((spent, checkpoints * 1_000L, 5_000L), (summary.GetProperty("actual_nanos").GetInt64(),
+            summary.GetProperty("interval_estimate_nanos").GetInt64(), summary.GetProperty("estimate_nanos").GetInt64()));
+
+        var status = await silo.StatusAsync($"task/{tenant}/{job}");
+        Assert.Equal((3_500L, spent, 0L, true, (long)checkpoints), (status.LimitNanos, status.SpentNanos, status.HeldNanos, status.Ended, status.Commits));
+    }
 }

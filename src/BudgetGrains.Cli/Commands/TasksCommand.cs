@@ -3,7 +3,8 @@ using BudgetGrains.Contracts.V1;
 
 namespace BudgetGrains.Cli.Commands;
 
-/// <summary><c>budgetctl tasks policy set|get</c> and <c>tasks end</c>: guardrails for agent tasks.</summary>
+/// <summary><c>budgetctl tasks policy set|get</c>, <c>tasks end</c> and <c>tasks outcomes</c>: guardrails for agent tasks, and
+/// what their outcomes cost.</summary>
 internal static class TasksCommand
 {
     public static Command Create(GlobalOptions globals, Terminal terminal) => new("tasks", "Guardrails for agent tasks: depth, retries, calls, spend, hold TTL")
@@ -14,6 +15,7 @@ internal static class TasksCommand
             GetPolicy(globals, terminal),
         },
         End(globals, terminal),
+        Outcomes(globals, terminal),
     };
 
     private static Command SetPolicy(GlobalOptions globals, Terminal terminal)
@@ -64,16 +66,53 @@ internal static class TasksCommand
     private static Command End(GlobalOptions globals, Terminal terminal)
     {
         var scope = new Argument<string>("task") { Description = "The task scope, task/<tenant>/<task>" };
-        var command = new Command("end", "End an agent task: release its open holds and deny every later call") { scope };
+        var outcome = new Option<string>("--outcome")
+        {
+            Description = "What the task came to, for cost per outcome: resolved, unresolved, failed, abandoned, completed, stopped, or your own " +
+                "word (a-z 0-9 . _ : -) [default: ended]",
+            HelpName = "word",
+        };
+        var command = new Command("end", "End an agent task: release its open holds, deny every later call, record its outcome") { scope, outcome };
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var session = globals.Open(parse, terminal);
             var task = parse.GetRequiredValue(scope);
-            session.Output.TaskEnded(task, await session.Management.EndTaskAsync(new EndTaskRequest { Scope = task }, session.Call(cancellationToken)));
+            var request = new EndTaskRequest { Scope = task, Outcome = parse.GetValue(outcome) ?? "" };
+            session.Output.TaskEnded(task, await session.Management.EndTaskAsync(request, session.Call(cancellationToken)));
             return Cli.Ok;
         });
         return command;
     }
+
+    private static Command Outcomes(GlobalOptions globals, Terminal terminal)
+    {
+        var by = Options.OneOf("--by", "Group by feature or tenant [default: feature]", required: false, "feature", "tenant");
+        var (from, to) = TimeRange("tasks started");
+        var tenant = new Option<string>("--tenant") { Description = "Only this tenant's tasks", HelpName = "tenant" };
+        var kind = Options.OneOf("--kind", "Only agent tasks (task) or jobs (job) [default: both]", required: false, "task", "job");
+        var command = new Command("outcomes", "Cost per outcome: tasks, their whole cost (every call, retry and failed attempt) and cost per task, " +
+            "with cost per inference, per API call and per 1M tokens") { by, from, to, tenant, kind };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var session = globals.Open(parse, terminal);
+            var request = new GetCostPerOutcomeRequest
+            {
+                GroupBy = parse.GetValue(by) ?? "feature", FromUnixMs = From(parse, from), ToUnixMs = parse.GetValue(to),
+                Tenant = parse.GetValue(tenant) ?? "", Kind = parse.GetValue(kind) ?? "",
+            };
+            session.Output.CostPerOutcome(await session.Management.GetCostPerOutcomeAsync(request, session.Call(cancellationToken)));
+            return Cli.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>--from and --to of the task reports: tasks started in the range.</summary>
+    internal static (Option<long> From, Option<long> To) TimeRange(string what) =>
+        (Options.Instant("--from", $"Only {what} at or after this UTC time [default: 30 days ago]"),
+         Options.Instant("--to", $"Only {what} before this UTC time [default: no bound]"));
+
+    internal static long From(System.CommandLine.ParseResult parse, Option<long> from) =>
+        parse.GetResult(from) is null ? DateTimeOffset.UtcNow.AddDays(-30).ToUnixTimeMilliseconds() : parse.GetValue(from);
 
     private static Option<long> Limit(string name, string description) => new(name) { Description = description, HelpName = "n" };
 

@@ -135,7 +135,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             return await FinishDeniedAsync(fingerprint, Denied(DenyReason.NoBudget, unbudgeted, 0), denial: null);
         }
 
-        var (taskScope, taskCall, taskPeriod) = (command.Attribution.TaskScope, (TaskCall?)null, 0L);
+        var (taskScope, taskCall, taskPeriod, firstTaskCall) = (command.Attribution.TaskScope, (TaskCall?)null, 0L, false);
         var fences = new List<ScopeFence>(walk.PassedFences);
         var inherited = walk.InheritedTaskPolicy(command.Attribution);
         if (taskScope.Length > 0)
@@ -157,7 +157,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
                 return await FinishDeniedAsync(fingerprint, Denied(verdict.Reason, taskScope, verdict.RemainingNanos),
                     new ScopeCounterDelta(taskScope, verdict.PeriodStartUnixMs, Denials: 1));
             }
-            taskPeriod = verdict.PeriodStartUnixMs;
+            (taskPeriod, firstTaskCall) = (verdict.PeriodStartUnixMs, verdict.FirstTaskCall);
             if (!fences.Exists(f => f.Scope == taskScope)) fences.Add(new ScopeFence(taskScope, verdict.Epoch));
         }
 
@@ -170,6 +170,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             journal.Add(scope == taskScope
                 ? new ScopeCounterDelta(scope, taskPeriod, HeldNanos: amount, OpenHolds: 1, Calls: 1, Retries: command.Task.IsRetry ? 1 : 0, DepthMaxSeen: command.Task.Depth)
                 : new ScopeCounterDelta(scope, HeldNanos: amount, OpenHolds: 1));
+        if (firstTaskCall) journal.Add(new TaskStarted(taskScope, a.Tenant, a.Feature, a.Agent, now));
         var admitted = new ReservationState
         {
             Status = ReservationStatus.Admitted,
@@ -255,6 +256,8 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             command.Outcome, answer.Late, answer.Overage, State.ReservedAtUnixMs, now));
         if (metered.Charges.Count > 0) journal.Add(new MeterDelta(GrainKey, chain, periods, metered.Charges, now));
         if (closesHold) journal.Add(new HoldClosed(GrainKey, State.ExpiresAtUnixMs));
+        // A task's scope leads its chain: the task table sums what its calls reserved (a job's interval estimates).
+        if (chain.Length > 0 && ScopeIds.IsTask(chain[0])) journal.Add(new TaskCommitted(chain[0], held));
         var committed = State with { Status = ReservationStatus.Committed, CommitFingerprint = Fingerprints.Of(command), CommitAnswer = answer };
         var commitFences = new ScopeFence[chain.Length];
         for (var i = 0; i < chain.Length; i++) commitFences[i] = new ScopeFence(chain[i], calls[i].Result.Epoch);

@@ -142,25 +142,48 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         ValidateTaskPolicyScope(scope) is { } invalid ? invalid : await grains.Scope(scope).GetTaskPolicyAsync();
 
     /// <summary>
-    /// Ends a task: first the task scope denies everything (durably), then every reservation still holding there
-    /// is released through its own grain, outside the scope's turn (the reservation calls the scope back).
-    /// Returns how many holds were released.
+    /// Ends a task: first the task scope denies everything (durably) and records the outcome, then every reservation still
+    /// holding there is released through its own grain, outside the scope's turn (the reservation calls the scope back).
+    /// Returns how many holds were released and the outcome recorded.
     /// </summary>
-    public async Task<Result<EndedTask>> EndTaskAsync(string scope)
+    public async Task<Result<EndedTask>> EndTaskAsync(string scope, string outcome = "")
     {
         if (ScopeIds.Validate(scope) is { } why) return Failure.Invalid(why);
-        if (!scope.StartsWith(ScopeIds.Task + "/", StringComparison.Ordinal)) return Failure.Invalid($"{scope} is not a task scope (task/...)");
-        IReadOnlyList<string> open;
+        if (!ScopeIds.IsTask(scope)) return Failure.Invalid($"{scope} is not a task scope (task/...)");
+        if (outcome.Length > 0 && TaskOutcomes.Validate(outcome) is { } badOutcome) return Failure.Invalid(badOutcome);
+        TaskEnd end;
         try
         {
-            open = await grains.Scope(scope).EndTaskAsync();
+            end = await grains.Scope(scope).EndTaskAsync(outcome);
         }
         catch (StorageUnavailableException)
         {
             return Failure.Unavailable("the task could not be ended durably; retry");
         }
-        var released = await Task.WhenAll(open.Select(id => grains.ReservationShard(id).ReleaseAsync(id)));
-        return new EndedTask(released.Count(r => r.Value?.Released == true));
+        if (end.Conflict) return Failure.Precondition($"{scope} has ended with outcome '{end.Outcome}'; an outcome is recorded once");
+        var released = await Task.WhenAll(end.OpenReservations.Select(id => grains.ReservationShard(id).ReleaseAsync(id)));
+        return new EndedTask(released.Count(r => r.Value?.Released == true), end.Outcome);
+    }
+
+    /// <summary>StartJob (docs/decisions/0043): the job's task scope records its pre-run estimate and takes the cap as the
+    /// limit of its budget, in one durable change.</summary>
+    public async Task<Result<BudgetStatus>> StartJobAsync(string tenant, string job, JobStart start)
+    {
+        if ((ScopeIds.ValidateKey(tenant, "tenant") ?? ScopeIds.ValidateKey(job, "job")) is { } badKey) return Failure.Invalid(badKey);
+        if (start.Feature.Length > 0 && ScopeIds.ValidateKey(start.Feature, "feature") is { } badFeature) return Failure.Invalid(badFeature);
+        if (start.Agent.Length > 0 && ScopeIds.ValidateKey(start.Agent, "agent") is { } badAgent) return Failure.Invalid(badAgent);
+        if (start.EstimateNanos is < 0 or > Limits.MaxLimitNanos) return Failure.Invalid($"estimate_nanos must be 0 to {Limits.MaxLimitNanos}");
+        if (start.CapNanos is < 0 or > Limits.MaxLimitNanos) return Failure.Invalid($"cap_nanos must be 0 to {Limits.MaxLimitNanos}");
+        var scope = ScopeIds.OfTask(tenant, job);
+        try
+        {
+            if (await grains.Scope(scope).StartJobAsync(start) is { } refused) return Failure.Precondition(refused);
+        }
+        catch (StorageUnavailableException)
+        {
+            return Failure.Unavailable("the job could not be started durably; retry");
+        }
+        return await grains.Scope(scope).GetStatusAsync();
     }
 
     private static Failure? ValidateTaskPolicyScope(string scope)
@@ -267,7 +290,7 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
 public sealed record TenantSettings(string Tenant, UnknownScopesMode UnknownScopes, UnknownScopesMode EffectiveUnknownScopes);
 
 /// <summary>What <see cref="BudgetAdministration.EndTaskAsync"/> did.</summary>
-public sealed record EndedTask(int ReleasedHolds);
+public sealed record EndedTask(int ReleasedHolds, string Outcome);
 
 /// <summary>What <see cref="BudgetAdministration.DeleteAsync"/> did.</summary>
 public sealed record BudgetDeleted(bool Deleted);

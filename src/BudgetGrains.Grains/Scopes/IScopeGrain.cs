@@ -9,6 +9,7 @@ namespace BudgetGrains.Grains.Scopes;
 /// <param name="PeriodStartUnixMs">Denials and task calls: the period the scope counted them in (the reservation writes them there).</param>
 /// <param name="Unbudgeted">The scope has no budget (closed mode denies a chain of such scopes); false, the common case, allocates nothing more.</param>
 /// <param name="UnknownScopes">Tenant scopes: the tenant's own UnknownScopes setting.</param>
+/// <param name="FirstTaskCall">Task scopes: the first call the task admitted in this period (the reserve records the task's start).</param>
 [GenerateSerializer, Immutable]
 public sealed record ScopeAnswer(
     bool Admitted,
@@ -22,7 +23,8 @@ public sealed record ScopeAnswer(
     long PeriodStartUnixMs = 0,
     bool Unbudgeted = false,
     Settings.UnknownScopesMode UnknownScopes = Settings.UnknownScopesMode.Unspecified,
-    long Epoch = 0);
+    long Epoch = 0,
+    bool FirstTaskCall = false);
 
 /// <summary>What a scope did with a commit: the period it counted the spend in, and the alerts the spend raised.</summary>
 [GenerateSerializer, Immutable]
@@ -83,8 +85,13 @@ public interface IScopeGrain : IGrainWithStringKey
     /// <summary>The scope's task guardrails (empty when none).</summary>
     Task<TaskPolicy> GetTaskPolicyAsync();
 
-    /// <summary>Task scopes: deny everything from now on; returns the reservations still holding here, to release.</summary>
-    Task<IReadOnlyList<string>> EndTaskAsync();
+    /// <summary>Task scopes: deny everything from now on and record <paramref name="outcome"/> ("" = the recorded one, or
+    /// "ended"); returns the reservations still holding here, to release.</summary>
+    Task<TaskEnd> EndTaskAsync(string outcome);
+
+    /// <summary>Task scopes: make the task a job with a pre-run estimate and a cap (the limit of its budget); null when done
+    /// (or done before with the same values), else why not.</summary>
+    Task<string?> StartJobAsync(JobStart start);
 
     /// <summary>Undo the denial counted by a <see cref="TryHoldAsync"/> whose answer could not be made durable.</summary>
     Task UndoDenialAsync(long periodStartUnixMs);

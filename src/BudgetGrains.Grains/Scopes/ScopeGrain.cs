@@ -175,11 +175,12 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
             _denials++;
             return answer;
         }
+        var first = _calls == 0;
         _calls++;
         if (call.IsRetry) _retries++;
         _depthMaxSeen = Math.Max(_depthMaxSeen, call.Depth);
         _openReservations.Add(call.ReservationId);
-        return answer with { Epoch = _epoch };
+        return answer with { Epoch = _epoch, FirstTaskCall = first };
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -234,22 +235,43 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
 
     public Task<TaskPolicy> GetTaskPolicyAsync() => Task.FromResult(State.TaskPolicy ?? TaskPolicy.None);
 
-    public async Task<IReadOnlyList<string>> EndTaskAsync()
+    public async Task<TaskEnd> EndTaskAsync(string outcome)
     {
-        if (!State.Ended)
+        if (State.Ended)
         {
-            State.Ended = true;
-            try
-            {
-                await WriteStateAsync([]);
-            }
-            catch (StorageUnavailableException)
-            {
-                State.Ended = false;
-                throw;
-            }
+            // Ended before outcomes were recorded: it ended without one.
+            var recorded = State.Task?.Outcome is { Length: > 0 } known ? known : TaskKinds.Ended;
+            return new TaskEnd([.. _openReservations], recorded, Conflict: outcome.Length > 0 && outcome != recorded);
         }
-        return [.. _openReservations];
+        if (outcome.Length == 0) outcome = TaskKinds.Ended;
+        var next = Copy(State);
+        next.Ended = true;
+        next.Task = (State.Task ?? new TaskFacts()) with { Outcome = outcome };
+        await ReplaceStateAsync(next, [new TaskEnded(GrainKey, ScopeIds.TenantOfTask(GrainKey), outcome, NowUnixMs())]);
+        return new TaskEnd([.. _openReservations], outcome);
+    }
+
+    public async Task<string?> StartJobAsync(JobStart start)
+    {
+        await RollPeriodIfDueAsync();
+        if (State.Ended) return $"{GrainKey} has ended; a job cannot start again under the same id";
+        if (State.Task is { IsJob: true } job)
+            return job.JobEstimateNanos == start.EstimateNanos && job.JobCapNanos == start.CapNanos ? null
+                : $"job {GrainKey} was started with estimate_nanos {job.JobEstimateNanos} and cap_nanos {job.JobCapNanos}; " +
+                  "change its cap with UpsertBudget";
+        var facts = (State.Task ?? new TaskFacts()) with { IsJob = true, JobEstimateNanos = start.EstimateNanos, JobCapNanos = start.CapNanos };
+        IJournalRecord started = new JobStarted(GrainKey, start.Tenant, start.Feature, start.Agent, start.EstimateNanos, start.CapNanos, NowUnixMs());
+        if (start.CapNanos > 0)
+        {
+            // The cap is the budget's limit, so admission stops the job like any budget, and its thresholds alert on the way.
+            var settings = (State.HasBudget ? Settings() : defaults.BaseFor(GrainKey)) with { LimitNanos = start.CapNanos };
+            await ApplyBudgetAsync(settings, fromDefault: false, facts, started);
+            return null;
+        }
+        var next = Copy(State);
+        next.Task = facts;
+        await ReplaceStateAsync(next, [started]);
+        return null;
     }
 
     public async Task<BudgetStatus> GetStatusAsync()
@@ -319,7 +341,8 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         return pending;
     }
 
-    private async Task<BudgetStatus> ApplyBudgetAsync(BudgetSettings settings, bool fromDefault)
+    /// <param name="task">StartJob: the task facts the new state gets, written with <paramref name="extra"/>.</param>
+    private async Task<BudgetStatus> ApplyBudgetAsync(BudgetSettings settings, bool fromDefault, TaskFacts? task = null, IJournalRecord? extra = null)
     {
         var now = NowUnixMs();
         var previous = State;
@@ -348,11 +371,14 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
                 ? previous.PeriodEndUnixMs : PeriodCalendar.EndOf(settings.Period, now),
             DefaultBudget = fromDefault,
             UnknownScopes = previous.UnknownScopes,
+            Task = task ?? previous.Task,
         };
         // A lower limit or new thresholds may put spend already counted past a mark: those alerts fire now.
         var reached = SpendWatch.Reached(new SpendChange(GrainKey, next.Period, next.PeriodStartUnixMs, next.PeriodEndUnixMs,
             next.LimitNanos, next.ThresholdPercents, next.Currency, _spentNanos, _spentNanos, now));
-        await ReplaceStateAsync(next, reached?.Select(a => (IJournalRecord)new AlertRaised(a)).ToList() ?? []);
+        var journal = reached?.Select(a => (IJournalRecord)new AlertRaised(a)).ToList() ?? [];
+        if (extra is not null) journal.Add(extra);
+        await ReplaceStateAsync(next, journal);
         if (reached is not null) alertSignal.Persisted();
         ArmPeriodTimer();
         return Status();
@@ -370,6 +396,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
             Ended = State.Ended,
             PeriodStartUnixMs = State.PeriodStartUnixMs,
             UnknownScopes = State.UnknownScopes,
+            Task = State.Task,
         }, []);
         ArmPeriodTimer();
         return true;
@@ -466,7 +493,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         Parent = s.Parent, Frozen = s.Frozen, Currency = s.Currency, RequestsPerMinute = s.RequestsPerMinute,
         TokensPerMinute = s.TokensPerMinute, UpdatedAtUnixMs = s.UpdatedAtUnixMs, TaskPolicy = s.TaskPolicy, Ended = s.Ended,
         PeriodStartUnixMs = s.PeriodStartUnixMs, PeriodEndUnixMs = s.PeriodEndUnixMs, DefaultBudget = s.DefaultBudget,
-        UnknownScopes = s.UnknownScopes,
+        UnknownScopes = s.UnknownScopes, Task = s.Task,
     };
 
     /// <summary>While active, a scope rolls at its boundary even when nobody calls it (history and alerts on time).</summary>

@@ -62,5 +62,15 @@ public static class ScopeIds
     public static string OfTask(string tenant, string task) =>
         tenant.Length == 0 ? Of(Task, task) : Of(Task, tenant + "/" + task);
 
+    public static bool IsTask(string scope) => scope.StartsWith(Task + "/", StringComparison.Ordinal);
+
+    /// <summary>The tenant of a task scope ("task/acme/run-42" is acme's); "" for a task without a tenant ("task/run-42").</summary>
+    public static string TenantOfTask(string scope)
+    {
+        var key = scope[(Task.Length + 1)..];
+        var slash = key.IndexOf('/');
+        return slash < 0 ? "" : key[..slash];
+    }
+
     internal static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
 }

@@ -53,7 +53,22 @@ public sealed class ScopeState
     public bool DefaultBudget { get; set; }
     /// <summary>Tenant scopes: the tenant's own UnknownScopes setting (not a budget: it does not give the tenant one).</summary>
     public UnknownScopesMode UnknownScopes { get; set; }
+    /// <summary>Task scopes: the outcome it ended with, and whether it is a job (docs/decisions/0042, 0043).</summary>
+    public TaskFacts? Task { get; set; }
 }
+
+/// <summary>What a task scope knows about its task beyond its counters: the outcome EndTask recorded ("" until ended), and
+/// for a job its pre-run estimate and cap. Immutable: states copied for a change share it.</summary>
+public sealed record TaskFacts(string Outcome = "", bool IsJob = false, long JobEstimateNanos = 0, long JobCapNanos = 0);
+
+/// <summary>What StartJob asks of a task scope.</summary>
+[GenerateSerializer, Immutable]
+public sealed record JobStart(string Tenant, string Feature, string Agent, long EstimateNanos, long CapNanos);
+
+/// <summary>What ending a task did: the reservations still holding there (to release), and the outcome recorded; or,
+/// when the task had ended with another outcome, <paramref name="Conflict"/>.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TaskEnd(IReadOnlyList<string> OpenReservations, string Outcome, bool Conflict = false);
 
 /// <summary>A scope's budget and live counters.</summary>
 [GenerateSerializer, Immutable]

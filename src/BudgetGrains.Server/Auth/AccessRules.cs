@@ -57,6 +57,10 @@ internal static class AccessRules
         [Management("ImportBill")] = AccessKind.Change,
         [Management("GetAllocation")] = AccessKind.Read,
         [Management("ImportSharedCosts")] = AccessKind.Change,
+        // A tenant's viewer may read its own tenant's tasks (TenantView.CheckAsync: the request must name the tenant).
+        [Management("GetCostPerOutcome")] = AccessKind.Read,
+        [Management("GetJobReport")] = AccessKind.Read,
+        [Management("StartJob")] = AccessKind.Change,
 
         [Management("UpsertBudget")] = AccessKind.Change,
         [Management("SetTaskPolicy")] = AccessKind.Change,

@@ -77,6 +77,7 @@ internal sealed class AuditLog(JournalService journal, TimeProvider clock, Manag
         V1.ImportBillRequest r => "bills/" + r.ImportId,
         // The first pool names the change; the request JSON in the entry lists them all.
         V1.ImportSharedCostsRequest r => r.Costs.Count == 0 ? "shared-costs" : "shared-costs/" + r.Costs[0].Pool + (r.Costs.Count > 1 ? $" and {r.Costs.Count - 1} more" : ""),
+        V1.StartJobRequest r => ScopeIds.OfTask(r.Tenant, r.Job),
         V1.CreateApiKeyRequest => (response as V1.CreateApiKeyResponse)?.ApiKey?.Id ?? "",
         _ => "",
     };
@@ -91,6 +92,7 @@ internal sealed class AuditLog(JournalService journal, TimeProvider clock, Manag
             {
                 V1.UpsertBudgetRequest r => await BudgetAsync(r.Scope),
                 V1.EndTaskRequest r => await BudgetAsync(r.Scope),
+                V1.StartJobRequest r => await BudgetAsync(ScopeIds.OfTask(r.Tenant, r.Job)),
                 V1.DeleteBudgetRequest r => await BudgetAsync(r.Scope),
                 V1.FreezeBudgetRequest r => await BudgetAsync(r.Scope),
                 V1.ResetBudgetRequest r => await BudgetAsync(r.Scope),

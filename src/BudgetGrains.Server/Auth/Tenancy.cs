@@ -115,6 +115,10 @@ internal sealed class TenantView(Func<V1.GetBudgetRequest, ServerCallContext, Ta
         // Exports, reconciliations and allocations span every tenant's commits, like the dashboard's reports.
         if (request is V1.ExportLedgerRequest or V1.ExportUsageRequest or V1.GetReconciliationRequest or V1.GetAllocationRequest)
             throw AgentTenancy.Denied($"this call covers every tenant; a key of tenant {caller.Tenant} may not make it");
+        // Task reports span tenants unless they name one: a tenant's viewer must name its own.
+        if (((request as V1.GetCostPerOutcomeRequest)?.Tenant ?? (request as V1.GetJobReportRequest)?.Tenant) is { } reportTenant
+            && reportTenant != caller.Tenant)
+            throw AgentTenancy.Denied($"this key sees tenant {caller.Tenant}'s tasks only: set tenant to {caller.Tenant}");
         var scope = request switch
         {
             V1.GetBudgetRequest r => r.Scope,

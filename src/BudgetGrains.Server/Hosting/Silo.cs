@@ -13,6 +13,7 @@ using BudgetGrains.Server.Auth;
 using BudgetGrains.Server.Exports;
 using BudgetGrains.Server.Allocation;
 using BudgetGrains.Server.Reconciliation;
+using BudgetGrains.Server.Tasks;
 using BudgetGrains.Server.Observability;
 using BudgetGrains.Server.Rest;
 using BudgetGrains.Grains.Telemetry;
@@ -143,7 +144,8 @@ public sealed class Silo : IAsyncDisposable
         var siloClock = app.Services.GetRequiredService<TimeProvider>();
         var keys = new ApiKeyRegistry(storedKeys, app.Services.GetRequiredService<JournalService>(), siloClock, auth.BootstrapSecret);
         var priceAdministration = new PriceAdministration(grains, prices);
-        management = new ManagementService(new BudgetAdministration(grains, store, scopeDefaults), priceAdministration,
+        var budgetAdministration = new BudgetAdministration(grains, store, scopeDefaults);
+        management = new ManagementService(budgetAdministration, priceAdministration,
             new AlertAdministration(grains, alertStore)) {
             Keys = keys, AccessStore = app.Services.GetRequiredService<IAccessStore>(),
             Exports = new LedgerExports(app.Services.GetRequiredService<ILedgerExport>(), app.Services.GetRequiredService<IMeterStore>()),
@@ -151,6 +153,7 @@ public sealed class Silo : IAsyncDisposable
             Reconciliations = new Reconciliations(app.Services.GetRequiredService<IBillStore>(), priceAdministration,
                 app.Services.GetRequiredService<JournalService>(), signal, siloClock, options.ReconciliationDriftPercent),
             Allocations = new Allocations(app.Services.GetRequiredService<ISharedCostStore>(), siloClock),
+            Tasks = new TaskReports(app.Services.GetRequiredService<ITaskStore>(), budgetAdministration),
         };
         access = new AccessInterceptor(auth.Required, keys, new FailedAuthLimiter(options.Auth.MaxFailuresPerMinute, siloClock),
             new AuditLog(app.Services.GetRequiredService<JournalService>(), siloClock, management, keys), new TenantView(management.GetBudget));

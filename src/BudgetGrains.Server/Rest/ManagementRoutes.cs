@@ -41,5 +41,8 @@ internal static class ManagementRoutes
         new("PUT", "meters/{meter.name}", "UpsertMeter", Body: "meter"),
         new("DELETE", "meters/{name}", "DeleteMeter"),
         new("GET", "meter-usage/{**scope}", "GetMeterUsage"),
+        new("GET", "cost-per-outcome", "GetCostPerOutcome"),
+        new("POST", "jobs", "StartJob", Body: "*"),
+        new("GET", "jobs", "GetJobReport"),
     ];
 }

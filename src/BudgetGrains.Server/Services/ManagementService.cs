@@ -44,8 +44,11 @@ internal sealed partial class ManagementService(BudgetAdministration budgets, Pr
     public override async Task<V1.TaskPolicyStatus> GetTaskPolicy(V1.GetTaskPolicyRequest request, ServerCallContext context) =>
         ToPolicyStatus(request.Scope, Unwrap(await budgets.GetTaskPolicyAsync(request.Scope)));
 
-    public override async Task<V1.EndTaskResponse> EndTask(V1.EndTaskRequest request, ServerCallContext context) =>
-        new() { ReleasedHolds = Unwrap(await budgets.EndTaskAsync(request.Scope)).ReleasedHolds };
+    public override async Task<V1.EndTaskResponse> EndTask(V1.EndTaskRequest request, ServerCallContext context)
+    {
+        var ended = Unwrap(await budgets.EndTaskAsync(request.Scope, request.Outcome));
+        return new() { ReleasedHolds = ended.ReleasedHolds, Outcome = ended.Outcome };
+    }
 
     public override async Task<V1.DeleteBudgetResponse> DeleteBudget(V1.DeleteBudgetRequest request, ServerCallContext context) =>
         new() { Deleted = Unwrap(await budgets.DeleteAsync(request.Scope)).Deleted };

@@ -1,6 +1,7 @@
 using BudgetGrains.Grains.Access;
 using BudgetGrains.Grains.Journal;
 using Microsoft.Data.Sqlite;
+using static BudgetGrains.Storage.Sqlite.SqliteCommands;
 
 namespace BudgetGrains.Storage.Sqlite.Access;
 
@@ -68,14 +69,5 @@ public sealed class SqliteAccessJournal : ISqliteJournalHandler
                     break;
             }
         }
-    }
-
-    private static void Run(SqliteConnection connection, SqliteTransaction transaction, string sql, params object[] values)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        for (var i = 0; i < values.Length; i++) command.Parameters.AddWithValue("$" + (i + 1), values[i]);
-        command.ExecuteNonQuery();
     }
 }

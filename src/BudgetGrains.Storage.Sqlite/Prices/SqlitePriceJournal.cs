@@ -1,6 +1,7 @@
 using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Prices;
 using Microsoft.Data.Sqlite;
+using static BudgetGrains.Storage.Sqlite.SqliteCommands;
 
 namespace BudgetGrains.Storage.Sqlite.Prices;
 
@@ -55,14 +56,5 @@ public sealed class SqlitePriceJournal : ISqliteJournalHandler
                     break;
             }
         }
-    }
-
-    private static void Run(SqliteConnection connection, SqliteTransaction transaction, string sql, params object[] values)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        for (var i = 0; i < values.Length; i++) command.Parameters.AddWithValue("$" + (i + 1), values[i]);
-        command.ExecuteNonQuery();
     }
 }

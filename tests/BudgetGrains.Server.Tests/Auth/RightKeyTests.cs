@@ -59,6 +59,10 @@ public sealed class RightKeyTests(AuthFixture silo)
         ["DeleteMeter"] = _ => Task.FromResult<IMessage>(new DeleteMeterRequest { Name = Meters.Unique("key") }),
         ["ImportMeters"] = _ => Task.FromResult<IMessage>(new ImportMetersRequest { Meters = { Meters.Of(Meters.Unique("key"), 1) } }),
         ["GetMeterUsage"] = _ => Task.FromResult<IMessage>(new GetMeterUsageRequest { Scope = "tenant/" + silo.TenantA }),
+        // Task reports name the tenant, so that a tenant's viewer may read them.
+        ["GetCostPerOutcome"] = _ => Task.FromResult<IMessage>(new GetCostPerOutcomeRequest { GroupBy = "feature", Tenant = silo.TenantA }),
+        ["StartJob"] = _ => Task.FromResult<IMessage>(new StartJobRequest { Tenant = silo.TenantA, Job = Build.UniqueKey("job"), EstimateNanos = 10, CapNanos = 20 }),
+        ["GetJobReport"] = _ => Task.FromResult<IMessage>(new GetJobReportRequest { Tenant = silo.TenantA }),
     };
 
     /// <summary>Exports, reconciliations and allocations span every tenant: a viewer of one tenant is refused them (DashboardAccessTests), as the reports.</summary>

@@ -115,6 +115,14 @@ public sealed class TenantIsolationTests(AuthFixture silo)
         Assert.Equal(StatusCode.PermissionDenied, await StatusOf(() => silo.Management.ListPeriodsAsync(new ListPeriodsRequest { Scope = "tenant/" + silo.TenantB }, As(silo.ViewerA)).ResponseAsync));
         Assert.Equal(StatusCode.PermissionDenied, await StatusOf(() => silo.Management.GetTaskPolicyAsync(new GetTaskPolicyRequest { Scope = $"task/{silo.TenantB}/t" }, As(silo.ViewerA)).ResponseAsync));
         Assert.Equal(StatusCode.OK, await StatusOf(() => silo.Management.GetUsageAsync(new GetUsageRequest { Scope = "tenant/" + silo.TenantA }, As(silo.ViewerA)).ResponseAsync));
+        // Task reports: its own tenant's tasks only, named in the request.
+        foreach (var tenant in new[] { "", silo.TenantB })
+        {
+            Assert.Equal(StatusCode.PermissionDenied, await StatusOf(() => silo.Management.GetCostPerOutcomeAsync(
+                new GetCostPerOutcomeRequest { GroupBy = "tenant", Tenant = tenant }, As(silo.ViewerA)).ResponseAsync));
+            Assert.Equal(StatusCode.PermissionDenied, await StatusOf(() => silo.Management.GetJobReportAsync(
+                new GetJobReportRequest { Tenant = tenant }, As(silo.ViewerA)).ResponseAsync));
+        }
 
         var listed = await ListAllAsync(silo.ViewerA);
         Assert.Contains("tenant/" + silo.TenantA, listed);

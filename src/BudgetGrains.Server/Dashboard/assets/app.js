@@ -283,6 +283,46 @@
         perOutcome ? h("td", { class: "r", "data-field": "per-outcome", "data-nanos": g.averageNanos, text: money(g.averageNanos) }) : null))));
   }
 
+  // ---- Cost per task outcome and jobs (GetCostPerOutcome, GetJobReport) -------------------------------------------
+  const cell = (field, nanos) => h("td", { class: "r", "data-field": field, "data-nanos": num(nanos), text: money(nanos) });
+  const since30Days = () => Date.now() - 30 * 86400e3;
+
+  async function loadOutcomes() {
+    try {
+      const by = $("outcomes-by").value;
+      const r = await api("GET", `cost-per-outcome?group_by=${by}&from_unix_ms=${since30Days()}`);
+      const heads = [by === "tenant" ? "Tenant" : "Feature", "Outcome", "Tasks", "Cost", "Per task", "Inferences", "Per inference",
+        "API calls", "Per API call", "Retries", "Per 1M tokens"];
+      $("outcome-cost-table").replaceChildren(h("thead", {}, h("tr", {}, heads.map(t => h("th", { scope: "col", text: t })))),
+        h("tbody", {}, r.rows.map(o => h("tr", { "data-key": `${o.key}|${o.outcome}` }, h("td", { text: o.key || "(none)" }), h("td", { text: o.outcome }),
+          h("td", { class: "r", "data-field": "tasks", text: count(o.tasks) }), cell("cost", o.costNanos), cell("per-task", o.costPerTaskNanos),
+          h("td", { class: "r", text: count(o.inferences) }), cell("per-inference", o.costPerInferenceNanos),
+          h("td", { class: "r", text: count(o.apiCalls) }), cell("per-api-call", o.costPerApiCallNanos), h("td", { class: "r", text: count(o.retries) }),
+          num(o.tokens) ? cell("per-million-tokens", o.costPerMillionTokensNanos) : h("td", { class: "r", text: "–" })))));
+      const t = r.total || {};
+      $("outcomes-total").textContent = `${count(t.tasks)} tasks, ${money(t.costNanos)}, ${money(t.costPerTaskNanos)} per task` +
+        (r.truncated ? " (more rows than one report holds)" : "");
+    } catch (e) {
+      say("cost per outcome: " + e.message);
+    }
+  }
+  $("outcomes-by").addEventListener("change", loadOutcomes);
+
+  async function loadJobs() {
+    try {
+      const r = await api("GET", `jobs?from_unix_ms=${since30Days()}&page_size=100`);
+      const heads = ["Job", "Feature", "Outcome", "Estimate", "Intervals", "Interval estimates", "Actual", "Held", "Cap", "Vs estimate"];
+      $("job-table").replaceChildren(h("thead", {}, h("tr", {}, heads.map(t => h("th", { scope: "col", text: t })))),
+        h("tbody", {}, r.jobs.map(j => h("tr", { "data-key": j.scope }, h("td", { text: j.scope }), h("td", { text: j.feature }),
+          h("td", { "data-field": "outcome", text: j.outcome === "open" ? "running" : j.outcome }), cell("estimate", j.estimateNanos),
+          h("td", { class: "r", "data-field": "intervals", text: count(j.intervals) }), cell("interval-estimates", j.intervalEstimateNanos),
+          cell("actual", j.actualNanos), cell("held", j.heldNanos), num(j.capNanos) ? cell("cap", j.capNanos) : h("td", { class: "r", text: "–" }),
+          h("td", { class: "r", "data-field": "vs-estimate", text: num(j.estimateNanos) ? `${num(j.estimateErrorBasisPoints) >= 0 ? "+" : ""}${(num(j.estimateErrorBasisPoints) / 100).toFixed(2)}%` : "–" })))));
+    } catch (e) {
+      say("jobs: " + e.message);
+    }
+  }
+
   // ---- Alerts -------------------------------------------------------------------------------------------------
   async function loadAlerts() {
     try {
@@ -441,12 +481,14 @@
     othersStarted = true;
     loadLive();
     loadSpend();
+    loadOutcomes();
+    loadJobs();
     loadAlerts();
     loadAllocation();
     loadReconciliation();
     loadMeters();
     setInterval(loadLive, 1000);
-    setInterval(() => { loadSpend(); loadAlerts(); loadAllocation(); loadReconciliation(); loadMeters(); if (state.budgets.size <= 2000) loadBudgets(); if (state.selected) showDetail(state.selected, false); }, 15000);
+    setInterval(() => { loadSpend(); loadOutcomes(); loadJobs(); loadAlerts(); loadAllocation(); loadReconciliation(); loadMeters(); if (state.budgets.size <= 2000) loadBudgets(); if (state.selected) showDetail(state.selected, false); }, 15000);
   }
   loadBudgets();
 })();
