@@ -284,6 +284,7 @@
   }
 
   // ---- Cost per task outcome and jobs (GetCostPerOutcome, GetJobReport) -------------------------------------------
+  // An amount cell that carries its nanos exactly (data-nanos), for the tests and for copying.
   const cell = (field, nanos) => h("td", { class: "r", "data-field": field, "data-nanos": num(nanos), text: money(nanos) });
   const since30Days = () => Date.now() - 30 * 86400e3;
 
@@ -370,8 +371,7 @@
   }
 
   // ---- Allocation of shared costs (GetAllocation) and reconciliation drift (GetReconciliation) --------------------
-  // Both come from Management rpcs through the REST mirror; every amount cell carries its nanos (data-nanos) exactly.
-  const cell = (field, nanos) => h("td", { class: "r", "data-field": field, "data-nanos": num(nanos), text: money(nanos) });
+  // Both come from Management rpcs through the REST mirror; every amount cell carries its nanos (data-nanos) exactly (cell, above).
   const heads = titles => h("thead", {}, h("tr", {}, titles.map(t => h("th", { scope: "col", text: t }))));
 
   function allocationMonth() {
