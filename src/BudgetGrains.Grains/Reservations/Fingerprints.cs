@@ -39,6 +39,7 @@ internal static class Fingerprints
     /// <summary>Meters sorted, so their order does not matter; a call without meters hashes as it did before meters existed.</summary>
     private static void Append(StringBuilder text, IReadOnlyList<Meters.MeterQuantity> meters)
     {
+        if (meters.Count == 0) return;   // every reserve and commit hashes this: no sort for the common call without meters
         foreach (var meter in meters.OrderBy(m => m.Meter, StringComparer.Ordinal))
             text.Append(Separator).Append(meter.Meter).Append('=').Append(meter.Quantity);
     }

@@ -28,6 +28,9 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
     private readonly DurableState<ReservationState> _state = new(services.Journal, new StateKey(GrainTypes.Reservation, id),
         state => ReservationStateCodec.Encode(id, state), data => ReservationStateCodec.Decode(id, data));
 
+    /// <summary>The state came with the hold index's entry (<see cref="Wake"/>): loading reads nothing.</summary>
+    private bool _stateGiven;
+
     // The shard's services are read through `services`, not copied into fields: a reservation lives in memory for as
     // long as its hold is open, and a million of them are a million copies.
 
@@ -65,8 +68,6 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             _stateGiven = true;
         }
     }
-
-    private bool _stateGiven;
 
     /// <summary>Reads the stored state; an open hold is tracked again by its scopes and its expiry scheduled.</summary>
     public async Task LoadAsync(CancellationToken cancellationToken)

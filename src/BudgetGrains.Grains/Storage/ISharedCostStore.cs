@@ -57,16 +57,19 @@ public static class SharedCosts
     private static string Day(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
 }
 
-/// <summary>Adds a scope's committed meter quantity to the driver usage the stores read (the same for both backends).</summary>
+/// <summary>Puts the scopes' committed meter quantities on the driver usage the stores read (the same for both backends).</summary>
 public static class AllocationMeters
 {
-    /// <summary>Adds <paramref name="quantity"/> of <paramref name="meter"/> to the row of <paramref name="scope"/>; a scope
-    /// without a row is left out, as it is for the other drivers (its row was cut by the report's scope limit).</summary>
-    public static void Add(List<DriverUsage> rows, string scope, string meter, long quantity)
+    /// <summary>Returns <paramref name="rows"/> with each row's meters; a scope without a row is left out, as it is for the
+    /// other drivers (its row was cut by the report's scope limit).</summary>
+    public static List<DriverUsage> With(List<DriverUsage> rows, IEnumerable<(string Scope, string Meter, long Quantity)> meters)
     {
-        var at = rows.FindIndex(r => r.Scope == scope);
-        if (at < 0) return;
-        var meters = new Dictionary<string, long>(rows[at].Meters, StringComparer.Ordinal) { [meter] = quantity };
-        rows[at] = rows[at] with { Meters = meters };
+        var byScope = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+        foreach (var (scope, meter, quantity) in meters)
+        {
+            if (!byScope.TryGetValue(scope, out var quantities)) byScope[scope] = quantities = new(StringComparer.Ordinal);
+            quantities[meter] = quantity;
+        }
+        return byScope.Count == 0 ? rows : rows.ConvertAll(r => byScope.TryGetValue(r.Scope, out var m) ? r with { Meters = m } : r);
     }
 }

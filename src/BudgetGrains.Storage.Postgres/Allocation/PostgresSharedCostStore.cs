@@ -110,10 +110,11 @@ public sealed class PostgresSharedCostStore(NpgsqlDataSource dataSource) : IShar
             SELECT {scope} COLLATE "C" AS s, m.meter, SUM(m.quantity)::bigint FROM ledger l JOIN ledger_meters m ON m.reservation_id = l.reservation_id
             WHERE l.committed_at_ms >= $1 AND l.committed_at_ms < $2 GROUP BY 1, 2
             """, fromUnixMs, toUnixMs);
+        var quantities = new List<(string, string, long)>();
         await using (var reader = await meters.ExecuteReaderAsync(cancellationToken))
             while (await reader.ReadAsync(cancellationToken))
-                AllocationMeters.Add(rows, reader.GetString(0), reader.GetString(1), reader.GetInt64(2));
-        return rows;
+                quantities.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+        return AllocationMeters.With(rows, quantities);
     }
 
     public async Task<IReadOnlyList<(string Scope, long HeldNanos)>> ReadHeldAsync(string dimension, int limit, CancellationToken cancellationToken)

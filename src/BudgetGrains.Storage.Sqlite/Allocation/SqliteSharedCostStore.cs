@@ -107,10 +107,11 @@ public sealed class SqliteSharedCostStore : ISharedCostStore
             SELECT {scope} AS s, m.meter, SUM(m.quantity) FROM ledger l JOIN ledger_meters m ON m.reservation_id = l.reservation_id
             WHERE l.committed_at_ms >= $1 AND l.committed_at_ms < $2 GROUP BY s, m.meter
             """, fromUnixMs, toUnixMs);
+        var quantities = new List<(string, string, long)>();
         await using (var reader = await meters.ExecuteReaderAsync(cancellationToken))
             while (await reader.ReadAsync(cancellationToken))
-                AllocationMeters.Add(rows, reader.GetString(0), reader.GetString(1), reader.GetInt64(2));
-        return rows;
+                quantities.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+        return AllocationMeters.With(rows, quantities);
     }
 
     public async Task<IReadOnlyList<(string Scope, long HeldNanos)>> ReadHeldAsync(string dimension, int limit, CancellationToken cancellationToken)

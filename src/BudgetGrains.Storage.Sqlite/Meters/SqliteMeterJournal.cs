@@ -50,35 +50,26 @@ public sealed class SqliteMeterJournal : ISqliteJournalHandler
             switch (record)
             {
                 case MeterStored { Meter: var m }:
-                    Run(connection, transaction, "INSERT OR REPLACE INTO meters(name, unit, price_nanos, per_units, as_of) VALUES($1, $2, $3, $4, $5)",
+                    SqliteCommands.Run(connection, transaction, "INSERT OR REPLACE INTO meters(name, unit, price_nanos, per_units, as_of) VALUES($1, $2, $3, $4, $5)",
                         m.Name, m.Unit, m.PriceNanos, m.PerUnits, m.AsOf);
                     break;
                 case MeterDeleted deleted:
-                    Run(connection, transaction, "DELETE FROM meters WHERE name = $1", deleted.Name);
+                    SqliteCommands.Run(connection, transaction, "DELETE FROM meters WHERE name = $1", deleted.Name);
                     break;
                 case MeterDelta delta:
                     foreach (var charge in delta.Meters)
-                        Run(connection, transaction, "INSERT INTO ledger_meters(reservation_id, meter, quantity, nanos, committed_at_ms) VALUES($1, $2, $3, $4, $5)",
+                        SqliteCommands.Run(connection, transaction, "INSERT INTO ledger_meters(reservation_id, meter, quantity, nanos, committed_at_ms) VALUES($1, $2, $3, $4, $5)",
                             delta.ReservationId, charge.Meter, charge.Quantity, charge.Nanos, delta.CommittedAtUnixMs);
                     break;
             }
         }
         foreach (var (key, sum) in MeterUsageSums.Of(records.OfType<MeterDelta>()))
         {
-            Run(connection, transaction, """
+            SqliteCommands.Run(connection, transaction, """
                 INSERT INTO scope_meter_usage(scope, period_start_ms, meter, quantity, spent_nanos, commits) VALUES($1, $2, $3, $4, $5, $6)
                 ON CONFLICT(scope, period_start_ms, meter) DO UPDATE SET quantity = quantity + excluded.quantity,
                     spent_nanos = spent_nanos + excluded.spent_nanos, commits = commits + excluded.commits
                 """, key.Scope, key.PeriodStartUnixMs, key.Meter, sum.Quantity, sum.SpentNanos, sum.Commits);
         }
-    }
-
-    private static void Run(SqliteConnection connection, SqliteTransaction transaction, string sql, params object[] values)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        for (var i = 0; i < values.Length; i++) command.Parameters.AddWithValue("$" + (i + 1), values[i]);
-        command.ExecuteNonQuery();
     }
 }
