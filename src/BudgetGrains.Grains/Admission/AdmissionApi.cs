@@ -9,8 +9,13 @@ namespace BudgetGrains.Grains.Admission;
 /// before any grain is touched, so bad input changes nothing.
 /// </summary>
 /// <param name="meters">The meter catalog that prices Check's meters; none = every meter is unknown.</param>
-public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Settings.ScopeDefaults? scopeDefaults = null, Meters.MeterCatalog? meters = null)
+/// <param name="localScopes">The silo's scope activations: Check reads the figures of those active here instead of
+/// calling them (docs/decisions/0051-checks-read-published-figures.md); none = every check calls the grains.</param>
+/// <param name="clock">The silo's clock (the scopes' periods end by it).</param>
+public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Settings.ScopeDefaults? scopeDefaults = null, Meters.MeterCatalog? meters = null,
+    ScopeActivations? localScopes = null, TimeProvider? clock = null)
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly Settings.ScopeDefaults _defaults = scopeDefaults ?? Settings.ScopeDefaults.Open;
     private readonly Meters.MeterCatalog _meters = meters ?? new Meters.MeterCatalog();
 
@@ -42,7 +47,9 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Sett
         if (amount > Limits.MaxCallAmountNanos)
             return Failure.Invalid($"the estimate prices at more than the {Limits.MaxCallAmountNanos} nanos a single call may cost");
         var tokens = command.EstimateUsage?.Total ?? 0;
-        var walk = await AdmissionChain.WalkAsync(grains, command.Attribution, scope => scope.CheckAsync(amount, tokens));
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var walk = await AdmissionChain.WalkAsync(grains, command.Attribution, scope => scope.CheckAsync(amount, tokens),
+            localScopes is null ? null : key => localScopes.Check(key, amount, now));
         if (walk.Failure is not null) return walk.Failure;
         if (walk.DeniedAt is { } denied) return new CheckAnswer(false, denied.Reason, walk.DeniedScope, denied.RemainingNanos, denied.RetryAfterMs);
         if (walk.DeniedForNoBudget(_defaults) is { } unbudgeted) return new CheckAnswer(false, DenyReason.NoBudget, unbudgeted, 0);

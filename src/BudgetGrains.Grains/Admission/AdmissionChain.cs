@@ -62,8 +62,10 @@ internal sealed record ChainWalk(
 /// </summary>
 internal static class AdmissionChain
 {
+    /// <param name="answerHere">A check: the answer of a scope active on this silo, from the figures it published (null:
+    /// ask the grain).</param>
     public static async Task<ChainWalk> WalkAsync(
-        IGrainFactory grains, Attribution attribution, Func<IScopeGrain, Task<ScopeAnswer>> visit)
+        IGrainFactory grains, Attribution attribution, Func<IScopeGrain, Task<ScopeAnswer>> visit, Func<string, ScopeAnswer?>? answerHere = null)
     {
         var passed = new List<string>(8);
         var parents = new List<string>(8);
@@ -80,10 +82,10 @@ internal static class AdmissionChain
             {
                 if (seen.Count > Limits.MaxChainLength)
                     return Stop(Failure.Exhausted($"the admission chain is longer than {Limits.MaxChainLength} scopes; check the parent links of {scope}"));
-                ScopeAnswer answer;
+                ScopeAnswer? answer = answerHere?.Invoke(scope);
                 try
                 {
-                    answer = await visit(grains.Scope(scope));
+                    answer ??= await visit(grains.Scope(scope));
                 }
                 catch (Orleans.Runtime.LimitExceededException e)
                 {

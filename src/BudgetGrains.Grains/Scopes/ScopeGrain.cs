@@ -10,7 +10,7 @@ namespace BudgetGrains.Grains.Scopes;
 /// <summary>See <see cref="IScopeGrain"/>.</summary>
 [GrainType(GrainTypes.Scope)]
 internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, JournalService journal, TimeProvider clock, ScopeDefaults defaults,
-    Microsoft.Extensions.Logging.ILogger<ScopeGrain> logger, ScopeActivations activations) : Grain, IScopeGrain
+    Microsoft.Extensions.Logging.ILogger<ScopeGrain> logger, ScopeActivations activations) : Grain, IScopeGrain, IIncomingGrainCallFilter
 {
     private static readonly string[] NoThresholds = [];
 
@@ -43,6 +43,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     /// <summary>This activation's claim on the scope in the store (DESIGN.md §7): writes it admitted carry it.</summary>
     private long _epoch;
     private ScopeFence[] _fence = [];
+    private bool _fencedOut;
 
     private string GrainKey { get; set; } = "";
 
@@ -191,8 +192,15 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
 
     public Task FencedOutAsync(long epoch)
     {
-        if (epoch == _epoch) DeactivateOnIdle();
+        if (epoch == _epoch) FenceOut();
         return Task.CompletedTask;
+    }
+
+    /// <summary>Another activation holds the scope now: this one answers nothing more from its counters and goes.</summary>
+    private void FenceOut()
+    {
+        _fencedOut = true;
+        DeactivateOnIdle();
     }
 
     public async Task<ScopeAnswer> CheckTaskCallAsync(TaskCall call)
@@ -482,7 +490,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         }
         catch (StorageUnavailableException e) when (e.Fenced)
         {
-            DeactivateOnIdle();
+            FenceOut();
             throw;
         }
     }
@@ -541,20 +549,20 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     }
 
     /// <summary>
-    /// The admission rule of DESIGN.md §4 for this scope: not frozen, spent + held + amount &lt;= limit, then the rate
-    /// limits. A scope that denies for its budget does not consume rate: only requests it would admit count.
+    /// The admission rule of DESIGN.md §4 for this scope: the budget's (<see cref="BudgetFigures.Evaluate"/>), then the
+    /// rate limits. A scope that denies for its budget does not consume rate: only requests it would admit count.
     /// </summary>
     private ScopeAnswer Evaluate(long amountNanos, long tokens)
     {
-        var answer = EvaluateRates(amountNanos, tokens);
-        return State.HasBudget && State.UnknownScopes == UnknownScopesMode.Unspecified
-            ? answer
-            : answer with { Unbudgeted = !State.HasBudget, UnknownScopes = State.UnknownScopes };
+        var figures = Figures();
+        return figures.WithBudgetFacts(WithRates(figures.Evaluate(amountNanos), tokens));
     }
 
-    private ScopeAnswer EvaluateRates(long amountNanos, long tokens)
+    private BudgetFigures Figures() => new(GrainKey, State.HasBudget, State.LimitNanos, _spentNanos, _heldNanos, _openHolds, State.Frozen,
+        State.Parent, State.ThresholdPercents, State.TaskPolicy, State.UnknownScopes);
+
+    private ScopeAnswer WithRates(ScopeAnswer answer, long tokens)
     {
-        var answer = EvaluateBudget(amountNanos);
         if (!answer.Admitted || (State.RequestsPerMinute == 0 && State.TokensPerMinute == 0)) return answer;
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var retryAfter = Math.Max(
@@ -573,41 +581,29 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         return bucket;
     }
 
-    private ScopeAnswer EvaluateBudget(long amountNanos)
+    /// <summary>
+    /// Every call ends by publishing what a check of this scope reads (<see cref="ScopeView"/>), or withdrawing it where a
+    /// check needs the grain. After the call, not at each change: the call is one turn (the grain is not reentrant), so a
+    /// check reads the figures between two calls, as a check sent to the grain would be answered.
+    /// </summary>
+    public async Task Invoke(IIncomingGrainCallContext context)
     {
-        var state = State;
-        if (_openHolds >= Limits.MaxOpenHoldsPerScope)
-            return new ScopeAnswer(false, DenyReason.None, RemainingNanos(), state.Parent, NoThresholds,
-                Failure.Exhausted($"scope {GrainKey} has {_openHolds} open holds; the limit is {Limits.MaxOpenHoldsPerScope}"));
-        if (state.Frozen)
-            return new ScopeAnswer(false, DenyReason.Frozen, RemainingNanos(), state.Parent, NoThresholds);
-        if (state.LimitNanos == 0)
-            return new ScopeAnswer(true, DenyReason.None, Remaining.Unlimited, state.Parent, NoThresholds, Policy: state.TaskPolicy);
-
-        // Int128: spent may exceed the limit after overage, and the sum must not wrap.
-        Int128 committed = (Int128)_spentNanos + _heldNanos;
-        if (committed + amountNanos > state.LimitNanos)
-            return new ScopeAnswer(false, DenyReason.BudgetExhausted, RemainingNanos(), state.Parent, NoThresholds);
-        return new ScopeAnswer(true, DenyReason.None, (long)(state.LimitNanos - committed - amountNanos), state.Parent,
-            CrossedThresholds(committed, committed + amountNanos), Policy: state.TaskPolicy);
-    }
-
-    private long RemainingNanos()
-    {
-        if (State.LimitNanos == 0) return Remaining.Unlimited;
-        var remaining = (Int128)State.LimitNanos - _spentNanos - _heldNanos;
-        return remaining < 0 ? 0 : (long)remaining;
-    }
-
-    private IReadOnlyList<string> CrossedThresholds(Int128 before, Int128 after)
-    {
-        List<string>? crossed = null;
-        foreach (var percent in State.ThresholdPercents)
+        try
         {
-            var mark = (Int128)State.LimitNanos * percent / 100;
-            if (before < mark && after >= mark) (crossed ??= []).Add($"{GrainKey}:{percent}");
+            await context.Invoke();
         }
-        return crossed ?? (IReadOnlyList<string>)NoThresholds;
+        finally
+        {
+            PublishView();
+        }
+    }
+
+    private void PublishView()
+    {
+        var answersFromFigures = !_fencedOut && !IsTask && State.RequestsPerMinute == 0 && State.TokensPerMinute == 0
+            && (State.HasBudget || defaults.DefaultFor(GrainKey) is null);
+        if (answersFromFigures) activations.Publish(GrainKey, new ScopeView(Figures(), _epoch, State.PeriodEndUnixMs));
+        else activations.Withdraw(GrainKey, _epoch);
     }
 
     private BudgetStatus Status() => PendingDefault() is { } pending ? StatusOf(pending) : StatusOf(State);

@@ -140,8 +140,9 @@ public sealed class Silo : IAsyncDisposable
         // Health answers NOT_SERVING from the moment the host begins to stop.
         app.Lifetime.ApplicationStopping.Register(readiness.Stopping);
         var meters = app.Services.GetRequiredService<MeterCatalog>();
-        admission = new AdmissionService(new AdmissionApi(grains, prices, scopeDefaults, meters), watch, app.Services.GetRequiredService<LiveRates>());
         var siloClock = app.Services.GetRequiredService<TimeProvider>();
+        admission = new AdmissionService(new AdmissionApi(grains, prices, scopeDefaults, meters, app.Services.GetRequiredService<ScopeActivations>(), siloClock),
+            watch, app.Services.GetRequiredService<LiveRates>());
         var keys = new ApiKeyRegistry(storedKeys, app.Services.GetRequiredService<JournalService>(), siloClock, auth.BootstrapSecret);
         var priceAdministration = new PriceAdministration(grains, prices);
         var budgetAdministration = new BudgetAdministration(grains, store, scopeDefaults);
