@@ -1,5 +1,6 @@
 using System.Text.Json;
 using BudgetGrains.Grains.Journal;
+using BudgetGrains.Grains.Meters;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Storage.Postgres.Budget;
 using BudgetGrains.Storage.Sqlite;
@@ -39,6 +40,9 @@ public sealed class ExportParityTests(PostgresFixture postgres) : IDisposable
                     new Dictionary<string, string> { ["provider"] = n % 2 == 0 ? "openai" : "anthropic", ["note"] = "a,\"b\"" }, 10, n * 7, "m" + n % 3,
                     n, n / 2, n / 3, 0, "resolved", n % 5 == 0, false, at - 5, at));
                 records.Add(new UsageDelta(Scopes[n % Scopes.Length], Start + n % 3 * Day, "model", "m" + n % 3, n * 7, 1, n, n / 2, n / 3, 0));
+                if (n % 4 == 0)
+                    records.Add(new MeterDelta($"r-{n}", [Scopes[n % Scopes.Length], "feature/f"], [Start + n % 3 * Day, 0],
+                        [new MeterCharge("gpu_seconds", n, n * 10), new MeterCharge("tool_calls", 1, 2)], at));
             }
             var write = new[] { new JournalWrite(new StateKey("test", "export-" + batch), null, records) };
             await sqlite.WriteBatchAsync(write, CancellationToken.None);
@@ -62,6 +66,10 @@ public sealed class ExportParityTests(PostgresFixture postgres) : IDisposable
             Assert.Equal(Json(usage), Json(await AllUsageAsync(post, prefix, from, to)));
             Assert.All(usage, u => Assert.StartsWith(prefix, u.Where.Scope, StringComparison.Ordinal));
             Assert.NotEmpty(usage);
+            var meters = await AllUsageAsync(lite, prefix, from, to, meters: true);
+            Assert.Equal(Json(meters), Json(await AllUsageAsync(post, prefix, from, to, meters: true)));
+            Assert.All(meters, u => Assert.Equal((KeyedUsage.MeterDimension, true), (u.Where.Dimension, u.Where.Scope.StartsWith(prefix, StringComparison.Ordinal))));
+            Assert.NotEmpty(meters);
         }
     }
 
@@ -76,12 +84,15 @@ public sealed class ExportParityTests(PostgresFixture postgres) : IDisposable
         }
     }
 
-    private static async Task<List<KeyedUsage>> AllUsageAsync(ILedgerExport store, string prefix, long from, long to)
+    private static async Task<List<KeyedUsage>> AllUsageAsync(ILedgerExport store, string prefix, long from, long to, bool meters = false)
     {
         var all = new List<KeyedUsage>();
         while (true)
         {
-            var page = await store.ReadUsageAsync(all.Count == 0 ? UsageKey.First : all[^1].Where, prefix, from, to, 2, CancellationToken.None);
+            var after = all.Count == 0 ? UsageKey.First : all[^1].Where;
+            var page = meters
+                ? await store.ReadMeterUsageAsync(after, prefix, from, to, 2, CancellationToken.None)
+                : await store.ReadUsageAsync(after, prefix, from, to, 2, CancellationToken.None);
             all.AddRange(page);
             if (page.Count < 2) return all;
         }

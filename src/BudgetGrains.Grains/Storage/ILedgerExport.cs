@@ -12,8 +12,13 @@ public readonly record struct UsageKey(string Scope, long PeriodStartUnixMs, str
     public static readonly UsageKey First = new("", long.MinValue, "", "");
 }
 
-/// <summary>A usage row with where it is.</summary>
-public sealed record KeyedUsage(UsageKey Where, UsageRow Totals);
+/// <summary>A usage row with where it is. A meter's usage is a row of grouping <see cref="MeterDimension"/>, keyed by the
+/// meter, with its <paramref name="Quantity"/> (0 for the token usage rows).</summary>
+public sealed record KeyedUsage(UsageKey Where, UsageRow Totals, long Quantity = 0)
+{
+    /// <summary>The grouping of the meter usage rows of an export.</summary>
+    public const string MeterDimension = "meter";
+}
 
 /// <summary>
 /// The ledger and usage read in pages for exports: keyset pages in primary-key order, so any number of rows is read a
@@ -28,5 +33,10 @@ public interface ILedgerExport
     /// <summary>Usage rows after <paramref name="after"/> whose scope starts with <paramref name="scopePrefix"/> and whose
     /// period starts in [<paramref name="fromUnixMs"/>, <paramref name="toUnixMs"/>), in key order, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<KeyedUsage>> ReadUsageAsync(UsageKey after, string scopePrefix, long fromUnixMs, long toUnixMs, int limit,
+        CancellationToken cancellationToken);
+
+    /// <summary>Usage per meter (scope_meter_usage) after <paramref name="after"/>, as <see cref="ReadUsageAsync"/> but keyed
+    /// (scope, period, meter): rows of grouping <see cref="KeyedUsage.MeterDimension"/> whose key is the meter.</summary>
+    Task<IReadOnlyList<KeyedUsage>> ReadMeterUsageAsync(UsageKey after, string scopePrefix, long fromUnixMs, long toUnixMs, int limit,
         CancellationToken cancellationToken);
 }

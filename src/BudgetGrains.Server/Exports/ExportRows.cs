@@ -254,13 +254,14 @@ internal sealed class FocusRows(string currency) : LedgerRowFormat
     }
 }
 
-/// <summary>The usage table, one row per (scope, period, grouping, key), as CSV or JSON lines.</summary>
+/// <summary>The usage table, one row per (scope, period, grouping, key), as CSV or JSON lines; then the usage per meter, one
+/// row per (scope, period, meter) of grouping "meter", its quantity in the last column (0 in the token rows).</summary>
 internal sealed class UsageRows(bool jsonLines) : RowFormat<KeyedUsage>
 {
     private static readonly string[] Columns =
     [
         "scope", "period_start", "group_by", "key", "spent_nanos", "commits", "input_tokens", "cached_input_tokens", "output_tokens",
-        "reasoning_tokens",
+        "reasoning_tokens", "quantity",
     ];
 
     public override string ContentType => jsonLines ? ExportValues.JsonLinesContentType : Csv.ContentType;
@@ -270,7 +271,7 @@ internal sealed class UsageRows(bool jsonLines) : RowFormat<KeyedUsage>
     public override void Write(KeyedUsage row, ArrayBufferWriter<byte> output)
     {
         var (w, t) = (row.Where, row.Totals);
-        long[] numbers = [t.SpentNanos, t.Commits, t.InputTokens, t.CachedInputTokens, t.OutputTokens, t.ReasoningTokens];
+        long[] numbers = [t.SpentNanos, t.Commits, t.InputTokens, t.CachedInputTokens, t.OutputTokens, t.ReasoningTokens, row.Quantity];
         if (!jsonLines)
         {
             Csv.Append(output, Csv.Line([w.Scope, ExportValues.Time(w.PeriodStartUnixMs), w.Dimension, w.Key, .. numbers.Select(ExportValues.Number)]));

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using BudgetGrains.Grains;
 using BudgetGrains.Grains.Meters;
 using BudgetGrains.Grains.Scopes;
@@ -32,13 +33,14 @@ internal sealed class LedgerExports(ILedgerExport store, IMeterStore meters)
             Focus => new FocusRows(currency),
             _ => throw Invalid($"format must be {Csv}, {JsonLines} or {Focus}, not '{Auth.AgentTenancy.Short(request.Format)}'"),
         };
-        await StreamAsync(format, async (last, ct) =>
+        var commits = Pages<SequencedCommit>(async (last, ct) =>
         {
             var page = await store.ReadCommitsAsync(last?.Seq ?? 0, from, to, Limits.ExportPageRows, ct);
             // The page's meters in one query: the ledger's own rows stay as they are, and memory stays one page.
             format.PageMeters = await meters.ReadLedgerMetersAsync([.. page.Select(c => c.Entry.ReservationId)], ct);
             return page;
-        }, stream, cancellationToken);
+        }, cancellationToken);
+        await StreamAsync(format, commits, stream, cancellationToken);
     }
 
     public async Task ExportUsageAsync(V1.ExportUsageRequest request, IServerStreamWriter<V1.ExportChunk> stream, CancellationToken cancellationToken)
@@ -52,8 +54,12 @@ internal sealed class LedgerExports(ILedgerExport store, IMeterStore meters)
             JsonLines => new UsageRows(jsonLines: true),
             _ => throw Invalid($"format must be {Csv} or {JsonLines} for usage, not '{Auth.AgentTenancy.Short(request.Format)}'"),
         };
-        await StreamAsync(format, (last, ct) => store.ReadUsageAsync(last?.Where ?? UsageKey.First, request.ScopePrefix, from, to,
-            Limits.ExportPageRows, ct), stream, cancellationToken);
+        // The token usage rows, then the meters' (grouping "meter"): each table in its own key order.
+        var usage = Pages<KeyedUsage>((last, ct) => store.ReadUsageAsync(last?.Where ?? UsageKey.First, request.ScopePrefix, from, to,
+            Limits.ExportPageRows, ct), cancellationToken);
+        var meterUsage = Pages<KeyedUsage>((last, ct) => store.ReadMeterUsageAsync(last?.Where ?? UsageKey.First, request.ScopePrefix, from, to,
+            Limits.ExportPageRows, ct), cancellationToken);
+        await StreamAsync(format, usage.Concat(meterUsage), stream, cancellationToken);
     }
 
     /// <summary>[from, to) with 0 meaning unbounded; an empty or negative range is bad input.</summary>
@@ -65,26 +71,33 @@ internal sealed class LedgerExports(ILedgerExport store, IMeterStore meters)
         return (from, to);
     }
 
-    private static async Task StreamAsync<TRow>(RowFormat<TRow> format, Func<TRow?, CancellationToken, Task<IReadOnlyList<TRow>>> nextPage,
+    /// <summary>A table's rows, read a keyset page at a time: the next page is read once the rows of the last one were written.</summary>
+    private static async IAsyncEnumerable<TRow> Pages<TRow>(Func<TRow?, CancellationToken, Task<IReadOnlyList<TRow>>> nextPage,
+        [EnumeratorCancellation] CancellationToken cancellationToken) where TRow : class
+    {
+        TRow? last = null;
+        while (true)
+        {
+            var page = await nextPage(last, cancellationToken);
+            foreach (var row in page) yield return row;
+            if (page.Count < Limits.ExportPageRows) yield break;
+            last = page[^1];
+        }
+    }
+
+    private static async Task StreamAsync<TRow>(RowFormat<TRow> format, IAsyncEnumerable<TRow> source,
         IServerStreamWriter<V1.ExportChunk> stream, CancellationToken cancellationToken) where TRow : class
     {
         var buffer = new ArrayBufferWriter<byte>(Limits.ExportChunkBytes + 4096);
         if (format.Header is { } header) Exports.Csv.Append(buffer, header);
         var rows = 0;
         var sent = false;
-        TRow? last = null;
-        while (true)
+        await foreach (var row in source.WithCancellation(cancellationToken))
         {
-            var page = await nextPage(last, cancellationToken);
-            foreach (var row in page)
-            {
-                format.Write(row, buffer);
-                rows++;
-                if (buffer.WrittenCount < Limits.ExportChunkBytes) continue;
-                await SendAsync();
-            }
-            if (page.Count < Limits.ExportPageRows) break;
-            last = page[^1];
+            format.Write(row, buffer);
+            rows++;
+            if (buffer.WrittenCount < Limits.ExportChunkBytes) continue;
+            await SendAsync();
         }
         // An empty export is still a file (a CSV header, or nothing): one chunk says its content type.
         if (buffer.WrittenCount > 0 || !sent) await SendAsync();

@@ -54,5 +54,24 @@ public sealed class PostgresLedgerExport(NpgsqlDataSource dataSource) : ILedgerE
                     reader.GetInt64(9))));
         return rows;
     }
-}
 
+    public async Task<IReadOnlyList<KeyedUsage>> ReadMeterUsageAsync(UsageKey after, string scopePrefix, long fromUnixMs, long toUnixMs, int limit,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, """
+            SELECT scope, period_start_ms, meter, spent_nanos, commits, quantity
+            FROM scope_meter_usage
+            WHERE (scope, period_start_ms, meter) > ($1::text COLLATE "C", $2, $3::text COLLATE "C")
+                AND scope >= $4::text COLLATE "C" AND starts_with(scope, $4) AND period_start_ms >= $5 AND period_start_ms < $6
+            ORDER BY scope, period_start_ms, meter LIMIT $7
+            """, after.Scope, after.PeriodStartUnixMs, after.Key, scopePrefix, fromUnixMs, toUnixMs, limit);
+        var rows = new List<KeyedUsage>(limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            rows.Add(new KeyedUsage(new UsageKey(reader.GetString(0), reader.GetInt64(1), KeyedUsage.MeterDimension, reader.GetString(2)),
+                new UsageRow(reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), 0, 0, 0, 0), reader.GetInt64(5)));
+        return rows;
+    }
+}

@@ -71,4 +71,32 @@ public sealed class SqliteLedgerExport(Func<SqliteConnection> openReadConnection
                     reader.GetInt64(9))));
         return rows;
     }
+
+    public async Task<IReadOnlyList<KeyedUsage>> ReadMeterUsageAsync(UsageKey after, string scopePrefix, long fromUnixMs, long toUnixMs, int limit,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var connection = openReadConnection();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT scope, period_start_ms, meter, spent_nanos, commits, quantity
+            FROM scope_meter_usage
+            WHERE (scope, period_start_ms, meter) > ($scope, $period, $meter) AND scope >= $prefix
+                AND substr(scope, 1, length($prefix)) = $prefix AND period_start_ms >= $from AND period_start_ms < $to
+            ORDER BY scope, period_start_ms, meter LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$scope", after.Scope);
+        command.Parameters.AddWithValue("$period", after.PeriodStartUnixMs);
+        command.Parameters.AddWithValue("$meter", after.Key);
+        command.Parameters.AddWithValue("$prefix", scopePrefix);
+        command.Parameters.AddWithValue("$from", fromUnixMs);
+        command.Parameters.AddWithValue("$to", toUnixMs);
+        command.Parameters.AddWithValue("$limit", limit);
+        var rows = new List<KeyedUsage>(limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            rows.Add(new KeyedUsage(new UsageKey(reader.GetString(0), reader.GetInt64(1), KeyedUsage.MeterDimension, reader.GetString(2)),
+                new UsageRow(reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), 0, 0, 0, 0), reader.GetInt64(5)));
+        return rows;
+    }
 }

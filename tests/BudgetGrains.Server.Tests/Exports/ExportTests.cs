@@ -134,6 +134,35 @@ public sealed class ExportTests(SiloFixture silo) : IDisposable
     }
 
     [Fact]
+    public async Task UsageExportHasARowPerMeterWithItsQuantityAfterTheTokenRows()
+    {
+        var (gpu, tool) = (Meters.Unique("gpu"), Meters.Unique("tool"));
+        await silo.Management.ImportMetersAsync(new ImportMetersRequest { Meters = { Meters.Of(gpu, 10, unit: "second"), Meters.Of(tool, 2_000, unit: "call") } });
+        var chain = Chain.Unique("export-meters");
+        await chain.CreateAsync(silo.Management, generous: 10_000_000_000);
+        foreach (var (seconds, calls) in new[] { (30L, 2L), (12L, 0L) })
+        {
+            var held = await silo.Admission.ReserveAsync(Build.Reserve(chain.Attribution, 1_000_000));
+            var commit = new CommitRequest { ReservationId = held.ReservationId, ActualNanos = 5, Meters = { new MeterUsage { Meter = gpu, Quantity = seconds } } };
+            if (calls > 0) commit.Meters.Add(new MeterUsage { Meter = tool, Quantity = calls });
+            await silo.Admission.CommitAsync(commit);
+        }
+
+        var rows = CsvText.Records(await GetAsync($"api/v1/exports/usage?format=csv&scope_prefix={chain.TenantScope}", "text/csv"), out _);
+        var jsonl = (await GetAsync($"api/v1/exports/usage?format=jsonl&scope_prefix={chain.TenantScope}", "application/x-ndjson"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+
+        var meterRows = rows.Where(r => r["group_by"] == "meter").ToDictionary(r => r["key"]);
+        Assert.Equal(("42", "420", "2"), (meterRows[gpu]["quantity"], meterRows[gpu]["spent_nanos"], meterRows[gpu]["commits"]));
+        Assert.Equal(("2", "4000", "1"), (meterRows[tool]["quantity"], meterRows[tool]["spent_nanos"], meterRows[tool]["commits"]));
+        Assert.All(rows.Where(r => r["group_by"] != "meter"), r => Assert.Equal("0", r["quantity"]));
+        // The token rows first, then the meters': each part in its table's key order.
+        Assert.Equal(rows.Count - 2, rows.FindIndex(r => r["group_by"] == "meter"));
+        var gpuLine = Assert.Single(jsonl, j => j.GetProperty("group_by").GetString() == "meter" && j.GetProperty("key").GetString() == gpu);
+        Assert.Equal(42, gpuLine.GetProperty("quantity").GetInt64());
+    }
+
+    [Fact]
     public async Task AnExportOverGrpcIsAStreamOfWholeRowChunksThatConcatenateToTheRestFile()
     {
         var (_, ids) = await CommitThreeAsync();
