@@ -31,6 +31,13 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
     /// <summary>The state came with the hold index's entry (<see cref="Wake"/>): loading reads nothing.</summary>
     private bool _stateGiven;
 
+    /// <summary>While the hold is open: the epoch of the activation holding on each scope of the chain (in chain order).
+    /// The release is written fenced with them, so that it reaches exactly the activations that count the hold (0052).</summary>
+    private long[] _holdEpochs = [];
+
+    /// <summary>A release refused because a scope reloaded meanwhile is written again with the new epochs, this often.</summary>
+    private const int CloseAttempts = 3;
+
     // The shard's services are read through `services`, not copied into fields: a reservation lives in memory for as
     // long as its hold is open, and a million of them are a million copies.
 
@@ -75,10 +82,10 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         if (!_stateGiven) await _state.ReadAsync(cancellationToken);
         if (State.Status == ReservationStatus.Admitted)
         {
-            // Release and expiry write before they tell the scopes, so the scopes must be loaded first:
-            // one loaded after the write would count the release twice. (Scopes with open holds then
-            // stay active; see ScopeGrain.) Until this succeeds the reservation is not loaded, and the next call tries again.
-            await Task.WhenAll(State.Chain.Select(scope => services.Grains.Scope(scope).TrackOpenHoldAsync(id)));
+            // Release and expiry write before they tell the scopes, so the scopes must be loaded first, and the release
+            // is fenced with the epochs of those activations. (Scopes with open holds then stay active; see ScopeGrain.)
+            // Until this succeeds the reservation is not loaded, and the next call tries again.
+            await TrackHoldAsync();
         }
         (Loaded, Waking) = (true, false);
         if (State.Status == ReservationStatus.Admitted) ArmExpiry();
@@ -195,6 +202,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             await FencedOutAsync(fences);
             return failure;
         }
+        _holdEpochs = [.. walk.PassedFences.Select(f => f.Epoch)];
         ArmExpiry();
         BudgetMeters.HoldOpened();
         return answer;
@@ -327,19 +335,52 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         if (await CloseHoldAsync(ReservationStatus.Expired) is not null) ArmExpiryIn(ExpiryRetryDelay);
     }
 
-    /// <summary>Release or expiry: durable first, then the scopes (memory never shows less held than the store).</summary>
+    /// <summary>
+    /// Release or expiry: durable first, then the scopes (memory never shows less held than the store). The write is
+    /// fenced with the epochs of the activations counting the hold, and only they take it back: a scope activation
+    /// loaded after the write (the fencing of 0028 reloads them all) has the release in what it read (decision 0052).
+    /// </summary>
     private async Task<Failure?> CloseHoldAsync(ReservationStatus status)
     {
         var held = State.HeldNanos;
         var journal = new List<IJournalRecord>(State.Chain.Length + 1);
         foreach (var scope in State.Chain) journal.Add(new ScopeCounterDelta(scope, HeldNanos: -held, OpenHolds: -1));
         journal.Add(new HoldClosed(GrainKey, State.ExpiresAtUnixMs));
-        var chain = State.Chain;
-        if (await PersistAsync(State with { Status = status }, journal) is { } failure) return failure;
-        BudgetMeters.HoldClosed();
-        await ReleaseHoldsAsync(chain, held);
-        Finish();
-        return null;
+        for (var attempt = 1; ; attempt++)
+        {
+            var fences = HoldFences();
+            if (await PersistAsync(State with { Status = status }, journal, fences) is not { } failure)
+            {
+                BudgetMeters.HoldClosed();
+                await OnEveryFenceAsync(fences, (scope, epoch) => scope.ReleaseHoldAsync(GrainKey, held, epoch));
+                Finish();
+                return null;
+            }
+            if (!FencedOut) return failure;
+            // A scope reloaded since the hold learned its epoch and counts the hold from the store: this reservation is
+            // not stale, its fences are. Learn the activations holding now, and write again.
+            FencedOut = false;
+            if (attempt == CloseAttempts) return failure;
+            try
+            {
+                await TrackHoldAsync();
+            }
+            catch (Exception e) when (e is StorageUnavailableException or OrleansMessageRejectionException or TimeoutException)
+            {
+                return Failure.Unavailable($"a scope of reservation '{GrainKey}' could not be reached: {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>Tells every scope of the chain that it holds for this open reservation, and learns their epochs.</summary>
+    private async Task TrackHoldAsync() =>
+        _holdEpochs = await Task.WhenAll(State.Chain.Select(scope => services.Grains.Scope(scope).TrackOpenHoldAsync(id)));
+
+    private ScopeFence[] HoldFences()
+    {
+        var fences = new ScopeFence[State.Chain.Length];
+        for (var i = 0; i < fences.Length; i++) fences[i] = new ScopeFence(State.Chain[i], i < _holdEpochs.Length ? _holdEpochs[i] : 0);
+        return fences;
     }
 
     /// <param name="denial">The denial counted by the scope that denied (null when no scope did, e.g. UNKNOWN_PRICE).</param>
@@ -410,9 +451,6 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             return e is LimitExceededException ? Failure.Exhausted(e.Message) : Failure.Unavailable(e.Message);
         }
     }
-
-    private Task ReleaseHoldsAsync(IReadOnlyList<string> scopes, long amount) =>
-        OnEveryScopeAsync(scopes, scope => scope.ReleaseHoldAsync(GrainKey, amount));
 
     private Task UndoHoldsAsync(IReadOnlyList<ScopeFence> scopes, long amount, long tokens) =>
         OnEveryFenceAsync(scopes, (scope, epoch) => scope.UndoHoldAsync(GrainKey, amount, tokens, epoch));

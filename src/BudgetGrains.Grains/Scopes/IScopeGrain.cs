@@ -45,8 +45,10 @@ public interface IScopeGrain : IGrainWithStringKey
     /// <summary>Would <paramref name="amountNanos"/> be admitted? No side effects.</summary>
     Task<ScopeAnswer> CheckAsync(long amountNanos, long tokens);
 
-    /// <summary>Remove a hold placed by <see cref="TryHoldAsync"/> when the reservation is released or expires.</summary>
-    Task ReleaseHoldAsync(string reservationId, long amountNanos);
+    /// <summary>Remove a hold placed by <see cref="TryHoldAsync"/> when the reservation is released or expires. The release
+    /// is durable already, written fenced with <paramref name="epoch"/>: an activation of another epoch claimed the scope
+    /// after that write, so the counters it read have the release, and it ignores this one.</summary>
+    Task ReleaseHoldAsync(string reservationId, long amountNanos, long epoch);
 
     /// <summary>Reverse a <see cref="TryHoldAsync"/> whose request was not admitted after all (a later scope denied, or
     /// the write failed): the hold goes, and so does what it counted against the rate limits.</summary>
@@ -76,8 +78,9 @@ public interface IScopeGrain : IGrainWithStringKey
     Task UndoTaskCallAsync(TaskCall call, long periodStartUnixMs);
 
     /// <summary>A reservation reactivated with an open hold (after a restart) reports it: loads the scope before the
-    /// reservation can write, and lets a task scope release it when the task is ended.</summary>
-    Task TrackOpenHoldAsync(string reservationId);
+    /// reservation can write, and lets a task scope release it when the task is ended. Returns this activation's epoch:
+    /// the reservation's release is written fenced with it.</summary>
+    Task<long> TrackOpenHoldAsync(string reservationId);
 
     /// <summary>Replace the scope's task guardrails.</summary>
     Task<TaskPolicy> SetTaskPolicyAsync(TaskPolicy policy);

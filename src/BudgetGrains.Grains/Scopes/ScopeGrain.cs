@@ -108,8 +108,9 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         }
     }
 
-    public Task ReleaseHoldAsync(string reservationId, long amountNanos)
+    public Task ReleaseHoldAsync(string reservationId, long amountNanos, long epoch)
     {
+        if (epoch != _epoch) return Task.CompletedTask;
         _openReservations.Remove(reservationId);
         _heldNanos -= amountNanos;
         _openHolds--;
@@ -122,7 +123,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         if (epoch != _epoch) return Task.CompletedTask;
         _requests?.Refund(1);
         _tokens?.Refund(tokens);
-        return ReleaseHoldAsync(reservationId, amountNanos);
+        return ReleaseHoldAsync(reservationId, amountNanos, epoch);
     }
 
     public async Task<ScopeCommitted> CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos)
@@ -219,10 +220,10 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         return Task.CompletedTask;
     }
 
-    public Task TrackOpenHoldAsync(string reservationId)
+    public Task<long> TrackOpenHoldAsync(string reservationId)
     {
         if (IsTask) _openReservations.Add(reservationId);
-        return Task.CompletedTask;
+        return Task.FromResult(_epoch);
     }
 
     public async Task<TaskPolicy> SetTaskPolicyAsync(TaskPolicy policy)

@@ -44,6 +44,7 @@ public sealed class Silo : IAsyncDisposable
         (_app, _storage, Store, _alerts, _watch, Address) = (app, storage, store, alerts, watch, address);
         Grains = app.Services.GetRequiredService<IGrainFactory>();
         Journal = app.Services.GetRequiredService<JournalService>();
+        Scopes = app.Services.GetRequiredService<ScopeActivations>();
     }
 
     /// <summary>Where clients reach the silo, e.g. http://127.0.0.1:5080.</summary>
@@ -63,6 +64,9 @@ public sealed class Silo : IAsyncDisposable
 
     /// <summary>The journal the grains write through (its counters: batches, writes).</summary>
     public JournalService Journal { get; }
+
+    /// <summary>The scope activations of this silo (the fencing of 0028 reloads them all, as tests do).</summary>
+    public ScopeActivations Scopes { get; }
 
     /// <param name="clock">The silo's clock (hold expiry, periods, rate limits), also Orleans' own; tests pass one they can move.</param>
     public static async Task<Silo> StartAsync(SiloOptions options, Action<ILoggingBuilder>? configureLogging = null,
