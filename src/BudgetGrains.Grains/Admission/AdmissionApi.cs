@@ -42,9 +42,11 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Sett
         if (amount > Limits.MaxCallAmountNanos)
             return Failure.Invalid($"the estimate prices at more than the {Limits.MaxCallAmountNanos} nanos a single call may cost");
         var tokens = command.EstimateUsage?.Total ?? 0;
-        var walk = await AdmissionChain.WalkAsync(grains, command.Attribution, scope => scope.CheckAsync(amount, tokens));
+        var meters = command.MeterEstimate;
+        var walk = await AdmissionChain.WalkAsync(grains, command.Attribution, scope => scope.CheckAsync(amount, tokens, meters));
         if (walk.Failure is not null) return walk.Failure;
-        if (walk.DeniedAt is { } denied) return new CheckAnswer(false, denied.Reason, walk.DeniedScope, denied.RemainingNanos, denied.RetryAfterMs);
+        if (walk.DeniedAt is { } denied)
+            return new CheckAnswer(false, denied.Reason, walk.DeniedScope, denied.RemainingNanos, denied.RetryAfterMs, denied.DeniedMeter, denied.RemainingMeterQuantity);
         if (walk.DeniedForNoBudget(_defaults) is { } unbudgeted) return new CheckAnswer(false, DenyReason.NoBudget, unbudgeted, 0);
         if (command.Attribution.TaskScope is { Length: > 0 } taskScope)
         {
