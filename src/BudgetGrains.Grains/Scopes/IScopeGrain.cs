@@ -40,33 +40,35 @@ public sealed record ScopeCommitted(long PeriodStartUnixMs, IReadOnlyList<Alerts
 /// The grain's counters change in memory at once; the reservation that caused a change makes it
 /// durable (as a counter delta in its own write) before it answers.
 /// </summary>
+/// <remarks>The meter lists are [Immutable]: the callers pass lists they never change (a command's, a reservation state's),
+/// so a call passes a reference rather than a copy, and a call without meters costs nothing for them.</remarks>
 public interface IScopeGrain : IGrainWithStringKey
 {
     /// <summary>Hold <paramref name="amountNanos"/> if not frozen, spent + held + amount &lt;= limit, used + held + estimate
     /// &lt;= max for each meter limit <paramref name="meters"/> names, and the scope's rate limits have room for one more
     /// request and <paramref name="tokens"/> (which they then count). <paramref name="meters"/> (the call's meter
     /// estimates, empty for most calls) are held with the money.</summary>
-    Task<ScopeAnswer> TryHoldAsync(long amountNanos, long tokens, IReadOnlyList<MeterQuantity> meters);
+    Task<ScopeAnswer> TryHoldAsync(long amountNanos, long tokens, [Immutable] IReadOnlyList<MeterQuantity> meters);
 
     /// <summary>Would <paramref name="amountNanos"/> and <paramref name="meters"/> be admitted? No side effects.</summary>
-    Task<ScopeAnswer> CheckAsync(long amountNanos, long tokens, IReadOnlyList<MeterQuantity> meters);
+    Task<ScopeAnswer> CheckAsync(long amountNanos, long tokens, [Immutable] IReadOnlyList<MeterQuantity> meters);
 
     /// <summary>Remove a hold placed by <see cref="TryHoldAsync"/> when the reservation is released or expires.</summary>
-    Task ReleaseHoldAsync(string reservationId, long amountNanos, IReadOnlyList<MeterQuantity> meters);
+    Task ReleaseHoldAsync(string reservationId, long amountNanos, [Immutable] IReadOnlyList<MeterQuantity> meters);
 
     /// <summary>Reverse a <see cref="TryHoldAsync"/> whose request was not admitted after all (a later scope denied, or
     /// the write failed): the hold goes, and so does what it counted against the rate limits.</summary>
     /// <paramref name="epoch"/>: the activation that held it (its answer's); another activation never counted it and ignores the undo.
-    Task UndoHoldAsync(string reservationId, long amountNanos, long tokens, long epoch, IReadOnlyList<MeterQuantity> meters);
+    Task UndoHoldAsync(string reservationId, long amountNanos, long tokens, long epoch, [Immutable] IReadOnlyList<MeterQuantity> meters);
 
     /// <summary>Spend <paramref name="actualNanos"/> and count <paramref name="actualMeters"/> as used, removing the hold of
     /// <paramref name="heldNanos"/> and <paramref name="heldMeters"/> when <paramref name="closesHold"/>.</summary>
     Task<ScopeCommitted> CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos,
-        IReadOnlyList<MeterQuantity> heldMeters, IReadOnlyList<MeterQuantity> actualMeters);
+        [Immutable] IReadOnlyList<MeterQuantity> heldMeters, [Immutable] IReadOnlyList<MeterQuantity> actualMeters);
 
     /// <summary>Undo a <see cref="CommitAsync"/> whose write could not be made durable.</summary>
     Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos, long periodStartUnixMs, long epoch,
-        IReadOnlyList<MeterQuantity> heldMeters, IReadOnlyList<MeterQuantity> actualMeters);
+        [Immutable] IReadOnlyList<MeterQuantity> heldMeters, [Immutable] IReadOnlyList<MeterQuantity> actualMeters);
 
     /// <summary>The store refused a write fenced with <paramref name="epoch"/>: if that is this activation's, another silo
     /// holds the scope now and this activation deactivates (its callers' retries reach the live one).</summary>
