@@ -81,8 +81,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     {
         await RollPeriodIfDueAsync();
         await FollowDefaultBudgetAsync();
-        var answer = Evaluate(amountNanos, tokens);
-        if (meters.Count > 0 && answer.Admitted) answer = EvaluateMeters(answer, meters);
+        var answer = EvaluateWithMeters(amountNanos, tokens, meters);
         if (answer.Failure is not null) return answer;
         if (!answer.Admitted)
         {
@@ -653,6 +652,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         foreach (var row in rows) counts.Load(row.Meter, row.UsedQuantity, row.HeldQuantity);
     }
 
+    /// <summary><see cref="Evaluate"/>, then, for a call that names meters and was admitted so far, <see cref="EvaluateMeters"/>.</summary>
     private ScopeAnswer EvaluateWithMeters(long amountNanos, long tokens, IReadOnlyList<MeterQuantity> meters)
     {
         var answer = Evaluate(amountNanos, tokens);
