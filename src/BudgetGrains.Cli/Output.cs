@@ -42,6 +42,7 @@ internal sealed partial class Output(Terminal terminal, bool json)
         Line("commits", status.Commits.ToString(CultureInfo.InvariantCulture));
         if (status.RequestsPerMinute > 0) Line("rate", Plural(status.RequestsPerMinute, "reserve") + " per minute");
         if (status.TokensPerMinute > 0) Line("token rate", Plural(status.TokensPerMinute, "token") + " per minute");
+        foreach (var m in status.Meters) Line("meter limit", MeterLimitText(m));
         if (status.Calls > 0 || status.Ended)
         {
             Line("calls", status.Calls.ToString(CultureInfo.InvariantCulture));
@@ -111,10 +112,13 @@ internal sealed partial class Output(Terminal terminal, bool json)
         }
 
         var table = new Table().AddColumns("scope", "limit", "spent", "held", "open holds", "used", "parent", "frozen");
+        var anyMeterLimit = budgets.Any(b => b.Meters.Count > 0);
+        if (anyMeterLimit) table.AddColumn("meter limits");
         foreach (var column in table.Columns.Skip(1).Take(4)) column.RightAligned();
         foreach (var s in budgets)
         {
-            table.AddRow(
+            List<string> cells =
+            [
                 Markup.Escape(s.Scope),
                 Markup.Escape(Limit(s)),
                 Markup.Escape(Money.Format(s.SpentNanos, s.Currency)),
@@ -122,7 +126,10 @@ internal sealed partial class Output(Terminal terminal, bool json)
                 s.OpenHolds.ToString(CultureInfo.InvariantCulture),
                 UsedBar(s),
                 Markup.Escape(s.Parent.Length == 0 ? "-" : s.Parent),
-                s.Frozen ? "[red]frozen[/]" : "no");
+                s.Frozen ? "[red]frozen[/]" : "no",
+            ];
+            if (anyMeterLimit) cells.Add(s.Meters.Count == 0 ? "-" : Markup.Escape(string.Join("\n", s.Meters.Select(MeterLimitText))));
+            table.AddRow([.. cells]);
         }
 
         Console.Write(table);
@@ -149,6 +156,7 @@ internal sealed partial class Output(Terminal terminal, bool json)
         else
         {
             Denied(response.Decision, response.Reason, response.DeniedScope);
+            DeniedMeter(response.DeniedMeter, response.RemainingMeterQuantity);
             Line("request id", requestId);
             Line("remaining", Remaining(response.RemainingNanos));
             RetryAfter(response.RetryAfterMs);
@@ -159,7 +167,11 @@ internal sealed partial class Output(Terminal terminal, bool json)
     {
         if (Json(response)) return;
         if (response.Decision == Decision.Admitted) Console.MarkupLine("[green]WOULD BE ADMITTED[/]");
-        else Denied(response.Decision, response.Reason, response.DeniedScope);
+        else
+        {
+            Denied(response.Decision, response.Reason, response.DeniedScope);
+            DeniedMeter(response.DeniedMeter, response.RemainingMeterQuantity);
+        }
         Meters(meters);
         Line("remaining", Remaining(response.RemainingNanos));
         RetryAfter(response.RetryAfterMs);
@@ -183,6 +195,10 @@ internal sealed partial class Output(Terminal terminal, bool json)
         Line("reservation", reservationId);
     }
 
+    /// <summary>"gpu_seconds 1,200 used + 600 held of 144,000": one meter limit of a scope.</summary>
+    private static string MeterLimitText(MeterLimitStatus m) =>
+        $"{m.Meter} {Count(m.UsedQuantity)} used + {Count(m.HeldQuantity)} held of {Count(m.MaxQuantity)}";
+
     /// <summary>"gpu_seconds 3600, tool_calls 4": what the amount above was priced from (nothing without meters).</summary>
     private void Meters(IReadOnlyList<MeterUsage> meters)
     {
@@ -205,6 +221,12 @@ internal sealed partial class Output(Terminal terminal, bool json)
         Line("scope", scope.Length == 0 ? "-" : scope);
         if (reason == DenyReason.NoBudget)
             Line("why", "no scope of the chain has a budget, and unknown scopes are closed: check the names, or set a budget");
+    }
+
+    /// <summary>A METER_LIMIT deny: the meter and the quantity of it the scope has left.</summary>
+    private void DeniedMeter(string meter, long remaining)
+    {
+        if (meter.Length > 0) Line("meter", $"{meter}: {Count(remaining)} left");
     }
 
     private void RetryAfter(long ms)

@@ -24,6 +24,9 @@ public enum DenyReason
     /// <summary>No scope of the admission chain has a budget, and the server (or the tenant) treats unknown scopes as
     /// closed: a misspelt tenant or feature is denied rather than admitted without a limit.</summary>
     NoBudget = 9,
+    /// <summary>A meter limit of the scope has too little of the meter left for the call's estimate of it
+    /// (docs/decisions/0041).</summary>
+    MeterLimit = 10,
 }
 
 /// <summary>A soft threshold that a hold made the scope cross.</summary>

@@ -137,6 +137,12 @@ public static class Limits
     public const int MaxMetersPerCall = 16;
     public const long MaxMeterQuantityPerCall = 1_000_000_000_000;
 
+    /// <summary>Meter limits (docs/decisions/0041): limits one scope's budget may set (each on another meter), and the
+    /// largest quantity one may allow per period (a thousand calls of the largest quantity one call may give; sums of
+    /// used and held quantities stay far from overflow in 128-bit checks).</summary>
+    public const int MaxMeterLimitsPerScope = 32;
+    public const long MaxMeterLimitQuantity = 1_000_000_000_000_000;
+
     /// <summary>Cost per outcome (docs/decisions/0042): (key, outcome) rows one report returns; past it the report says it
     /// was truncated.</summary>
     public const int MaxOutcomeReportRows = 1_000;

@@ -98,7 +98,41 @@ public sealed class MetersCommandTests(SiloFixture silo) : IDisposable
         Assert.Equal($"{gpu} 1,800", committed.Field("meters"));
     }
 
+    [Fact]
+    public async Task BudgetsSetMeterLimitCapsTheMeterAndShowAndListShowIt()
+    {
+        var (gpu, queries) = (Unique("gpu"), Unique("vq"));
+        await silo.RunAsync("meters", "set", gpu, "--unit", "second", "--price", "0.0005");
+        await silo.RunAsync("meters", "set", queries, "--unit", "query", "--price", "0.00001");
+        var team = "team/" + SiloFixture.UniqueKey("meter-limit");
+
+        var set = await silo.RunAsync("budgets", "set", team, "--limit", "100", "--meter-limit", $"{gpu}=3600", "--meter-limit", $"{queries}=1000");
+        var reserve = await silo.RunAsync("reserve", "--team", team.Split('/')[1], "--meter", $"{gpu}=3000");
+        var denied = await silo.RunAsync("reserve", "--team", team.Split('/')[1], "--meter", $"{gpu}=601");
+        var kept = await silo.RunAsync("budgets", "set", team, "--limit", "50");
+        var get = await silo.RunAsync("budgets", "get", team, "--json");
+        var list = await silo.RunAsync("budgets", "list", "--prefix", team);
+        var removed = await silo.RunAsync("budgets", "set", team, "--meter-limit", "none");
+
+        Assert.True(set.ExitCode == 0, set.ToString());
+        Assert.Equal($"{gpu} 0 used + 0 held of 3,600", set.Field("meter limit"));
+        Assert.True(reserve.ExitCode == 0, reserve.ToString());
+        Assert.Equal(("meter limit", team, $"{gpu}: 600 left"), (denied.Field("reason"), denied.Field("scope"), denied.Field("meter")));
+        Assert.Contains($"{gpu} 0 used + 3,000 held of 3,600", kept.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"{queries} 0 used + 0 held of 1,000", kept.Stdout, StringComparison.Ordinal);
+        var meters = Assert.Single(get.JsonLines()).GetProperty("meters").EnumerateArray()
+            .Select(m => (m.GetProperty("meter").GetString()!, m.GetProperty("maxQuantity").GetString()!, m.GetProperty("heldQuantity").GetString()!)).ToList();
+        Assert.Equal(new[] { (gpu, "3600", "3000"), (queries, "1000", "0") }.OrderBy(m => m.Item1, StringComparer.Ordinal), meters);
+        Assert.Contains("meter limits", list.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"{gpu} 0 used + 3,000 held of", list.Stdout, StringComparison.Ordinal);
+        Assert.True(removed.ExitCode == 0, removed.ToString());
+        Assert.DoesNotContain("meter limit", removed.Stdout, StringComparison.Ordinal);
+        Assert.Equal("$50.00", removed.Field("limit"));
+    }
+
     [Theory]
+    [InlineData("--meter-limit: 'gpu_seconds' is not NAME=QUANTITY", "budgets", "set", "team/x", "--meter-limit", "gpu_seconds")]
+    [InlineData("--meter-limit: gpu_seconds is given twice", "budgets", "set", "team/x", "--meter-limit", "gpu_seconds=1", "--meter-limit", "gpu_seconds=2")]
     [InlineData("--meter: 'gpu_seconds' is not NAME=QUANTITY", "reserve", "--tenant", "acme", "--meter", "gpu_seconds")]
     [InlineData("--meter: 'gpu_seconds=-1' is not NAME=QUANTITY", "check", "--tenant", "acme", "--meter", "gpu_seconds=-1")]
     [InlineData("--meter: gpu_seconds is given twice", "commit", "r-1", "--meter", "gpu_seconds=1", "--meter", "gpu_seconds=2")]

@@ -16,10 +16,12 @@ public sealed class ReservationStateCodecTests
     {
         Status = ReservationStatus.Admitted,
         Fingerprint = "B8AD0CAA4457FD9B8A1FD7462326EC1F",
-        Answer = new ReserveAnswer(true, Key, DenyReason.None, "", long.MaxValue, 1_796_179_326_512, ["team/t:80"], 1_000_000, 250, EstimateSource.Learned),
+        Answer = new ReserveAnswer(true, Key, DenyReason.None, "", long.MaxValue, 1_796_179_326_512, ["team/t:80"], 1_000_000, 250, EstimateSource.Learned,
+            DeniedMeter: "gpu_seconds", RemainingMeterQuantity: 42),
         Chain = ["agent/a", "team/t", "cost_center/c", "feature/f", "tenant/x"],
         ChainParents = ["team/t", "cost_center/c", "", "team/t", "budget/outside-the-chain"],
         HeldNanos = 1_000_000,
+        HeldMeters = [new("gpu_seconds", 3_600), new("vector_queries", 0)],
         ReservedAtUnixMs = 1_796_179_026_512,
         ExpiresAtUnixMs = 1_796_179_326_512,
         Labels = new() { ["model"] = "gpt-4.1", ["provider"] = "openai" },
@@ -69,7 +71,7 @@ public sealed class ReservationStateCodecTests
 
         Assert.Equal((status, Open.Fingerprint, Json(Open.Answer!), Open.CommitFingerprint, Open.CommitAnswer),
             (decoded.Status, decoded.Fingerprint, Json(decoded.Answer!), decoded.CommitFingerprint, decoded.CommitAnswer));
-        Assert.Equal((0, 0, 0, ""), (decoded.Chain.Length, decoded.ChainParents.Length, decoded.Labels.Count, decoded.EstimateKey));
+        Assert.Equal((0, 0, 0, "", 0), (decoded.Chain.Length, decoded.ChainParents.Length, decoded.Labels.Count, decoded.EstimateKey, decoded.HeldMeters.Length));
     }
 
     [Fact]
@@ -92,6 +94,33 @@ public sealed class ReservationStateCodecTests
         };
 
         Assert.Equal(Json(denied), Json(ReservationStateCodec.Decode(Key, ReservationStateCodec.Encode(Key, denied))));
+    }
+
+    [Fact]
+    public void ADeniedMeterLimitAnswerComesBack()
+    {
+        var denied = new ReservationState
+        {
+            Status = ReservationStatus.Denied,
+            Fingerprint = "AB",
+            Answer = new ReserveAnswer(false, "", DenyReason.MeterLimit, "team/t", 900, 0, [], 0, DeniedMeter: "gpu_seconds", RemainingMeterQuantity: 17),
+            ReservedAtUnixMs = 5,
+        };
+
+        Assert.Equal(Json(denied), Json(ReservationStateCodec.Decode(Key, ReservationStateCodec.Encode(Key, denied))));
+    }
+
+    /// <summary>Format 1 (before meter limits) is format 2 without its last fields: a deny's meter and quantity (an empty
+    /// string and a 0, a byte each) and the held meters (a count of 0).</summary>
+    [Fact]
+    public void StatesStoredInFormat1StillLoad()
+    {
+        var before = Open with { HeldMeters = [], Answer = Open.Answer! with { DeniedMeter = "", RemainingMeterQuantity = 0 } };
+        var format2 = ReservationStateCodec.Encode(Key, before);
+        byte[] format1 = [1, .. format2[1..^3]];
+
+        Assert.Equal(2, format2[0]);
+        Assert.Equal(Json(before), Json(ReservationStateCodec.Decode(Key, format1)));
     }
 
     [Fact]

@@ -59,7 +59,7 @@ public sealed class ScopeViewTests(ClusterFixture fixture)
                 {
                     var fromFigures = Views.Check(scope, amount, Now());
                     Assert.True(fromFigures is not null, $"step {step}: {scope} published no figures");
-                    AssertSame(await fixture.Grains.GetGrain<IScopeGrain>(scope).CheckAsync(amount, 0), fromFigures, $"step {step}, {scope}, {amount}");
+                    AssertSame(await fixture.Grains.GetGrain<IScopeGrain>(scope).CheckAsync(amount, 0, []), fromFigures, $"step {step}, {scope}, {amount}");
                 }
                 var check = new CheckCommand(attribution, amount, null, new TaskPosition(0, false));
                 Assert.Equal((await _viaGrains.CheckAsync(check)).Value, (await ViaViews.CheckAsync(check)).Value);
@@ -68,11 +68,14 @@ public sealed class ScopeViewTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task ARateLimitADuePeriodOrACollectedScopeIsAskedOfTheGrain()
+    public async Task ARateLimitAMeterLimitADuePeriodOrACollectedScopeIsAskedOfTheGrain()
     {
         var name = Unique("asks");
         var scope = "team/" + name;
         await SetAsync(scope, 1_000, [], requestsPerMinute: 60);
+        Assert.Null(Views.Check(scope, 1, Now()));
+        await fixture.Grains.GetGrain<IScopeGrain>(scope).SetBudgetAsync(new BudgetUpdate(
+            new BudgetSettings(scope, 1_000, BudgetPeriod.None, [], "", false, "USD", MeterLimits: [new MeterLimit("gpu_seconds", 10)]), BudgetFields.All));
         Assert.Null(Views.Check(scope, 1, Now()));
 
         await SetAsync(scope, 1_000, [], period: BudgetPeriod.Hour);
@@ -80,7 +83,7 @@ public sealed class ScopeViewTests(ClusterFixture fixture)
         ClusterFixture.Clock.Advance(TimeSpan.FromHours(1));
         Assert.Null(Views.Check(scope, 1, Now()));
         // The grain rolls the period, then publishes again.
-        await fixture.Grains.GetGrain<IScopeGrain>(scope).CheckAsync(1, 0);
+        await fixture.Grains.GetGrain<IScopeGrain>(scope).CheckAsync(1, 0, []);
         Assert.NotNull(Views.Check(scope, 1, Now()));
 
         await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);

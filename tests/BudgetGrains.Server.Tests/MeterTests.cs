@@ -273,8 +273,8 @@ public sealed class MeterTests(SiloFixture silo)
     }
 
     /// <summary>I1 for metered calls: reserves priced from meters alone, from many callers at once, against a money limit
-    /// that holds exactly 25 of them, admit exactly 25 (a meter's quantity cap is not built yet, docs/decisions/0041: the
-    /// money limit caps what the meters cost).</summary>
+    /// that holds exactly 25 of them, admit exactly 25: the money limit caps what the meters cost (a cap on a meter's
+    /// quantity is MeterLimitTests', docs/decisions/0041).</summary>
     [Fact]
     public async Task ConcurrentMeteredReservesAdmitExactlyWhatTheMoneyLimitHolds()
     {

@@ -80,6 +80,85 @@ public sealed class MetersOnPostgresTests(PostgresFixture postgres) : IDisposabl
         }
     }
 
+    /// <summary>
+    /// I1 for a meter limit on PostgreSQL (docs/decisions/0041): 300 reserves from 64 callers at once against a cost
+    /// center capped at 100 reserves' worth of gpu_seconds admit exactly 100, every other is denied METER_LIMIT there; a
+    /// new silo on the database rebuilds the held quantities from scope_meter_holds and the used ones from the usage, and
+    /// admits exactly what is left.
+    /// </summary>
+    [SkippableFact]
+    public async Task ConcurrentReservesAdmitExactlyTheMeterLimitAndANewSiloRebuildsItsQuantities()
+    {
+        const int admits = 100;
+        const long seconds = 30;
+        var database = await postgres.NewDatabaseAsync();
+        var options = new SiloOptions
+        {
+            Listen = "127.0.0.1:0", Http = "none", DataDir = _dataDir, Storage = "postgres", PostgresConnectionString = database,
+            StatisticsInterval = TimeSpan.Zero, DefaultPricesFile = "",
+        };
+        var attribution = new Attribution { Tenant = "acme", Agent = "trainer", Team = "research", CostCenter = "cc" };
+        var answers = new ConcurrentBag<ReserveResponse>();
+        MeterLimitStatus before;
+
+        await using (var silo = await Silo.StartAsync(options, Quiet))
+        using (var channel = GrpcChannel.ForAddress(silo.Address))
+        {
+            var (admission, management) = (new Admission.AdmissionClient(channel), new Management.ManagementClient(channel));
+            await management.UpsertMeterAsync(new UpsertMeterRequest { Meter = new Meter { Name = "gpu_seconds", Unit = "second", PriceNanos = 2 } });
+            await management.UpsertBudgetAsync(new UpsertBudgetRequest
+            {
+                Scope = "cost_center/cc", LimitNanos = 1_000_000_000, MeterLimits = { new MeterLimit { Meter = "gpu_seconds", MaxQuantity = admits * seconds } },
+            });
+            await management.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "team/research", LimitNanos = 1_000_000_000, Parent = "cost_center/cc" });
+            await Parallel.ForAsync(0, admits * 3, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, _) =>
+            {
+                var reserve = new ReserveRequest { RequestId = "req-" + i, Attribution = attribution, EstimateNanos = 100, EstimateMeters = { Gpu(seconds) } };
+                answers.Add(await admission.ReserveAsync(reserve));
+            });
+            var admitted = answers.Where(a => a.Decision == Decision.Admitted).ToList();
+            Assert.Equal(admits, admitted.Count);
+            Assert.All(answers.Where(a => a.Decision == Decision.Denied),
+                d => Assert.Equal((DenyReason.MeterLimit, "cost_center/cc", "gpu_seconds", 0L), (d.Reason, d.DeniedScope, d.DeniedMeter, d.RemainingMeterQuantity)));
+
+            // A third are committed at half their estimate: the rest of their hold is returned.
+            var committed = admitted.Where((_, i) => i % 3 == 0).ToList();
+            foreach (var answer in committed)
+                await admission.CommitAsync(new CommitRequest { ReservationId = answer.ReservationId, Meters = { Gpu(seconds / 2) } });
+            before = Assert.Single((await management.GetBudgetAsync(new GetBudgetRequest { Scope = "cost_center/cc" })).Meters);
+            Assert.Equal((committed.Count * seconds / 2, (admits - committed.Count) * seconds), (before.UsedQuantity, before.HeldQuantity));
+        }
+
+        await using (var silo = await Silo.StartAsync(options, Quiet))
+        using (var channel = GrpcChannel.ForAddress(silo.Address))
+        {
+            var (admission, management) = (new Admission.AdmissionClient(channel), new Management.ManagementClient(channel));
+            var status = await management.GetBudgetAsync(new GetBudgetRequest { Scope = "cost_center/cc" });
+            Assert.Equal(before, Assert.Single(status.Meters));
+            // Exactly what is left fits, and not one second more.
+            var left = admits * seconds - before.UsedQuantity - before.HeldQuantity;
+            var over = await admission.ReserveAsync(new ReserveRequest { RequestId = "over", Attribution = attribution, EstimateMeters = { Gpu(left + 1) } });
+            var fits = await admission.ReserveAsync(new ReserveRequest { RequestId = "fits", Attribution = attribution, EstimateMeters = { Gpu(left) } });
+            Assert.Equal((DenyReason.MeterLimit, left), (over.Reason, over.RemainingMeterQuantity));
+            Assert.Equal(Decision.Admitted, fits.Decision);
+            foreach (var answer in answers.Where(a => a.Decision == Decision.Admitted).Append(fits))
+            {
+                try
+                {
+                    await admission.ReleaseAsync(new ReleaseRequest { ReservationId = answer.ReservationId });
+                }
+                catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.FailedPrecondition)
+                {
+                    // committed
+                }
+            }
+            status = await management.GetBudgetAsync(new GetBudgetRequest { Scope = "cost_center/cc" });
+            Assert.Equal((before.UsedQuantity, 0L), (status.Meters[0].UsedQuantity, status.Meters[0].HeldQuantity));
+        }
+    }
+
+    private static MeterUsage Gpu(long seconds) => new() { Meter = "gpu_seconds", Quantity = seconds };
+
     private static MeterUsage Queries(long quantity) => new() { Meter = "vector_queries", Quantity = quantity };
 
     private static async Task<(long Rows, long Quantity, long Nanos)> LedgerMetersAsync(string database)

@@ -67,11 +67,21 @@ internal static class BudgetsCommand
         var rpm = new Option<long>("--rpm") { Description = "Reserves per minute through this scope (rate limit); 0 = none [new budget: none]", HelpName = "n" };
         var tpm = new Option<long>("--tpm") { Description = "Estimated tokens per minute through this scope (rate limit); 0 = none [new budget: none]", HelpName = "n" };
         period.AcceptOnlyFromAmong("none", "hour", "day", "week", "month");
+        // "none" alone removes every meter limit, as --parent none removes the parent.
+        var meterLimits = new Option<List<MeterLimit>>("--meter-limit")
+        {
+            Description = "Cap on a meter's quantity per period, NAME=QUANTITY, e.g. --meter-limit gpu_seconds=144000 (repeatable; " +
+                "replaces the scope's meter limits; none removes them)",
+            HelpName = "name=quantity",
+            Arity = ArgumentArity.OneOrMore,
+            CustomParser = result => result.Tokens is [{ Value: var only }] && only.Equals("none", StringComparison.OrdinalIgnoreCase) ? []
+                : [.. MeterOptions.Pairs(result, "--meter-limit", "1 or more", "gpu_seconds=144000").Select(p => new MeterLimit { Meter = p.Name, MaxQuantity = p.Quantity })],
+        };
 
         var command = new Command("set", "Create a scope's budget or change it: only the options given change, the rest stays as it is " +
             "(a new budget takes the defaults); spend already counted is kept; prints its status")
         {
-            scope, limit, limitNanos, parent, thresholds, frozen, currency, period, rpm, tpm,
+            scope, limit, limitNanos, parent, thresholds, frozen, currency, period, rpm, tpm, meterLimits,
         };
         command.Validators.Add(result =>
         {
@@ -131,6 +141,11 @@ internal static class BudgetsCommand
             {
                 request.TokensPerMinute = parse.GetValue(tpm);
                 Named("tokens_per_minute");
+            }
+            if (Given(parse, meterLimits))
+            {
+                request.MeterLimits.AddRange(parse.GetValue(meterLimits) ?? []);
+                Named("meter_limits");
             }
             using var session = globals.Open(parse, terminal);
             session.Output.Budget(await session.Management.UpsertBudgetAsync(request, session.Call(cancellationToken)));

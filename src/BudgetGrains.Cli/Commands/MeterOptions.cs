@@ -16,21 +16,25 @@ internal sealed class MeterOptions
         Description = "Meter usage, NAME=QUANTITY in the meter's units, e.g. --meter gpu_seconds=3600 (repeatable)",
         HelpName = "name=quantity",
         Arity = ArgumentArity.ZeroOrMore,
-        CustomParser = result =>
-        {
-            var meters = new List<MeterUsage>();
-            foreach (var token in result.Tokens)
-            {
-                var equals = token.Value.IndexOf('=', StringComparison.Ordinal);
-                if (equals <= 0 || !long.TryParse(token.Value.AsSpan(equals + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var quantity))
-                    result.AddError($"--meter: '{token.Value}' is not NAME=QUANTITY with a whole quantity 0 or more (e.g. gpu_seconds=3600)");
-                else if (meters.Exists(m => m.Meter == token.Value[..equals]))
-                    result.AddError($"--meter: {token.Value[..equals]} is given twice; give each meter once");
-                else meters.Add(new MeterUsage { Meter = token.Value[..equals], Quantity = quantity });
-            }
-            return meters;
-        },
+        CustomParser = result => [.. Pairs(result, "--meter", "0 or more", "gpu_seconds=3600").Select(p => new MeterUsage { Meter = p.Name, Quantity = p.Quantity })],
     };
+
+    /// <summary>The NAME=QUANTITY tokens of a repeatable option (--meter, --meter-limit), each name once; a bad token is a
+    /// parse error naming the option.</summary>
+    public static List<(string Name, long Quantity)> Pairs(System.CommandLine.Parsing.ArgumentResult result, string option, string range, string example)
+    {
+        var pairs = new List<(string Name, long Quantity)>();
+        foreach (var token in result.Tokens)
+        {
+            var equals = token.Value.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0 || !long.TryParse(token.Value.AsSpan(equals + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var quantity))
+                result.AddError($"{option}: '{token.Value}' is not NAME=QUANTITY with a whole quantity {range} (e.g. {example})");
+            else if (pairs.Exists(m => m.Name == token.Value[..equals]))
+                result.AddError($"{option}: {token.Value[..equals]} is given twice; give each meter once");
+            else pairs.Add((token.Value[..equals], quantity));
+        }
+        return pairs;
+    }
 
     public void AddTo(Command command) => command.Add(_meters);
 

@@ -48,10 +48,12 @@ public sealed class AdmissionApi(IGrainFactory grains, PriceCatalog prices, Sett
             return Failure.Invalid($"the estimate prices at more than the {Limits.MaxCallAmountNanos} nanos a single call may cost");
         var tokens = command.EstimateUsage?.Total ?? 0;
         var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var walk = await AdmissionChain.WalkAsync(grains, command.Attribution, scope => scope.CheckAsync(amount, tokens),
+        var meters = command.MeterEstimate;
+        var walk = await AdmissionChain.WalkAsync(grains, command.Attribution, scope => scope.CheckAsync(amount, tokens, meters),
             localScopes is null ? null : key => localScopes.Check(key, amount, now));
         if (walk.Failure is not null) return walk.Failure;
-        if (walk.DeniedAt is { } denied) return new CheckAnswer(false, denied.Reason, walk.DeniedScope, denied.RemainingNanos, denied.RetryAfterMs);
+        if (walk.DeniedAt is { } denied)
+            return new CheckAnswer(false, denied.Reason, walk.DeniedScope, denied.RemainingNanos, denied.RetryAfterMs, denied.DeniedMeter, denied.RemainingMeterQuantity);
         if (walk.DeniedForNoBudget(_defaults) is { } unbudgeted) return new CheckAnswer(false, DenyReason.NoBudget, unbudgeted, 0);
         if (command.Attribution.TaskScope is { Length: > 0 } taskScope)
         {

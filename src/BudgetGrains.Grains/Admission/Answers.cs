@@ -14,6 +14,7 @@ public enum DenyReason
     UnknownPrice = 7,
     TaskEnded = 8,
     NoBudget = 9,
+    MeterLimit = 10,
 }
 
 /// <summary>Where a reserve's held amount came from (numbered as budget.v1.EstimateSource).</summary>
@@ -26,6 +27,8 @@ public enum EstimateSource
 }
 
 /// <summary>The answer to a Reserve. Stored with the reservation so a repeated request gets it again.</summary>
+/// <param name="DeniedMeter">Denied METER_LIMIT: the meter whose limit at <paramref name="DeniedScope"/> was reached, with
+/// the quantity of it left there (<paramref name="RemainingMeterQuantity"/>).</param>
 [GenerateSerializer, Immutable]
 public sealed record ReserveAnswer(
     bool Admitted,
@@ -37,7 +40,9 @@ public sealed record ReserveAnswer(
     IReadOnlyList<string> CrossedThresholds,
     long HeldNanos,
     long RetryAfterMs = 0,
-    EstimateSource EstimateSource = EstimateSource.Given);
+    EstimateSource EstimateSource = EstimateSource.Given,
+    string DeniedMeter = "",
+    long RemainingMeterQuantity = 0);
 
 /// <summary>The answer to a Commit.</summary>
 [GenerateSerializer, Immutable]
@@ -48,7 +53,10 @@ public sealed record CommitAnswer(long ChargedNanos, bool Late, bool Overage);
 public sealed record ReleaseAnswer(bool Released);
 
 /// <summary>The answer to a Check.</summary>
-public sealed record CheckAnswer(bool Admitted, DenyReason Reason, string DeniedScope, long RemainingNanos, long RetryAfterMs = 0);
+/// <param name="DeniedMeter">Denied METER_LIMIT: the meter whose limit at <paramref name="DeniedScope"/> was reached, with
+/// the quantity of it left there (<paramref name="RemainingMeterQuantity"/>), as on <see cref="ReserveAnswer"/>.</param>
+public sealed record CheckAnswer(bool Admitted, DenyReason Reason, string DeniedScope, long RemainingNanos, long RetryAfterMs = 0,
+    string DeniedMeter = "", long RemainingMeterQuantity = 0);
 
 /// <summary>A value or the failure that prevented it. Expected failures travel as values, not exceptions.</summary>
 [GenerateSerializer, Immutable]

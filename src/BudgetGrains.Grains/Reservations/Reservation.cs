@@ -128,18 +128,21 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         if (amount > Limits.MaxCallAmountNanos) return PricedTooHigh(amount);
 
         var tokens = command.EstimateUsage?.Total ?? 0;
-        var walk = await AdmissionChain.WalkAsync(services.Grains, command.Attribution, scope => scope.TryHoldAsync(amount, tokens));
+        var meters = command.MeterEstimate;
+        var walk = await AdmissionChain.WalkAsync(services.Grains, command.Attribution, scope => scope.TryHoldAsync(amount, tokens, meters));
         if (walk.Failure is not null || walk.DeniedAt is not null)
         {
-            await UndoHoldsAsync(walk.PassedFences, amount, tokens);
+            await UndoHoldsAsync(walk.PassedFences, amount, tokens, meters);
             if (walk.Failure is not null) return walk.Failure;
-            var denied = Denied(walk.DeniedAt!.Reason, walk.DeniedScope, walk.DeniedAt.RemainingNanos) with { RetryAfterMs = walk.DeniedAt.RetryAfterMs };
-            return await FinishDeniedAsync(fingerprint, denied, new ScopeCounterDelta(walk.DeniedScope, walk.DeniedAt.PeriodStartUnixMs, Denials: 1));
+            var at = walk.DeniedAt!;
+            var denied = Denied(at.Reason, walk.DeniedScope, at.RemainingNanos) with
+                { RetryAfterMs = at.RetryAfterMs, DeniedMeter = at.DeniedMeter, RemainingMeterQuantity = at.RemainingMeterQuantity };
+            return await FinishDeniedAsync(fingerprint, denied, new ScopeCounterDelta(walk.DeniedScope, at.PeriodStartUnixMs, Denials: 1));
         }
         if (walk.DeniedForNoBudget(services.ScopeDefaults) is { } unbudgeted)
         {
             // No scope denied, so none counts a denial: the chain as a whole has no budget.
-            await UndoHoldsAsync(walk.PassedFences, amount, tokens);
+            await UndoHoldsAsync(walk.PassedFences, amount, tokens, meters);
             return await FinishDeniedAsync(fingerprint, Denied(DenyReason.NoBudget, unbudgeted, 0), denial: null);
         }
 
@@ -156,12 +159,12 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             }
             catch (LimitExceededException e)
             {
-                await UndoHoldsAsync(walk.PassedFences, amount, tokens);
+                await UndoHoldsAsync(walk.PassedFences, amount, tokens, meters);
                 return Failure.Exhausted(e.Message);
             }
             if (!verdict.Admitted)
             {
-                await UndoHoldsAsync(walk.PassedFences, amount, tokens);
+                await UndoHoldsAsync(walk.PassedFences, amount, tokens, meters);
                 return await FinishDeniedAsync(fingerprint, Denied(verdict.Reason, taskScope, verdict.RemainingNanos),
                     new ScopeCounterDelta(taskScope, verdict.PeriodStartUnixMs, Denials: 1));
             }
@@ -179,6 +182,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
                 ? new ScopeCounterDelta(scope, taskPeriod, HeldNanos: amount, OpenHolds: 1, Calls: 1, Retries: command.Task.IsRetry ? 1 : 0, DepthMaxSeen: command.Task.Depth)
                 : new ScopeCounterDelta(scope, HeldNanos: amount, OpenHolds: 1));
         if (firstTaskCall) journal.Add(new TaskStarted(taskScope, a.Tenant, a.Feature, a.Agent, now));
+        if (meters.Count > 0) journal.Add(new MeterHoldDelta(walk.Passed, meters, +1));
         var admitted = new ReservationState
         {
             Status = ReservationStatus.Admitted,
@@ -187,6 +191,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             Chain = [.. walk.Passed],
             ChainParents = [.. walk.Parents],
             HeldNanos = amount,
+            HeldMeters = meters.Count == 0 ? [] : [.. meters],
             ReservedAtUnixMs = now,
             ExpiresAtUnixMs = expiresAt,
             Labels = new Dictionary<string, string>(command.Attribution.LabelMap),
@@ -198,7 +203,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         if (await PersistAsync(admitted, journal, fences, storeState: holdState is null) is { } failure)
         {
             if (taskCall is not null) await services.Grains.Scope(taskScope).UndoTaskCallAsync(taskCall, taskPeriod);
-            await UndoHoldsAsync(walk.PassedFences, amount, tokens);
+            await UndoHoldsAsync(walk.PassedFences, amount, tokens, meters);
             await FencedOutAsync(fences);
             return failure;
         }
@@ -240,13 +245,15 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         var answer = new CommitAnswer(actual, Late: !closesHold || now > State.ExpiresAtUnixMs, Overage: actual > held);
         var id = GrainKey;
         var chain = State.Chain;
+        // The hold's meter estimates leave with the hold; the actual quantities are used from now on.
+        IReadOnlyList<MeterQuantity> heldMeters = closesHold ? State.HeldMeters : [], usedMeters = command.MeterActual;
         var calls = new Task<ScopeCommitted>[chain.Length];
-        for (var i = 0; i < chain.Length; i++) calls[i] = services.Grains.Scope(chain[i]).CommitAsync(id, held, closesHold, actual);
+        for (var i = 0; i < chain.Length; i++) calls[i] = services.Grains.Scope(chain[i]).CommitAsync(id, held, closesHold, actual, heldMeters, usedMeters);
         if (await AwaitChainAsync(calls) is { } unreachable)
         {
             for (var i = 0; i < chain.Length; i++)
                 if (calls[i].IsCompletedSuccessfully)
-                    await Scope(i).UndoCommitAsync(id, held, closesHold, actual, calls[i].Result.PeriodStartUnixMs, calls[i].Result.Epoch);
+                    await Scope(i).UndoCommitAsync(id, held, closesHold, actual, calls[i].Result.PeriodStartUnixMs, calls[i].Result.Epoch, heldMeters, usedMeters);
             return unreachable;
         }
 
@@ -264,6 +271,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
             tokens.InputTokens, tokens.CachedInputTokens, tokens.OutputTokens, tokens.ReasoningTokens,
             command.Outcome, answer.Late, answer.Overage, State.ReservedAtUnixMs, now));
         if (metered.Charges.Count > 0) journal.Add(new MeterDelta(GrainKey, chain, periods, metered.Charges, now));
+        if (heldMeters.Count > 0) journal.Add(new MeterHoldDelta(chain, heldMeters, -1));
         if (closesHold) journal.Add(new HoldClosed(GrainKey, State.ExpiresAtUnixMs));
         // A task's scope leads its chain: the task table sums what its calls reserved (a job's interval estimates).
         if (chain.Length > 0 && ScopeIds.IsTask(chain[0])) journal.Add(new TaskCommitted(chain[0], held));
@@ -272,7 +280,7 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         for (var i = 0; i < chain.Length; i++) commitFences[i] = new ScopeFence(chain[i], calls[i].Result.Epoch);
         if (await PersistAsync(committed, journal, commitFences) is { } failure)
         {
-            for (var i = 0; i < chain.Length; i++) await Scope(i).UndoCommitAsync(id, held, closesHold, actual, periods[i], commitFences[i].Epoch);
+            for (var i = 0; i < chain.Length; i++) await Scope(i).UndoCommitAsync(id, held, closesHold, actual, periods[i], commitFences[i].Epoch, heldMeters, usedMeters);
             await FencedOutAsync(commitFences);
             return failure;
         }
@@ -346,13 +354,15 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         var journal = new List<IJournalRecord>(State.Chain.Length + 1);
         foreach (var scope in State.Chain) journal.Add(new ScopeCounterDelta(scope, HeldNanos: -held, OpenHolds: -1));
         journal.Add(new HoldClosed(GrainKey, State.ExpiresAtUnixMs));
+        var meters = State.HeldMeters;
+        if (meters.Length > 0) journal.Add(new MeterHoldDelta(State.Chain, meters, -1));
         for (var attempt = 1; ; attempt++)
         {
             var fences = HoldFences();
             if (await PersistAsync(State with { Status = status }, journal, fences) is not { } failure)
             {
                 BudgetMeters.HoldClosed();
-                await OnEveryFenceAsync(fences, (scope, epoch) => scope.ReleaseHoldAsync(GrainKey, held, epoch));
+                await OnEveryFenceAsync(fences, (scope, epoch) => scope.ReleaseHoldAsync(GrainKey, held, epoch, meters));
                 Finish();
                 return null;
             }
@@ -452,8 +462,8 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         }
     }
 
-    private Task UndoHoldsAsync(IReadOnlyList<ScopeFence> scopes, long amount, long tokens) =>
-        OnEveryFenceAsync(scopes, (scope, epoch) => scope.UndoHoldAsync(GrainKey, amount, tokens, epoch));
+    private Task UndoHoldsAsync(IReadOnlyList<ScopeFence> scopes, long amount, long tokens, IReadOnlyList<MeterQuantity> meters) =>
+        OnEveryFenceAsync(scopes, (scope, epoch) => scope.UndoHoldAsync(GrainKey, amount, tokens, epoch, meters));
 
     private Task OnEveryFenceAsync(IReadOnlyList<ScopeFence> fences, Func<IScopeGrain, long, Task> change)
     {

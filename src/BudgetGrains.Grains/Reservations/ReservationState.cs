@@ -27,6 +27,9 @@ public sealed record ReservationState
     /// <summary>The parent link of each scope of <see cref="Chain"/> at reserve time: usage by child is counted through it.</summary>
     public string[] ChainParents { get; init; } = [];
     public long HeldNanos { get; init; }
+    /// <summary>The meter quantities the reserve estimated, held on every scope of <see cref="Chain"/> with the money
+    /// (docs/decisions/0041): the commit, release or expiry gives them back.</summary>
+    public Meters.MeterQuantity[] HeldMeters { get; init; } = [];
     public long ReservedAtUnixMs { get; init; }
     public long ExpiresAtUnixMs { get; init; }
     public Dictionary<string, string> Labels { get; init; } = [];

@@ -10,12 +10,14 @@ namespace BudgetGrains.Grains.Reservations;
 /// page, so random-key inserts split a page every few writes (about 2 page writes per reservation write, BENCHMARKS.md);
 /// here it is about a third of that. A settled reservation (committed or released) keeps only what a repeated request
 /// is answered from: its status, fingerprints and answers; its chain, labels and estimate key are not needed again.
-/// States stored as JSON by earlier versions are still read (JSON starts with '{', this format with <see cref="Version1"/>).
+/// States stored as JSON by earlier versions are still read (JSON starts with '{', this format with a format byte).
+/// Format 2 (docs/decisions/0041) appends a deny's meter and remaining quantity and the held meter estimates to format 1,
+/// which still reads (as no meter and none held).
 /// </summary>
 internal static class ReservationStateCodec
 {
-    /// <summary>The first byte of this format.</summary>
-    private const byte Version1 = 1;
+    /// <summary>The first byte of each format.</summary>
+    private const byte Version1 = 1, Version2 = 2;
 
     // Where an answer's reservation id comes from.
     private const byte NoId = 0, KeyIsId = 1, OtherId = 2;
@@ -26,7 +28,7 @@ internal static class ReservationStateCodec
         using (var w = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
         {
             var settled = state.Status is ReservationStatus.Committed or ReservationStatus.Released;
-            w.Write(Version1);
+            w.Write(Version2);
             w.Write((byte)state.Status);
             w.Write(state.Fingerprint);
             WriteAnswer(w, key, state.Answer);
@@ -59,6 +61,18 @@ internal static class ReservationStateCodec
                 w.Write(commit.Late);
                 w.Write(commit.Overage);
             }
+            if (state.Answer is { } answer)
+            {
+                w.Write(answer.DeniedMeter);
+                w.Write7BitEncodedInt64(answer.RemainingMeterQuantity);
+            }
+            var meters = settled ? [] : state.HeldMeters;
+            w.Write7BitEncodedInt(meters.Length);
+            foreach (var m in meters)
+            {
+                w.Write(m.Meter);
+                w.Write7BitEncodedInt64(m.Quantity);
+            }
         }
         return buffer.ToArray();
     }
@@ -69,7 +83,8 @@ internal static class ReservationStateCodec
             return JsonSerializer.Deserialize(data, BudgetStateJsonContext.Default.ReservationState)
                 ?? throw new InvalidDataException($"the stored state of reservation {key} is JSON null");
         using var r = new BinaryReader(new MemoryStream(data, writable: false), Encoding.UTF8);
-        if (r.ReadByte() != Version1) throw new InvalidDataException($"the stored state of reservation {key} has an unknown format ({data[0]})");
+        var format = r.ReadByte();
+        if (format is not (Version1 or Version2)) throw new InvalidDataException($"the stored state of reservation {key} has an unknown format ({data[0]})");
         var status = (ReservationStatus)r.ReadByte();
         var fingerprint = r.ReadString();
         var answer = ReadAnswer(r, key);
@@ -89,6 +104,13 @@ internal static class ReservationStateCodec
         var estimateKey = r.ReadString();
         var commitFingerprint = r.ReadString();
         var commitAnswer = r.ReadBoolean() ? new CommitAnswer(r.Read7BitEncodedInt64(), r.ReadBoolean(), r.ReadBoolean()) : null;
+        Meters.MeterQuantity[] heldMeters = [];
+        if (format == Version2)
+        {
+            if (answer is not null) answer = answer with { DeniedMeter = r.ReadString(), RemainingMeterQuantity = r.Read7BitEncodedInt64() };
+            heldMeters = new Meters.MeterQuantity[r.Read7BitEncodedInt()];
+            for (var i = 0; i < heldMeters.Length; i++) heldMeters[i] = new Meters.MeterQuantity(r.ReadString(), r.Read7BitEncodedInt64());
+        }
         return new ReservationState
         {
             Status = status,
@@ -97,6 +119,7 @@ internal static class ReservationStateCodec
             Chain = chain,
             ChainParents = parents,
             HeldNanos = held,
+            HeldMeters = heldMeters,
             ReservedAtUnixMs = reservedAt,
             ExpiresAtUnixMs = expiresAt,
             Labels = labels,

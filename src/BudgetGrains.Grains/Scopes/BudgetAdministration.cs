@@ -7,8 +7,11 @@ using BudgetGrains.Grains.Storage;
 namespace BudgetGrains.Grains.Scopes;
 
 /// <summary>The control plane for budgets: set, read, list. Kept apart from the admission path.</summary>
-public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore store, ScopeDefaults? scopeDefaults = null)
+/// <param name="meters">The meter catalog a meter limit's meter must be in; none = every meter is unknown.</param>
+public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore store, ScopeDefaults? scopeDefaults = null, Meters.MeterCatalog? meters = null)
 {
+    private readonly Meters.MeterCatalog _meters = meters ?? new Meters.MeterCatalog();
+
     public static readonly IReadOnlyList<int> DefaultThresholdPercents = [50, 80, 100];
 
     private readonly ScopeDefaults _defaults = scopeDefaults ?? ScopeDefaults.Open;
@@ -30,6 +33,12 @@ public sealed class BudgetAdministration(IGrainFactory grains, IBudgetStore stor
         if (ScopeIds.Validate(scope) is { } badScope) return Failure.Invalid(badScope);
         if ((update.Fields & BudgetFields.Parent) != 0 && update.Values.Parent.Length > 0 && ScopeIds.Validate(update.Values.Parent) is { } badParent)
             return Failure.Invalid("parent: " + badParent);
+        if ((update.Fields & BudgetFields.MeterLimits) != 0 && update.Values.MeterLimits is { Count: > 0 } limits)
+        {
+            var checkedLimits = MeterLimitRules.Validate(limits, _meters);
+            if (checkedLimits.Failure is not null) return checkedLimits.Failure;
+            update = update with { Values = update.Values with { MeterLimits = checkedLimits.Value } };
+        }
         var status = await grains.Scope(scope).GetStatusAsync();
         var merged = update.ApplyTo(status.HasBudget ? status.Settings : _defaults.BaseFor(scope));
         var checkCurrency = !status.HasBudget || (update.Fields & BudgetFields.Currency) != 0;

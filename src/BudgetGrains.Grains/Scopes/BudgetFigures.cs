@@ -42,7 +42,8 @@ internal readonly record struct BudgetFigures(
             ? answer
             : answer with { Unbudgeted = !HasBudget, UnknownScopes = UnknownScopes };
 
-    private long RemainingNanos()
+    /// <summary>What the budget has left before a call (0 once spent and held reach the limit).</summary>
+    public long RemainingNanos()
     {
         if (LimitNanos == 0) return Remaining.Unlimited;
         var remaining = (Int128)LimitNanos - SpentNanos - HeldNanos;

@@ -13,7 +13,8 @@ public enum BudgetFields
     Currency = 32,
     RequestsPerMinute = 64,
     TokensPerMinute = 128,
-    All = Limit | Period | Thresholds | Parent | Frozen | Currency | RequestsPerMinute | TokensPerMinute,
+    MeterLimits = 256,
+    All = Limit | Period | Thresholds | Parent | Frozen | Currency | RequestsPerMinute | TokensPerMinute | MeterLimits,
 }
 
 /// <summary>A change of a scope's budget: the values of the fields it names; the other fields are left as they are.</summary>
@@ -32,10 +33,11 @@ public sealed record BudgetUpdate(BudgetSettings Values, BudgetFields Fields)
         (BudgetFields.Currency, "currency"),
         (BudgetFields.RequestsPerMinute, "requests_per_minute"),
         (BudgetFields.TokensPerMinute, "tokens_per_minute"),
+        (BudgetFields.MeterLimits, "meter_limits"),
     ];
 
     /// <summary>The budget a scope starts from when nobody set one: no limit, period none, thresholds 50, 80, 100,
-    /// no parent, not frozen, USD, no rate limits.</summary>
+    /// no parent, not frozen, USD, no rate limits, no meter limits.</summary>
     public static BudgetSettings BuiltInDefault(string scope) =>
         new(scope, 0, BudgetPeriod.None, BudgetAdministration.DefaultThresholdPercents, "", false, Iso4217.Default);
 
@@ -49,7 +51,8 @@ public sealed record BudgetUpdate(BudgetSettings Values, BudgetFields Fields)
         | (s.Frozen ? BudgetFields.Frozen : 0)
         | (s.Currency.Length > 0 ? BudgetFields.Currency : 0)
         | (s.RequestsPerMinute != 0 ? BudgetFields.RequestsPerMinute : 0)
-        | (s.TokensPerMinute != 0 ? BudgetFields.TokensPerMinute : 0);
+        | (s.TokensPerMinute != 0 ? BudgetFields.TokensPerMinute : 0)
+        | (s.MeterLimits is { Count: > 0 } ? BudgetFields.MeterLimits : 0);
 
     /// <summary><paramref name="current"/> with the named fields replaced by this update's values. A named field
     /// left at its default takes the built-in default (empty thresholds = 50, 80, 100; no currency = USD).</summary>
@@ -70,6 +73,8 @@ public sealed record BudgetUpdate(BudgetSettings Values, BudgetFields Fields)
             Currency = Named(BudgetFields.Currency) ? (v.Currency.Length == 0 ? Iso4217.Default : v.Currency) : current.Currency,
             RequestsPerMinute = Named(BudgetFields.RequestsPerMinute) ? v.RequestsPerMinute : current.RequestsPerMinute,
             TokensPerMinute = Named(BudgetFields.TokensPerMinute) ? v.TokensPerMinute : current.TokensPerMinute,
+            // The set is replaced as a whole; none given removes every meter limit (null, so settings compare equal).
+            MeterLimits = Named(BudgetFields.MeterLimits) ? (v.MeterLimits is { Count: > 0 } limits ? limits : null) : current.MeterLimits,
         };
     }
 }

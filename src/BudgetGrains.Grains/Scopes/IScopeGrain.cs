@@ -1,5 +1,6 @@
 using BudgetGrains.Grains.Journal;
 using BudgetGrains.Grains.Admission;
+using BudgetGrains.Grains.Meters;
 
 namespace BudgetGrains.Grains.Scopes;
 
@@ -10,6 +11,7 @@ namespace BudgetGrains.Grains.Scopes;
 /// <param name="Unbudgeted">The scope has no budget (closed mode denies a chain of such scopes); false, the common case, allocates nothing more.</param>
 /// <param name="UnknownScopes">Tenant scopes: the tenant's own UnknownScopes setting.</param>
 /// <param name="FirstTaskCall">Task scopes: the first call the task admitted in this period (the reserve records the task's start).</param>
+/// <param name="DeniedMeter">Denied METER_LIMIT: the limited meter the call's estimate did not fit, and what is left of it.</param>
 [GenerateSerializer, Immutable]
 public sealed record ScopeAnswer(
     bool Admitted,
@@ -24,7 +26,9 @@ public sealed record ScopeAnswer(
     bool Unbudgeted = false,
     Settings.UnknownScopesMode UnknownScopes = Settings.UnknownScopesMode.Unspecified,
     long Epoch = 0,
-    bool FirstTaskCall = false);
+    bool FirstTaskCall = false,
+    string DeniedMeter = "",
+    long RemainingMeterQuantity = 0);
 
 /// <summary>What a scope did with a commit: the period it counted the spend in, and the alerts the spend raised.</summary>
 [GenerateSerializer, Immutable]
@@ -36,30 +40,37 @@ public sealed record ScopeCommitted(long PeriodStartUnixMs, IReadOnlyList<Alerts
 /// The grain's counters change in memory at once; the reservation that caused a change makes it
 /// durable (as a counter delta in its own write) before it answers.
 /// </summary>
+/// <remarks>The meter lists are [Immutable]: the callers pass lists they never change (a command's, a reservation state's),
+/// so a call passes a reference rather than a copy, and a call without meters costs nothing for them.</remarks>
 public interface IScopeGrain : IGrainWithStringKey
 {
-    /// <summary>Hold <paramref name="amountNanos"/> if not frozen, spent + held + amount &lt;= limit, and the scope's
-    /// rate limits have room for one more request and <paramref name="tokens"/> (which they then count).</summary>
-    Task<ScopeAnswer> TryHoldAsync(long amountNanos, long tokens);
+    /// <summary>Hold <paramref name="amountNanos"/> if not frozen, spent + held + amount &lt;= limit, used + held + estimate
+    /// &lt;= max for each meter limit <paramref name="meters"/> names, and the scope's rate limits have room for one more
+    /// request and <paramref name="tokens"/> (which they then count). <paramref name="meters"/> (the call's meter
+    /// estimates, empty for most calls) are held with the money.</summary>
+    Task<ScopeAnswer> TryHoldAsync(long amountNanos, long tokens, [Immutable] IReadOnlyList<MeterQuantity> meters);
 
-    /// <summary>Would <paramref name="amountNanos"/> be admitted? No side effects.</summary>
-    Task<ScopeAnswer> CheckAsync(long amountNanos, long tokens);
+    /// <summary>Would <paramref name="amountNanos"/> and <paramref name="meters"/> be admitted? No side effects.</summary>
+    Task<ScopeAnswer> CheckAsync(long amountNanos, long tokens, [Immutable] IReadOnlyList<MeterQuantity> meters);
 
     /// <summary>Remove a hold placed by <see cref="TryHoldAsync"/> when the reservation is released or expires. The release
     /// is durable already, written fenced with <paramref name="epoch"/>: an activation of another epoch claimed the scope
     /// after that write, so the counters it read have the release, and it ignores this one.</summary>
-    Task ReleaseHoldAsync(string reservationId, long amountNanos, long epoch);
+    Task ReleaseHoldAsync(string reservationId, long amountNanos, long epoch, [Immutable] IReadOnlyList<MeterQuantity> meters);
 
     /// <summary>Reverse a <see cref="TryHoldAsync"/> whose request was not admitted after all (a later scope denied, or
     /// the write failed): the hold goes, and so does what it counted against the rate limits.</summary>
     /// <paramref name="epoch"/>: the activation that held it (its answer's); another activation never counted it and ignores the undo.
-    Task UndoHoldAsync(string reservationId, long amountNanos, long tokens, long epoch);
+    Task UndoHoldAsync(string reservationId, long amountNanos, long tokens, long epoch, [Immutable] IReadOnlyList<MeterQuantity> meters);
 
-    /// <summary>Spend <paramref name="actualNanos"/>, removing the hold of <paramref name="heldNanos"/> when <paramref name="closesHold"/>.</summary>
-    Task<ScopeCommitted> CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos);
+    /// <summary>Spend <paramref name="actualNanos"/> and count <paramref name="actualMeters"/> as used, removing the hold of
+    /// <paramref name="heldNanos"/> and <paramref name="heldMeters"/> when <paramref name="closesHold"/>.</summary>
+    Task<ScopeCommitted> CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos,
+        [Immutable] IReadOnlyList<MeterQuantity> heldMeters, [Immutable] IReadOnlyList<MeterQuantity> actualMeters);
 
     /// <summary>Undo a <see cref="CommitAsync"/> whose write could not be made durable.</summary>
-    Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos, long periodStartUnixMs, long epoch);
+    Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos, long periodStartUnixMs, long epoch,
+        [Immutable] IReadOnlyList<MeterQuantity> heldMeters, [Immutable] IReadOnlyList<MeterQuantity> actualMeters);
 
     /// <summary>The store refused a write fenced with <paramref name="epoch"/>: if that is this activation's, another silo
     /// holds the scope now and this activation deactivates (its callers' retries reach the live one).</summary>

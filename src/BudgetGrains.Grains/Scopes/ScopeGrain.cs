@@ -3,6 +3,7 @@ using BudgetGrains.Grains.Admission;
 using BudgetGrains.Grains.Alerts;
 using BudgetGrains.Grains.Storage;
 using BudgetGrains.Grains.Settings;
+using BudgetGrains.Grains.Meters;
 using Orleans.Runtime;
 
 namespace BudgetGrains.Grains.Scopes;
@@ -10,7 +11,7 @@ namespace BudgetGrains.Grains.Scopes;
 /// <summary>See <see cref="IScopeGrain"/>.</summary>
 [GrainType(GrainTypes.Scope)]
 internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, JournalService journal, TimeProvider clock, ScopeDefaults defaults,
-    Microsoft.Extensions.Logging.ILogger<ScopeGrain> logger, ScopeActivations activations) : Grain, IScopeGrain, IIncomingGrainCallFilter
+    Microsoft.Extensions.Logging.ILogger<ScopeGrain> logger, ScopeActivations activations, IMeterStore meterStore) : Grain, IScopeGrain, IIncomingGrainCallFilter
 {
     private static readonly string[] NoThresholds = [];
 
@@ -26,6 +27,10 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     private long _calls;
     private long _retries;
     private int _depthMaxSeen;
+
+    /// <summary>Quantities per meter (docs/decisions/0041); null until the scope has counted a meter, so calls without
+    /// meters never touch it.</summary>
+    private ScopeMeterCounts? _meters;
 
     /// <summary>Task scopes: reservations admitted here and still open, so that ending the task releases them.</summary>
     private readonly HashSet<string> _openReservations = new(StringComparer.Ordinal);
@@ -67,16 +72,17 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         (_spentNanos, _heldNanos, _openHolds, _commits, _denials, _calls, _retries, _depthMaxSeen) =
             (counters.SpentNanos, counters.HeldNanos, counters.OpenHolds, counters.Commits, counters.Denials,
              counters.Calls, counters.Retries, counters.DepthMaxSeen);
+        await LoadMeterCountsAsync(cancellationToken);
         KeepAliveWhileHolding();
         await RollPeriodIfDueAsync();
         ArmPeriodTimer();
     }
 
-    public async Task<ScopeAnswer> TryHoldAsync(long amountNanos, long tokens)
+    public async Task<ScopeAnswer> TryHoldAsync(long amountNanos, long tokens, IReadOnlyList<MeterQuantity> meters)
     {
         await RollPeriodIfDueAsync();
         await FollowDefaultBudgetAsync();
-        var answer = Evaluate(amountNanos, tokens);
+        var answer = EvaluateWithMeters(amountNanos, tokens, meters);
         if (answer.Failure is not null) return answer;
         if (!answer.Admitted)
         {
@@ -85,22 +91,23 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         }
         _heldNanos = checked(_heldNanos + amountNanos);
         _openHolds++;
+        if (meters.Count > 0) MeterCounts.Add(meters, +1);
         _requests?.Take(1);
         _tokens?.Take(tokens);
         KeepAliveWhileHolding();
         return answer with { Epoch = _epoch };
     }
 
-    public async Task<ScopeAnswer> CheckAsync(long amountNanos, long tokens)
+    public async Task<ScopeAnswer> CheckAsync(long amountNanos, long tokens, IReadOnlyList<MeterQuantity> meters)
     {
         await RollPeriodIfDueAsync();
         // No side effects: a default budget not applied yet is evaluated as if it were (its counters are this scope's).
-        if (PendingDefault() is not { } pending) return Evaluate(amountNanos, tokens);
+        if (PendingDefault() is not { } pending) return EvaluateWithMeters(amountNanos, tokens, meters);
         var kept = State;
         State = pending;
         try
         {
-            return Evaluate(amountNanos, tokens);
+            return EvaluateWithMeters(amountNanos, tokens, meters);
         }
         finally
         {
@@ -108,25 +115,27 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         }
     }
 
-    public Task ReleaseHoldAsync(string reservationId, long amountNanos, long epoch)
+    public Task ReleaseHoldAsync(string reservationId, long amountNanos, long epoch, IReadOnlyList<MeterQuantity> meters)
     {
         if (epoch != _epoch) return Task.CompletedTask;
         _openReservations.Remove(reservationId);
         _heldNanos -= amountNanos;
         _openHolds--;
+        if (meters.Count > 0) MeterCounts.Add(meters, -1);
         KeepAliveWhileHolding();
         return Task.CompletedTask;
     }
 
-    public Task UndoHoldAsync(string reservationId, long amountNanos, long tokens, long epoch)
+    public Task UndoHoldAsync(string reservationId, long amountNanos, long tokens, long epoch, IReadOnlyList<MeterQuantity> meters)
     {
         if (epoch != _epoch) return Task.CompletedTask;
         _requests?.Refund(1);
         _tokens?.Refund(tokens);
-        return ReleaseHoldAsync(reservationId, amountNanos, epoch);
+        return ReleaseHoldAsync(reservationId, amountNanos, epoch, meters);
     }
 
-    public async Task<ScopeCommitted> CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos)
+    public async Task<ScopeCommitted> CommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos,
+        IReadOnlyList<MeterQuantity> heldMeters, IReadOnlyList<MeterQuantity> actualMeters)
     {
         await RollPeriodIfDueAsync();
         _openReservations.Remove(reservationId);
@@ -134,15 +143,18 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         {
             _heldNanos -= heldNanos;
             _openHolds--;
+            if (heldMeters.Count > 0) MeterCounts.Add(heldMeters, -1);
         }
         var before = _spentNanos;
         _spentNanos = checked(_spentNanos + actualNanos);
         _commits++;
+        if (actualMeters.Count > 0) MeterCounts.Add(actualMeters, +1, used: true);
         KeepAliveWhileHolding();
         return new ScopeCommitted(State.PeriodStartUnixMs, _watch.OnCommit(SpendChange(before)), _epoch);
     }
 
-    public Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos, long periodStartUnixMs, long epoch)
+    public Task UndoCommitAsync(string reservationId, long heldNanos, bool closesHold, long actualNanos, long periodStartUnixMs, long epoch,
+        IReadOnlyList<MeterQuantity> heldMeters, IReadOnlyList<MeterQuantity> actualMeters)
     {
         if (epoch != _epoch) return Task.CompletedTask;
         _watch.OnCommitUndone(actualNanos, NowUnixMs());
@@ -150,6 +162,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         {
             _heldNanos += heldNanos;
             _openHolds++;
+            if (heldMeters.Count > 0) MeterCounts.Add(heldMeters, +1);
             if (IsTask) _openReservations.Add(reservationId);
         }
         // A period that closed since counted the spend only in its history, which the failed write never reached.
@@ -157,6 +170,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         {
             _spentNanos -= actualNanos;
             _commits--;
+            if (actualMeters.Count > 0) MeterCounts.Add(actualMeters, -1, used: true);
         }
         KeepAliveWhileHolding();
         return Task.CompletedTask;
@@ -309,7 +323,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
 
     /// <summary>The settings of the scope's budget as stored.</summary>
     private BudgetSettings Settings() => new(GrainKey, State.LimitNanos, State.Period, State.ThresholdPercents, State.Parent, State.Frozen,
-        State.Currency, State.RequestsPerMinute, State.TokensPerMinute);
+        State.Currency, State.RequestsPerMinute, State.TokensPerMinute, State.MeterLimits);
 
     /// <summary>
     /// A scope nobody configured gets its kind's default budget on first use (a reserve), stored like any budget so that
@@ -381,6 +395,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
             DefaultBudget = fromDefault,
             UnknownScopes = previous.UnknownScopes,
             Task = task ?? previous.Task,
+            MeterLimits = settings.MeterLimits is { Count: > 0 } limits ? [.. limits] : null,
         };
         // A lower limit or new thresholds may put spend already counted past a mark: those alerts fire now.
         var reached = SpendWatch.Reached(new SpendChange(GrainKey, next.Period, next.PeriodStartUnixMs, next.PeriodEndUnixMs,
@@ -464,7 +479,11 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         ArmPeriodTimer();
     }
 
-    private void ZeroPeriodCounters() => (_spentNanos, _commits, _denials, _calls, _retries, _depthMaxSeen) = (0, 0, 0, 0, 0, 0);
+    private void ZeroPeriodCounters()
+    {
+        (_spentNanos, _commits, _denials, _calls, _retries, _depthMaxSeen) = (0, 0, 0, 0, 0, 0);
+        _meters?.ZeroUsed();
+    }
 
     /// <summary>Makes <paramref name="next"/> the state, durably with <paramref name="journal"/>; on failure the state is unchanged.</summary>
     private async Task ReplaceStateAsync(ScopeState next, IReadOnlyList<IJournalRecord> journal)
@@ -502,7 +521,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
         Parent = s.Parent, Frozen = s.Frozen, Currency = s.Currency, RequestsPerMinute = s.RequestsPerMinute,
         TokensPerMinute = s.TokensPerMinute, UpdatedAtUnixMs = s.UpdatedAtUnixMs, TaskPolicy = s.TaskPolicy, Ended = s.Ended,
         PeriodStartUnixMs = s.PeriodStartUnixMs, PeriodEndUnixMs = s.PeriodEndUnixMs, DefaultBudget = s.DefaultBudget,
-        UnknownScopes = s.UnknownScopes, Task = s.Task,
+        UnknownScopes = s.UnknownScopes, Task = s.Task, MeterLimits = s.MeterLimits,
     };
 
     /// <summary>While active, a scope rolls at its boundary even when nobody calls it (history and alerts on time).</summary>
@@ -601,8 +620,9 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
 
     private void PublishView()
     {
+        // Meter limits depend on quantities the figures do not carry.
         var answersFromFigures = !_fencedOut && !IsTask && State.RequestsPerMinute == 0 && State.TokensPerMinute == 0
-            && (State.HasBudget || defaults.DefaultFor(GrainKey) is null);
+            && !State.HasMeterLimits && (State.HasBudget || defaults.DefaultFor(GrainKey) is null);
         if (answersFromFigures) activations.Publish(GrainKey, new ScopeView(Figures(), _epoch, State.PeriodEndUnixMs));
         else activations.Withdraw(GrainKey, _epoch);
     }
@@ -612,5 +632,52 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     private BudgetStatus StatusOf(ScopeState state) => new(
         GrainKey, state.HasBudget, state.LimitNanos, _spentNanos, _heldNanos, _openHolds, state.Period,
         state.PeriodStartUnixMs, state.PeriodEndUnixMs, state.Parent, state.Frozen, state.ThresholdPercents, state.Currency, _denials, _commits,
-        _calls, _retries, _depthMaxSeen, state.Ended, state.RequestsPerMinute, state.TokensPerMinute, state.DefaultBudget);
+        _calls, _retries, _depthMaxSeen, state.Ended, state.RequestsPerMinute, state.TokensPerMinute, state.DefaultBudget,
+        state.MeterLimits is { } limits ? [.. limits.Select(l => new MeterLimitStatus(l.Meter, l.MaxQuantity, _meters?.Used(l.Meter) ?? 0, _meters?.Held(l.Meter) ?? 0))] : null);
+
+    private ScopeMeterCounts MeterCounts => _meters ??= new ScopeMeterCounts();
+
+    /// <summary>The used (this period) and held quantity of every meter the scope counted, as the store has them.</summary>
+    private async Task LoadMeterCountsAsync(CancellationToken cancellationToken)
+    {
+        var rows = await meterStore.ReadScopeMeterCountsAsync(GrainKey, State.PeriodStartUnixMs, cancellationToken);
+        if (rows.Count == 0) return;
+        var counts = MeterCounts;
+        foreach (var row in rows) counts.Load(row.Meter, row.UsedQuantity, row.HeldQuantity);
+    }
+
+    /// <summary><see cref="Evaluate"/>, then, for a call that names meters and was admitted so far, <see cref="EvaluateMeters"/>.</summary>
+    private ScopeAnswer EvaluateWithMeters(long amountNanos, long tokens, IReadOnlyList<MeterQuantity> meters)
+    {
+        var answer = Evaluate(amountNanos, tokens);
+        return meters.Count > 0 && answer.Admitted ? EvaluateMeters(answer, meters) : answer;
+    }
+
+    /// <summary>
+    /// The meter limits of docs/decisions/0041, after the money admitted <paramref name="admitted"/>: for each meter the
+    /// call names that this scope limits, used + held + estimate &lt;= max. The first that does not fit denies, naming
+    /// the meter and what is left of it.
+    /// </summary>
+    private ScopeAnswer EvaluateMeters(ScopeAnswer admitted, IReadOnlyList<MeterQuantity> meters)
+    {
+        if (State.MeterLimits is not { Length: > 0 } limits) return admitted;
+        foreach (var limit in limits)
+        {
+            var estimate = 0L;
+            var named = false;
+            foreach (var m in meters)
+                if (m.Meter == limit.Meter) (estimate, named) = (m.Quantity, true);
+            if (!named) continue;
+            // Int128: a commit above its estimate may have put used past the limit.
+            Int128 taken = (Int128)(_meters?.Used(limit.Meter) ?? 0) + (_meters?.Held(limit.Meter) ?? 0);
+            if (taken + estimate <= limit.MaxQuantity) continue;
+            return admitted with
+            {
+                // As a money deny: what remains before the call.
+                Admitted = false, Reason = DenyReason.MeterLimit, RemainingNanos = Figures().RemainingNanos(), CrossedThresholds = NoThresholds, DeniedMeter = limit.Meter,
+                RemainingMeterQuantity = (long)Int128.Max(0, limit.MaxQuantity - taken),
+            };
+        }
+        return admitted;
+    }
 }

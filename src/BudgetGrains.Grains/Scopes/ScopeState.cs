@@ -24,7 +24,8 @@ public sealed record BudgetSettings(
     bool Frozen,
     string Currency,
     long RequestsPerMinute = 0,
-    long TokensPerMinute = 0);
+    long TokensPerMinute = 0,
+    IReadOnlyList<MeterLimit>? MeterLimits = null);
 
 /// <summary>The persistent state of a scope grain: its budget, if it has one. Counters are kept apart (see JournalRecords).</summary>
 public sealed class ScopeState
@@ -55,6 +56,12 @@ public sealed class ScopeState
     public UnknownScopesMode UnknownScopes { get; set; }
     /// <summary>Task scopes: the outcome it ended with, and whether it is a job (docs/decisions/0042, 0043).</summary>
     public TaskFacts? Task { get; set; }
+    /// <summary>Caps on meter quantities per period, in meter order; null when none (docs/decisions/0041).</summary>
+    public MeterLimit[]? MeterLimits { get; set; }
+
+    /// <summary>Admission of a call that names a limited meter depends on this scope's meter counts, not only its money.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool HasMeterLimits => MeterLimits is { Length: > 0 };
 }
 
 /// <summary>What a task scope knows about its task beyond its counters: the outcome EndTask recorded ("" until ended), and
@@ -94,10 +101,15 @@ public sealed record BudgetStatus(
     bool Ended,
     long RequestsPerMinute,
     long TokensPerMinute,
-    bool DefaultBudget = false)
+    bool DefaultBudget = false,
+    IReadOnlyList<MeterLimitStatus>? Meters = null)
 {
     /// <summary>The budget's settings (the built-in defaults when the scope has none).</summary>
     public BudgetSettings Settings => HasBudget
-        ? new(Scope, LimitNanos, Period, ThresholdPercents, Parent, Frozen, Currency, RequestsPerMinute, TokensPerMinute)
+        ? new(Scope, LimitNanos, Period, ThresholdPercents, Parent, Frozen, Currency, RequestsPerMinute, TokensPerMinute,
+            Meters is { Count: > 0 } meters ? [.. meters.Select(m => new MeterLimit(m.Meter, m.MaxQuantity))] : null)
         : BudgetUpdate.BuiltInDefault(Scope);
+
+    /// <summary>Each meter limit with its used and held quantities, in meter order (none: empty).</summary>
+    public IReadOnlyList<MeterLimitStatus> MeterLimits => Meters ?? [];
 }

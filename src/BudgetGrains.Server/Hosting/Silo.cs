@@ -149,7 +149,7 @@ public sealed class Silo : IAsyncDisposable
             watch, app.Services.GetRequiredService<LiveRates>());
         var keys = new ApiKeyRegistry(storedKeys, app.Services.GetRequiredService<JournalService>(), siloClock, auth.BootstrapSecret);
         var priceAdministration = new PriceAdministration(grains, prices);
-        var budgetAdministration = new BudgetAdministration(grains, store, scopeDefaults);
+        var budgetAdministration = new BudgetAdministration(grains, store, scopeDefaults, meters);
         management = new ManagementService(budgetAdministration, priceAdministration,
             new AlertAdministration(grains, alertStore)) {
             Keys = keys, AccessStore = app.Services.GetRequiredService<IAccessStore>(),

@@ -32,6 +32,8 @@ internal static class ProtoMapping
             HeldNanos = a.HeldNanos,
             RetryAfterMs = a.RetryAfterMs,
             EstimateSource = a.Admitted ? (V1.EstimateSource)a.EstimateSource : V1.EstimateSource.Unspecified,
+            DeniedMeter = a.DeniedMeter,
+            RemainingMeterQuantity = a.RemainingMeterQuantity,
         };
         response.CrossedThresholds.AddRange(a.CrossedThresholds);
         return response;
@@ -47,6 +49,8 @@ internal static class ProtoMapping
         DeniedScope = a.DeniedScope,
         RemainingNanos = a.RemainingNanos,
         RetryAfterMs = a.RetryAfterMs,
+        DeniedMeter = a.DeniedMeter,
+        RemainingMeterQuantity = a.RemainingMeterQuantity,
     };
 
     /// <summary>
@@ -57,7 +61,8 @@ internal static class ProtoMapping
     public static BudgetUpdate ToUpdate(V1.UpsertBudgetRequest r)
     {
         var values = new BudgetSettings(r.Scope, r.LimitNanos, (BudgetPeriod)r.Period, r.ThresholdPercents, r.Parent, r.Frozen, r.Currency,
-            r.RequestsPerMinute, r.TokensPerMinute);
+            r.RequestsPerMinute, r.TokensPerMinute,
+            r.MeterLimits.Count == 0 ? null : [.. r.MeterLimits.Select(l => new MeterLimit(l.Meter, l.MaxQuantity))]);
         var given = BudgetUpdate.Given(values);
         if (r.UpdateMask is null) return new BudgetUpdate(values, given);
         var named = BudgetFields.None;
@@ -112,6 +117,8 @@ internal static class ProtoMapping
             DefaultBudget = s.DefaultBudget,
         };
         status.ThresholdPercents.AddRange(s.ThresholdPercents);
+        foreach (var m in s.MeterLimits)
+            status.Meters.Add(new V1.MeterLimitStatus { Meter = m.Meter, MaxQuantity = m.MaxQuantity, UsedQuantity = m.UsedQuantity, HeldQuantity = m.HeldQuantity });
         return status;
     }
 

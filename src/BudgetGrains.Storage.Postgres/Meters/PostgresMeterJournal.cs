@@ -7,7 +7,8 @@ using static BudgetGrains.Storage.Postgres.Sql;
 namespace BudgetGrains.Storage.Postgres.Meters;
 
 /// <summary>Writes the meters' journal (catalog, ledger_meters, scope_meter_usage) in the transaction of the batch that
-/// carries it; usage is summed per (scope, period, meter) and written in key order as one set-based upsert. As SqliteMeterJournal.</summary>
+/// carries it; usage is summed per (scope, period, meter), held quantities per (scope, meter), each written in key order as
+/// one set-based upsert. As SqliteMeterJournal.</summary>
 public sealed class PostgresMeterJournal : IPostgresJournalHandler
 {
     public string Component => "meters";
@@ -37,6 +38,14 @@ public sealed class PostgresMeterJournal : IPostgresJournalHandler
             commits bigint NOT NULL,
             PRIMARY KEY(scope, period_start_ms, meter));
         """,
+        // Version 2 (docs/decisions/0041): the quantities open holds keep per scope and meter.
+        """
+        CREATE TABLE scope_meter_holds(
+            scope text COLLATE "C" NOT NULL,
+            meter text COLLATE "C" NOT NULL,
+            held_quantity bigint NOT NULL,
+            PRIMARY KEY(scope, meter));
+        """,
     ];
 
     private const string StoreMeter = """
@@ -51,7 +60,13 @@ public sealed class PostgresMeterJournal : IPostgresJournalHandler
             spent_nanos = u.spent_nanos + excluded.spent_nanos, commits = u.commits + excluded.commits
         """;
 
-    public bool CanHandle(IJournalRecord record) => record is MeterStored or MeterDeleted or MeterDelta;
+    private const string AddHolds = """
+        INSERT INTO scope_meter_holds AS h(scope, meter, held_quantity)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+        ON CONFLICT(scope, meter) DO UPDATE SET held_quantity = h.held_quantity + excluded.held_quantity
+        """;
+
+    public bool CanHandle(IJournalRecord record) => record is MeterStored or MeterDeleted or MeterDelta or MeterHoldDelta;
 
     public void Append(NpgsqlBatch batch, IReadOnlyList<IJournalRecord> records)
     {
@@ -71,10 +86,18 @@ public sealed class PostgresMeterJournal : IPostgresJournalHandler
                             "INSERT INTO ledger_meters(reservation_id, meter, quantity, nanos, committed_at_ms) VALUES($1, $2, $3, $4, $5)",
                             delta.ReservationId, charge.Meter, charge.Quantity, charge.Nanos, delta.CommittedAtUnixMs));
                     break;
+                case MeterHoldDelta:
+                    break;
                 default:
                     throw new ArgumentException($"{record.GetType().Name} is not a meter record", nameof(records));
             }
         }
+        var holds = MeterHoldDelta.Sums(records.OfType<MeterHoldDelta>());
+        if (holds.Count > 0)
+            batch.BatchCommands.Add(BatchCommand(AddHolds,
+                Array(holds.Keys.Select(k => k.Scope), NpgsqlDbType.Text),
+                Array(holds.Keys.Select(k => k.Meter), NpgsqlDbType.Text),
+                Array(holds.Values, NpgsqlDbType.Bigint)));
         var sums = MeterUsageSums.Of(records.OfType<MeterDelta>());
         if (sums.Count == 0) return;
         batch.BatchCommands.Add(BatchCommand(AddUsage,

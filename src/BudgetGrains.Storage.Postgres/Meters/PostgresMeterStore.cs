@@ -15,6 +15,15 @@ public sealed class PostgresMeterStore(NpgsqlDataSource dataSource) : IMeterStor
         QueryAsync("SELECT meter, quantity, spent_nanos, commits FROM scope_meter_usage WHERE scope = $1 AND period_start_ms = $2 ORDER BY meter",
             r => new MeterUsageRow(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3)), cancellationToken, scope, periodStartUnixMs);
 
+    // SUM of bigint is numeric in PostgreSQL: cast back (a scope's quantities are far below 2^63).
+    public Task<IReadOnlyList<ScopeMeterCount>> ReadScopeMeterCountsAsync(string scope, long periodStartUnixMs, CancellationToken cancellationToken) =>
+        QueryAsync("""
+            SELECT meter, SUM(used)::bigint, SUM(held)::bigint FROM (
+                SELECT meter, quantity AS used, 0::bigint AS held FROM scope_meter_usage WHERE scope = $1 AND period_start_ms = $2
+                UNION ALL SELECT meter, 0::bigint, held_quantity FROM scope_meter_holds WHERE scope = $1) AS counts
+            GROUP BY meter ORDER BY meter
+            """, r => new ScopeMeterCount(r.GetString(0), r.GetInt64(1), r.GetInt64(2)), cancellationToken, scope, periodStartUnixMs);
+
     public async Task<IReadOnlyDictionary<string, IReadOnlyList<MeterCharge>>> ReadLedgerMetersAsync(IReadOnlyList<string> reservationIds,
         CancellationToken cancellationToken)
     {

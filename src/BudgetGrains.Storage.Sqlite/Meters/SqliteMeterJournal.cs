@@ -7,12 +7,14 @@ namespace BudgetGrains.Storage.Sqlite.Meters;
 /// <summary>
 /// Writes the meters' journal in the transaction of the group-commit batch that carries it: the catalog (one row per
 /// meter), each commit's meters (ledger_meters, one row per reservation and meter) and the usage per scope, period and
-/// meter (scope_meter_usage, summed per batch). Tables of their own, so a commit without meters writes nothing here.
+/// meter (scope_meter_usage, summed per batch), and the quantities held per scope and meter by open holds
+/// (scope_meter_holds, summed per batch like scope_holds). Tables of their own, so a call without meters writes nothing here.
 /// </summary>
 public sealed class SqliteMeterJournal : ISqliteJournalHandler
 {
     private const string Component = "meters";
-    private const int SchemaVersion = 1;
+    /// <summary>Version 2: scope_meter_holds (docs/decisions/0041); a file of version 1 had no meter holds, so it starts empty.</summary>
+    private const int SchemaVersion = 2;
 
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS meters(
@@ -36,12 +38,17 @@ public sealed class SqliteMeterJournal : ISqliteJournalHandler
             spent_nanos INTEGER NOT NULL,
             commits INTEGER NOT NULL,
             PRIMARY KEY(scope, period_start_ms, meter)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS scope_meter_holds(
+            scope TEXT NOT NULL,
+            meter TEXT NOT NULL,
+            held_quantity INTEGER NOT NULL,
+            PRIMARY KEY(scope, meter)) WITHOUT ROWID;
         """;
 
     public void CreateSchema(SqliteConnection connection) =>
         SchemaVersions.Upgrade(connection, Component, SchemaVersion, (transaction, _) => SchemaVersions.Execute(connection, Schema, transaction));
 
-    public bool CanHandle(IJournalRecord record) => record is MeterStored or MeterDeleted or MeterDelta;
+    public bool CanHandle(IJournalRecord record) => record is MeterStored or MeterDeleted or MeterDelta or MeterHoldDelta;
 
     public void Apply(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<IJournalRecord> records)
     {
@@ -70,6 +77,14 @@ public sealed class SqliteMeterJournal : ISqliteJournalHandler
                 ON CONFLICT(scope, period_start_ms, meter) DO UPDATE SET quantity = quantity + excluded.quantity,
                     spent_nanos = spent_nanos + excluded.spent_nanos, commits = commits + excluded.commits
                 """, key.Scope, key.PeriodStartUnixMs, key.Meter, sum.Quantity, sum.SpentNanos, sum.Commits);
+        }
+        foreach (var ((scope, meter), held) in MeterHoldDelta.Sums(records.OfType<MeterHoldDelta>()))
+        {
+            if (held == 0) continue;
+            SqliteCommands.Run(connection, transaction, """
+                INSERT INTO scope_meter_holds(scope, meter, held_quantity) VALUES($1, $2, $3)
+                ON CONFLICT(scope, meter) DO UPDATE SET held_quantity = held_quantity + excluded.held_quantity
+                """, scope, meter, held);
         }
     }
 }

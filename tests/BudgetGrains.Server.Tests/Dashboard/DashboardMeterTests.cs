@@ -3,7 +3,8 @@ using BudgetGrains.Contracts.V1;
 namespace BudgetGrains.Server.Tests.Dashboard;
 
 /// <summary>The dashboard's Meters view in a real browser against a real silo: the catalog as ListMeters gives it, and a
-/// scope's usage per meter (from real metered commits) in the scope's detail, as GetMeterUsage reports it.</summary>
+/// scope's usage per meter (from real metered commits) in the scope's detail, as GetMeterUsage reports it, and the scope's
+/// meter limits with their used and held quantities as GetBudget reports them.</summary>
 public sealed class DashboardMeterTests
 {
     [SkippableTheory]
@@ -22,7 +23,10 @@ public sealed class DashboardMeterTests
                 new Meter { Name = "embedding_tokens", Unit = "token", PriceNanos = 20_000_000, PerUnits = 1_000_000, AsOf = "2026-11-29" },
             },
         });
-        await m.UpsertBudgetAsync(new UpsertBudgetRequest { Scope = "team/research", LimitNanos = 100_000_000_000 });
+        await m.UpsertBudgetAsync(new UpsertBudgetRequest
+        {
+            Scope = "team/research", LimitNanos = 100_000_000_000, MeterLimits = { new MeterLimit { Meter = "gpu_seconds", MaxQuantity = 144_000 } },
+        });
         foreach (var (gpu, tokens) in new[] { (3_600L, 2_000_000L), (1_200L, 500_001L) })
         {
             var reserve = Build.Reserve(new Attribution { Team = "research" }, 0);
@@ -35,6 +39,10 @@ public sealed class DashboardMeterTests
                 Meters = { new MeterUsage { Meter = "gpu_seconds", Quantity = gpu }, new MeterUsage { Meter = "embedding_tokens", Quantity = tokens } },
             });
         }
+
+        var open = Build.Reserve(new Attribution { Team = "research" }, 0);
+        open.EstimateMeters.Add(new MeterUsage { Meter = "gpu_seconds", Quantity = 600 });
+        Assert.Equal(Decision.Admitted, (await silo.Admission.ReserveAsync(open)).Decision);
 
         await page.GotoAsync(silo.Silo.HttpAddress!.ToString());
 
@@ -52,6 +60,11 @@ public sealed class DashboardMeterTests
             await page.ExpectTextAsync($"{selector} [data-field=commits]", "2");
         }
         await page.ExpectAttributeAsync("#detail-facts [data-field=spent]", "data-nanos", usage.Rows.Sum(r => r.SpentNanos).ToString());
+        const string limit = "#detail-meter-limits tr[data-key='gpu_seconds']";
+        await page.ExpectAttributeAsync($"{limit} [data-field=used]", "data-value", "4800");
+        await page.ExpectAttributeAsync($"{limit} [data-field=held]", "data-value", "600");
+        await page.ExpectAttributeAsync($"{limit} [data-field=limit]", "data-value", "144000");
+        await page.ExpectTextAsync($"{limit} [data-field=left]", "138,600");
         await page.ScreenshotAsync(Path.Combine(Browser.Artifacts, browser == "chromium" ? "meters.png" : $"meters-{browser}.png"), fullPage: true);
         Assert.Empty(await Accessibility.UnnamedControlsAsync(page));
         Assert.Empty(await Accessibility.LowContrastTextAsync(page));

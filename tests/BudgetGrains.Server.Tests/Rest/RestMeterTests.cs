@@ -8,6 +8,30 @@ public sealed class RestMeterTests(SiloFixture silo) : IDisposable
 {
     private readonly RestCalls _rest = new(silo.Silo);
 
+    /// <summary>Meter limits follow the proto in the budget routes: PATCH names meterLimits (mask from the body), a deny
+    /// over REST names the meter, and an unknown meter in a limit is 409 naming it.</summary>
+    [Fact]
+    public async Task PatchSetsMeterLimitsAndADenyNamesTheMeter()
+    {
+        var name = Meters.Unique("rest_limit");
+        var team = Build.UniqueKey("rest-meter-limit");
+        await _rest.CallAsync<Meter>(HttpMethod.Put, "api/v1/meters/" + name, """{"unit": "second", "priceNanos": "1"}""");
+        await silo.Management.SetBudgetAsync("team/" + team, 1_000_000);
+
+        var patched = await _rest.CallAsync<BudgetStatus>(HttpMethod.Patch, "api/v1/budgets/team/" + team,
+            $$"""{"meterLimits": [{"meter": "{{name}}", "maxQuantity": "5"}]}""");
+        var denied = await _rest.CallAsync<ReserveResponse>(HttpMethod.Post, "api/v1/reserve",
+            $$"""{"requestId": "{{Build.NewRequestId()}}", "attribution": {"team": "{{team}}"}, "estimateMeters": [{"meter": "{{name}}", "quantity": "6"}]}""");
+        var unknown = await _rest.ErrorAsync(HttpMethod.Patch, "api/v1/budgets/team/" + team, 409, "FAILED_PRECONDITION",
+            """{"meter_limits": [{"meter": "no_such_meter_here", "max_quantity": 1}]}""");
+
+        Assert.Equal(1_000_000L, patched.LimitNanos);
+        Assert.Equal([(name, 5L, 0L, 0L)], patched.Meters.Select(m => (m.Meter, m.MaxQuantity, m.UsedQuantity, m.HeldQuantity)));
+        Assert.Equal((DenyReason.MeterLimit, "team/" + team, name, 5L), (denied.Reason, denied.DeniedScope, denied.DeniedMeter, denied.RemainingMeterQuantity));
+        Assert.Contains("no_such_meter_here", unknown, StringComparison.Ordinal);
+        Assert.Equal(patched.Meters, (await silo.Management.StatusAsync("team/" + team)).Meters);
+    }
+
     [Fact]
     public async Task PutListUseAndDeleteAMeter()
     {

@@ -169,6 +169,14 @@
       $("freeze-button").textContent = b.frozen ? "Unfreeze…" : "Freeze…";
       usageTable($("usage-child"), byChild, "Child");
       usageTable($("usage-model"), byModel, "Model");
+      // Per meter limit: used this period + held by open holds, of the limit (docs/decisions/0041).
+      $("detail-meter-limits").replaceChildren(h("thead", {}, h("tr", {}, ["Meter", "Used", "Held", "Limit", "Left"].map(t => h("th", { scope: "col", text: t })))),
+        h("tbody", {}, (b.meters || []).length === 0 ? h("tr", {}, h("td", { colspan: 5, text: "no meter limits: set them with budgetctl budgets set --meter-limit" })) :
+          b.meters.map(l => h("tr", { "data-key": l.meter }, h("td", { text: l.meter }),
+            h("td", { class: "r", "data-field": "used", "data-value": num(l.usedQuantity), text: count(l.usedQuantity) }),
+            h("td", { class: "r", "data-field": "held", "data-value": num(l.heldQuantity), text: count(l.heldQuantity) }),
+            h("td", { class: "r", "data-field": "limit", "data-value": num(l.maxQuantity), text: count(l.maxQuantity) }),
+            h("td", { class: "r", "data-field": "left", text: count(Math.max(0, num(l.maxQuantity) - num(l.usedQuantity) - num(l.heldQuantity))) })))));
       $("usage-meters").replaceChildren(h("thead", {}, h("tr", {}, ["Meter", "Quantity", "Spent", "Commits"].map(t => h("th", { scope: "col", text: t })))),
         h("tbody", {}, meters.rows.map(r => h("tr", { "data-key": r.meter }, h("td", { text: r.meter }),
           h("td", { class: "r", "data-field": "quantity", "data-value": num(r.quantity), text: count(r.quantity) }),
