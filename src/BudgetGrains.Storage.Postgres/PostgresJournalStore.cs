@@ -349,8 +349,11 @@ public sealed class PostgresJournalStore : IJournalStore, IAsyncDisposable
                 Array(sorted.Select(f => f.Epoch), NpgsqlDbType.Bigint)));
         }
         AppendStates(batch, writes, nowMs);
+        // In the handlers' own order (the budget journal first): its check that a closed hold was open runs before the
+        // other handlers' rows of the same commit.
         if (journal is not null)
-            foreach (var (handler, records) in journal) handler.Append(batch, records);
+            foreach (var handler in _handlers)
+                if (journal.TryGetValue(handler, out var records)) handler.Append(batch, records);
         batch.BatchCommands.Add(BatchCommand(MarkBatch, _writerId, number, nowMs));
         batch.ExecuteNonQuery();
     }

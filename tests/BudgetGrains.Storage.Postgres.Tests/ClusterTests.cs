@@ -185,7 +185,22 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
             }
             // I4: every acknowledged commit is recorded (same answer, nothing charged twice), every acknowledged hold held.
             var before = await StatusAsync(admin, scopes[1]);
-            foreach (var commit in ackedCommits.Values) Assert.Equal(commit.ActualNanos, (await admission.CommitAsync(commit)).ChargedNanos);
+            foreach (var commit in ackedCommits.Values)
+            {
+                CommitResponse again;
+                try
+                {
+                    again = await admission.CommitAsync(commit);
+                }
+                catch (RpcException e)
+                {
+                    // What the silos said about this reservation, to tell a lost commit from a refused repeat.
+                    var said = silos.SelectMany(s => s.Output).Where(l => l.Contains(commit.ReservationId, StringComparison.Ordinal)
+                        || l.Contains("Exception", StringComparison.Ordinal) || l.Contains("fail", StringComparison.Ordinal)).Take(60);
+                    throw new Xunit.Sdk.XunitException($"the repeated commit of {commit.ReservationId} failed: {e.Status}\n{string.Join("\n", said)}");
+                }
+                Assert.Equal(commit.ActualNanos, again.ChargedNanos);
+            }
             foreach (var hold in ackedHolds.Values) Assert.Equal(Decision.Admitted, (await admission.ReserveAsync(hold)).Decision);
             var after = await StatusAsync(admin, scopes[1]);
             Assert.Equal(before.SpentNanos, after.SpentNanos);

@@ -48,6 +48,34 @@ public sealed class FencingTests(PostgresFixture postgres)
         Assert.Equal(100, (await read.ReadCountersAsync("team/t", 0, CancellationToken.None)).HeldNanos);
     }
 
+    [SkippableFact]
+    public async Task ASecondCommitOfAClosedHoldIsRefusedAloneAndTheRestOfItsBatchIsStored()
+    {
+        var database = await postgres.NewDatabaseAsync();
+        await using var store = await PostgresJournalServices.OpenAsync(database, exclusive: false);
+        var key = new StateKey(GrainTypes.Reservation, "twice");
+        Assert.Empty(await store.WriteBatchAsync([new JournalWrite(key, [1], Hold("team/t", 100, "twice"))], CancellationToken.None));
+        IJournalRecord[] Commit() =>
+        [
+            new ScopeCounterDelta("team/t", HeldNanos: -100, OpenHolds: -1), new ScopeCounterDelta("team/t", SpentNanos: 60, Commits: 1),
+            new LedgerEntry("twice", ["team/t"], [0], new Dictionary<string, string>(), 100, 60, "", 0, 0, 0, 0, "ok", false, false, 1, 2),
+            new HoldClosed("twice", 5_000),
+        ];
+        Assert.Empty(await store.WriteBatchAsync([new JournalWrite(key, [2], Commit())], CancellationToken.None));
+
+        // Another copy of the reservation (a silo taken for dead and its replacement) commits it again, in a batch with
+        // another request's hold: the second commit alone is refused, by the closed hold, not the ledger's unique id.
+        var other = new StateKey(GrainTypes.Reservation, "other");
+        var refused = await store.WriteBatchAsync([new JournalWrite(key, [3], Commit()), new JournalWrite(other, [4], Hold("team/t", 7, "other"))],
+            CancellationToken.None);
+
+        Assert.Equal([0], refused);
+        Assert.Equal([2], await store.ReadStateAsync(key, CancellationToken.None));
+        Assert.Equal([4], await store.ReadStateAsync(other, CancellationToken.None));
+        var counters = await new PostgresBudgetStore(store.ReadSource).ReadCountersAsync("team/t", 0, CancellationToken.None);
+        Assert.Equal((7L, 1, 60L), (counters.HeldNanos, counters.OpenHolds, counters.SpentNanos));
+    }
+
     private static IJournalRecord[] Hold(string scope, long nanos, string id) =>
         [new ScopeCounterDelta(scope, HeldNanos: nanos, OpenHolds: 1), new HoldOpened(id, 5_000)];
 }

@@ -282,6 +282,8 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
         {
             for (var i = 0; i < chain.Length; i++) await Scope(i).UndoCommitAsync(id, held, closesHold, actual, periods[i], commitFences[i].Epoch, heldMeters, usedMeters);
             await FencedOutAsync(commitFences);
+            // Settled by another copy of this reservation: the stored outcome answers (a repeated commit gets its answer).
+            if (FencedOut && await SettledInStoreAsync()) return await CommitAsync(command);
             return failure;
         }
         BudgetMeters.Committed(chain, actual);
@@ -327,7 +329,8 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
                 return new ReleaseAnswer(false);
         }
         if (await CloseHoldAsync(ReservationStatus.Released) is { } failure) return failure;
-        return new ReleaseAnswer(true);
+        // Released now, or settled otherwise by another copy of this reservation: the switch above answers either.
+        return await ReleaseAsync();
     }
 
     /// <summary>Expires the hold if its time has come (the shard calls it when the hold's expiry is due).</summary>
@@ -367,6 +370,12 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
                 return null;
             }
             if (!FencedOut) return failure;
+            if (await SettledInStoreAsync())
+            {
+                // Another copy of this reservation closed the hold (0028: a hold closes once); its scopes counted that.
+                Finish();
+                return null;
+            }
             // A scope reloaded since the hold learned its epoch and counts the hold from the store: this reservation is
             // not stale, its fences are. Learn the activations holding now, and write again.
             FencedOut = false;
@@ -380,6 +389,34 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
                 return Failure.Unavailable($"a scope of reservation '{GrainKey}' could not be reached: {e.Message}");
             }
         }
+    }
+
+    /// <summary>
+    /// After a refused write of an open hold: in a cluster two copies of one reservation can hold it for a while (a silo
+    /// taken for dead and the survivor that woke its holds), and the other may have settled it. True when the store says
+    /// so; this copy then takes the stored state, and the refused change is undone already. Stores that refuse nothing
+    /// (SQLite) never get here.
+    /// </summary>
+    private async Task<bool> SettledInStoreAsync()
+    {
+        var kept = State;
+        try
+        {
+            await _state.ReadAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is StorageUnavailableException or System.Data.Common.DbException or IOException)
+        {
+            return false;
+        }
+        if (State.Status is ReservationStatus.Admitted or ReservationStatus.New)
+        {
+            State = kept;
+            return false;
+        }
+        services.Logger.LogWarning("Reservation {ReservationId} was settled ({Status}) by another copy of it; this copy takes the stored outcome",
+            GrainKey, State.Status);
+        FencedOut = false;
+        return true;
     }
 
     /// <summary>Tells every scope of the chain that it holds for this open reservation, and learns their epochs.</summary>

@@ -165,6 +165,7 @@ public sealed class PostgresBudgetJournal : IPostgresJournalHandler
 
     public void Append(NpgsqlBatch batch, IReadOnlyList<IJournalRecord> records)
     {
+        var first = batch.BatchCommands.Count;
         var periods = new Dictionary<(string Scope, long Period), ScopeCounterDelta>();
         // Holds belong to the scope, not a period: summed per scope, or one statement would upsert a row twice.
         var holds = new Dictionary<string, (long Nanos, int Count)>(StringComparer.Ordinal);
@@ -243,14 +244,16 @@ public sealed class PostgresBudgetJournal : IPostgresJournalHandler
                 Array(u.Select(x => x.InputTokens), NpgsqlDbType.Bigint), Array(u.Select(x => x.CachedInputTokens), NpgsqlDbType.Bigint),
                 Array(u.Select(x => x.OutputTokens), NpgsqlDbType.Bigint), Array(u.Select(x => x.ReasoningTokens), NpgsqlDbType.Bigint)));
         }
-        AppendHoldIndex(batch, OpenHolds, holdIndex.Where(h => h.Value).Select(h => h.Key).ToList());
-        AppendHoldIndex(batch, CloseHolds, holdIndex.Where(h => !h.Value && !openedHere.Contains(h.Key)).Select(h => h.Key).ToList());
+        AppendHoldIndex(batch, batch.BatchCommands.Count, OpenHolds, holdIndex.Where(h => h.Value).Select(h => h.Key).ToList());
+        // The closes first: a second close of a hold (another copy of its reservation settled it) must be refused as
+        // BGH01, naming it, before its commit's ledger row meets the first one's and fails the whole batch.
+        AppendHoldIndex(batch, first, CloseHolds, holdIndex.Where(h => !h.Value && !openedHere.Contains(h.Key)).Select(h => h.Key).ToList());
     }
 
-    private static void AppendHoldIndex(NpgsqlBatch batch, string sql, List<(long ExpiresAt, string Id)> entries)
+    private static void AppendHoldIndex(NpgsqlBatch batch, int position, string sql, List<(long ExpiresAt, string Id)> entries)
     {
         if (entries.Count == 0) return;
-        batch.BatchCommands.Add(BatchCommand(sql, Array(entries.Select(e => e.ExpiresAt), NpgsqlDbType.Bigint),
+        batch.BatchCommands.Insert(position, BatchCommand(sql, Array(entries.Select(e => e.ExpiresAt), NpgsqlDbType.Bigint),
             Array(entries.Select(e => e.Id), NpgsqlDbType.Text)));
     }
 
