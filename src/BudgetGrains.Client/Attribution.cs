@@ -46,9 +46,21 @@ public sealed record TokenUsage(string Model, long InputTokens = 0, long CachedI
 /// <param name="IsRetry">This call retries an earlier one.</param>
 public sealed record TaskContext(int Depth = 0, bool IsRetry = false);
 
+/// <summary>A quantity of a meter of the server's meter catalog (GPU-seconds, tool calls, ...), priced by the server.</summary>
+/// <param name="Meter">The meter's name, e.g. <c>gpu_seconds</c>; one the server does not know is refused, never free.</param>
+/// <param name="Quantity">How much, in the meter's unit (more than 0).</param>
+public sealed record MeterUsage(string Meter, long Quantity);
+
 /// <summary>Optional settings of one reserve.</summary>
 public sealed record ReserveOptions
 {
+    /// <summary>
+    /// Meter quantities the call expects to use, held with its estimate: the server prices them and adds them to it, and
+    /// a scope's limits per meter apply (<see cref="DenyReason.MeterLimit"/>). Commit the actual quantities with
+    /// <see cref="BudgetHold.CommitAsync(long, string?, IReadOnlyList{MeterUsage}, CancellationToken)"/>.
+    /// </summary>
+    public IReadOnlyList<MeterUsage>? Meters { get; init; }
+
     /// <summary>
     /// The idempotency key, at most 128 characters; a new one (a GUID) when null. Reusing an id repeats the first
     /// answer and changes nothing; reusing it with other parameters fails with <see cref="BudgetErrorCode.FailedPrecondition"/>.

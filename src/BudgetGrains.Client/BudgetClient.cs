@@ -88,8 +88,9 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     {
         var request = NewReserve(attribution, options);
         request.EstimateNanos = estimateNanos;
-        // 0 = the server's learned estimate: the amount is known only from the answer.
-        return ReserveCoreAsync(request, PreCheckCache.KeyOf(attribution), estimateNanos > 0 ? estimateNanos : null, cancellationToken);
+        // 0 = the server's learned estimate, and meters are priced by the server: the amount is known only from the answer.
+        return ReserveCoreAsync(request, PreCheckCache.KeyOf(attribution), estimateNanos > 0 && request.EstimateMeters.Count == 0 ? estimateNanos : null,
+            cancellationToken);
     }
 
     /// <summary>Before a model call: holds the server's price of <paramref name="estimateUsage"/> on the chain, or is denied.</summary>
@@ -116,6 +117,19 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     /// <see cref="BudgetErrorCode.FailedPrecondition"/> after a release or with other values than an earlier commit.</exception>
     public Task<CommitResult> CommitAsync(string reservationId, long actualNanos, string? outcome = null, CancellationToken cancellationToken = default) =>
         CommitAsync(reservationId, actualNanos, outcome, hold: null, cancellationToken);
+
+    /// <summary>After a model call: records its cost and the meter quantities it used (priced by the server and added to
+    /// <paramref name="actualNanos"/>), replacing the hold on every scope of its chain.</summary>
+    /// <param name="reservationId">The reservation (<see cref="BudgetHold.ReservationId"/>).</param>
+    /// <param name="actualNanos">The cost besides the meters, in nanos (0 when the meters are the whole cost).</param>
+    /// <param name="outcome">An outcome label for cost per outcome; optional.</param>
+    /// <param name="meters">The quantities used, per meter.</param>
+    /// <param name="cancellationToken">Cancels the call (and its retries).</param>
+    /// <exception cref="BudgetException">As for the amount overload; <see cref="BudgetErrorCode.FailedPrecondition"/> too
+    /// for a meter the server does not know.</exception>
+    public Task<CommitResult> CommitAsync(string reservationId, long actualNanos, string? outcome, IReadOnlyList<MeterUsage> meters,
+        CancellationToken cancellationToken = default) =>
+        CommitAsync(reservationId, actualNanos, outcome, meters, hold: null, cancellationToken);
 
     /// <summary>After a model call: records its token usage, priced by the server.</summary>
     /// <param name="reservationId">The reservation (<see cref="BudgetHold.ReservationId"/>).</param>
@@ -214,6 +228,16 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
     internal Task<CommitResult> CommitAsync(string reservationId, long actualNanos, string? outcome, BudgetHold? hold, CancellationToken cancellationToken) =>
         CommitCoreAsync(new V1.CommitRequest { ReservationId = reservationId, ActualNanos = actualNanos, Outcome = outcome ?? "" }, hold, actualNanos, cancellationToken);
 
+    /// <summary>A commit with meters (priced by the server: its amount is known from the answer only).</summary>
+    internal Task<CommitResult> CommitAsync(string reservationId, long actualNanos, string? outcome, IReadOnlyList<MeterUsage> meters, BudgetHold? hold,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(meters);
+        var request = new V1.CommitRequest { ReservationId = reservationId, ActualNanos = actualNanos, Outcome = outcome ?? "" };
+        request.Meters.Add(meters.Select(ToProto));
+        return CommitCoreAsync(request, hold, meters.Count == 0 ? actualNanos : null, cancellationToken);
+    }
+
     /// <summary>A commit by usage (priced by the server: its amount is known from the answer only).</summary>
     internal Task<CommitResult> CommitAsync(string reservationId, TokenUsage usage, string? outcome, BudgetHold? hold, CancellationToken cancellationToken) =>
         CommitCoreAsync(new V1.CommitRequest { ReservationId = reservationId, Usage = ToProto(usage), Outcome = outcome ?? "" }, hold, actual: null, cancellationToken);
@@ -282,7 +306,14 @@ public sealed class BudgetClient : IAsyncDisposable, IDisposable
             Attribution = ToProto(attribution),
             Task = ToProto(options?.TaskContext),
             HoldTtlMs = ttl is { } t ? (long)t.TotalMilliseconds : 0,
+            EstimateMeters = { (options?.Meters ?? []).Select(ToProto) },
         };
+    }
+
+    private static V1.MeterUsage ToProto(MeterUsage meter)
+    {
+        ArgumentNullException.ThrowIfNull(meter);
+        return new V1.MeterUsage { Meter = meter.Meter ?? "", Quantity = meter.Quantity };
     }
 
     private async Task<BudgetHold> ReserveCoreAsync(V1.ReserveRequest request, string chainKey, long? amount, CancellationToken cancellationToken)

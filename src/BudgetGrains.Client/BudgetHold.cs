@@ -67,6 +67,17 @@ public sealed class BudgetHold : IAsyncDisposable
     public Task<CommitResult> CommitAsync(long actualNanos, string? outcome = null, CancellationToken cancellationToken = default) =>
         _client.CommitAsync(BeginCommit(), actualNanos, outcome, this, cancellationToken);
 
+    /// <summary>Records what the call cost and the meter quantities it used (priced by the server and added to
+    /// <paramref name="actualNanos"/>); the rest of the hold is returned at once.</summary>
+    /// <param name="actualNanos">The cost besides the meters, in nanos (0 when the meters are the whole cost).</param>
+    /// <param name="outcome">An outcome label for cost per outcome; optional.</param>
+    /// <param name="meters">The quantities used, per meter.</param>
+    /// <param name="cancellationToken">Cancels the call (and its retries).</param>
+    /// <exception cref="InvalidOperationException">The reserve was denied, or the hold was released.</exception>
+    /// <exception cref="BudgetException">The server refused the commit (e.g. an unknown meter) or could not be reached in time.</exception>
+    public Task<CommitResult> CommitAsync(long actualNanos, string? outcome, IReadOnlyList<MeterUsage> meters, CancellationToken cancellationToken = default) =>
+        _client.CommitAsync(BeginCommit(), actualNanos, outcome, meters, this, cancellationToken);
+
     /// <summary>Records the call's token usage, priced by the server; the rest of the hold is returned at once.</summary>
     /// <param name="usage">The tokens the call really used.</param>
     /// <param name="outcome">An outcome label for cost per outcome; optional.</param>

@@ -134,6 +134,31 @@ public sealed class AdmissionTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task MetersArePricedByTheServerAndAMeterLimitDeniesNamingItsReason()
+    {
+        var gpu = $"gpu_{Guid.NewGuid():N}";
+        await silo.Management.UpsertMeterAsync(new V1.UpsertMeterRequest { Meter = new V1.Meter { Name = gpu, Unit = "second", PriceNanos = 10, PerUnits = 1, AsOf = "2026-12-02" } });
+        var tenant = await silo.NewTenantAsync("meters", limitNanos: 1_000_000);
+        await silo.Management.UpsertBudgetAsync(new V1.UpsertBudgetRequest { Scope = "tenant/" + tenant, LimitNanos = 1_000_000,
+            MeterLimits = { new V1.MeterLimit { Meter = gpu, MaxQuantity = 100 } } });
+        await using var client = silo.NewClient();
+        var attribution = new Attribution { Tenant = tenant };
+
+        await using var hold = await client.ReserveAsync(attribution, 500, new ReserveOptions { Meters = [new MeterUsage(gpu, 60)] });
+        await using var over = await client.ReserveAsync(attribution, 500, new ReserveOptions { Meters = [new MeterUsage(gpu, 41)] });
+        var commit = await hold.CommitAsync(500, "resolved", [new MeterUsage(gpu, 45)]);
+        var unknown = await Assert.ThrowsAsync<BudgetException>(() => client.ReserveAsync(attribution, 1, new ReserveOptions { Meters = [new MeterUsage("no_such_meter", 1)] }));
+
+        Assert.Equal((true, 500 + 60 * 10L), (hold.Admitted, hold.HeldNanos));
+        Assert.Equal((false, DenyReason.MeterLimit, "tenant/" + tenant), (over.Admitted, over.Reason, over.DeniedScope));
+        Assert.Equal(new CommitResult(500 + 45 * 10, Late: false, Overage: false), commit);
+        Assert.Equal(BudgetErrorCode.FailedPrecondition, unknown.Code);
+        var status = await silo.StatusAsync("tenant/" + tenant);
+        Assert.Equal((950L, 0L), (status.SpentNanos, status.HeldNanos));
+        Assert.Equal((45L, 0L), (status.Meters.Single().UsedQuantity, status.Meters.Single().HeldQuantity));
+    }
+
+    [Fact]
     public async Task AGivenRequestIdMakesReserveIdempotent()
     {
         var tenant = await silo.NewTenantAsync("idem", limitNanos: 1_000);
