@@ -4,7 +4,7 @@
 (() => {
   const API = "/api/v1/";
   const $ = id => document.getElementById(id);
-  const state = { budgets: new Map(), expanded: new Set(), filter: "", selected: null, loadingBudgets: false, firstTreeMs: null };
+  const state = { budgets: new Map(), expanded: new Set(), filter: "", selected: null, budgetsLoad: null, budgetsAgain: null, firstTreeMs: null };
   window.budgetDashboard = state;
 
   function h(tag, attrs, ...kids) {
@@ -52,9 +52,18 @@
   // ---- Budgets tree --------------------------------------------------------------------------------------------
   // The roots most trees have (cost centers, tenants) come first, one small page each, so the top of the tree is drawn
   // at once; then every budget, page by page, and the whole tree once all are in (a partial tree would misplace children).
-  async function loadBudgets() {
-    if (state.loadingBudgets) return;
-    state.loadingBudgets = true;
+  // One load at a time. A load asked for while one runs (after a change made here, or the timer's) runs once more when
+  // that one ends, since it may have read before the change; its callers wait for that second load.
+  function loadBudgets() {
+    if (state.budgetsLoad) {
+      state.budgetsAgain ??= state.budgetsLoad.then(() => { state.budgetsAgain = null; return loadBudgets(); });
+      return state.budgetsAgain;
+    }
+    state.budgetsLoad = loadBudgetsOnce().finally(() => { state.budgetsLoad = null; });
+    return state.budgetsLoad;
+  }
+
+  async function loadBudgetsOnce() {
     const t0 = performance.now();
     try {
       if (state.budgets.size === 0) {
@@ -77,8 +86,6 @@
     } catch (e) {
       say("budgets: " + e.message);
       startOtherViews();
-    } finally {
-      state.loadingBudgets = false;
     }
   }
 
