@@ -502,19 +502,12 @@ internal sealed class Reservation(string id, ReservationServices services, IRese
     private Task UndoHoldsAsync(IReadOnlyList<ScopeFence> scopes, long amount, long tokens, IReadOnlyList<MeterQuantity> meters) =>
         OnEveryFenceAsync(scopes, (scope, epoch) => scope.UndoHoldAsync(GrainKey, amount, tokens, epoch, meters));
 
-    private Task OnEveryFenceAsync(IReadOnlyList<ScopeFence> fences, Func<IScopeGrain, long, Task> change)
+    /// <summary>Sends a change to every scope of <paramref name="fences"/> at once, each with the epoch it is fenced with.</summary>
+    private async Task OnEveryFenceAsync(IReadOnlyList<ScopeFence> fences, Func<IScopeGrain, long, Task> change)
     {
-        var scopes = new string[fences.Count];
-        var epochs = new Dictionary<string, long>(StringComparer.Ordinal);
-        for (var i = 0; i < fences.Count; i++) (scopes[i], epochs[fences[i].Scope]) = (fences[i].Scope, fences[i].Epoch);
-        return OnEveryScopeAsync(scopes, scope => change(scope, epochs[scope.GetPrimaryKeyString()]));
-    }
-
-    private async Task OnEveryScopeAsync(IReadOnlyList<string> scopes, Func<IScopeGrain, Task> change)
-    {
-        if (scopes.Count == 0) return;
-        var calls = new Task[scopes.Count];
-        for (var i = 0; i < scopes.Count; i++) calls[i] = change(services.Grains.Scope(scopes[i]));
+        if (fences.Count == 0) return;
+        var calls = new Task[fences.Count];
+        for (var i = 0; i < fences.Count; i++) calls[i] = change(services.Grains.Scope(fences[i].Scope), fences[i].Epoch);
         try
         {
             await Task.WhenAll(calls);

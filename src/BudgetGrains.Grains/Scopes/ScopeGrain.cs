@@ -50,6 +50,9 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     private ScopeFence[] _fence = [];
     private bool _fencedOut;
 
+    /// <summary>The configuration gives this scope's kind a default budget (fixed for the silo's life).</summary>
+    private bool _kindHasDefault;
+
     private string GrainKey { get; set; } = "";
 
     private ScopeState State
@@ -61,6 +64,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         GrainKey = this.GetPrimaryKeyString();
+        _kindHasDefault = defaults.DefaultFor(GrainKey) is not null;
         _state = new DurableState<ScopeState>(journal, new StateKey(GrainTypes.Scope, GrainKey), BudgetStateJsonContext.Default.ScopeState);
         // Claim first, then read: a stale activation's write is either committed before the claim (and read below) or refused.
         _epoch = await journal.ClaimEpochAsync(GrainKey, cancellationToken);
@@ -622,7 +626,7 @@ internal sealed class ScopeGrain(IBudgetStore store, AlertSignal alertSignal, Jo
     {
         // Meter limits depend on quantities the figures do not carry.
         var answersFromFigures = !_fencedOut && !IsTask && State.RequestsPerMinute == 0 && State.TokensPerMinute == 0
-            && !State.HasMeterLimits && (State.HasBudget || defaults.DefaultFor(GrainKey) is null);
+            && !State.HasMeterLimits && (State.HasBudget || !_kindHasDefault);
         if (answersFromFigures) activations.Publish(GrainKey, new ScopeView(Figures(), _epoch, State.PeriodEndUnixMs));
         else activations.Withdraw(GrainKey, _epoch);
     }
