@@ -40,21 +40,44 @@ public sealed class SqliteLedgerExport(Func<SqliteConnection> openReadConnection
         return rows;
     }
 
-    public async Task<IReadOnlyList<KeyedUsage>> ReadUsageAsync(UsageKey after, string scopePrefix, long fromUnixMs, long toUnixMs, int limit,
-        CancellationToken cancellationToken)
+    // The prefix starts the range (scope >= prefix); rows past the prefix end it. substr compares characters, so "_" and
+    // "%" in a prefix mean themselves.
+    private const string ScopeRange = """
+        scope >= $prefix AND substr(scope, 1, length($prefix)) = $prefix AND period_start_ms >= $from AND period_start_ms < $to
+        """;
+
+    public Task<IReadOnlyList<KeyedUsage>> ReadUsageAsync(UsageKey after, string scopePrefix, long fromUnixMs, long toUnixMs, int limit,
+        CancellationToken cancellationToken) =>
+        ReadUsagePageAsync($"""
+            SELECT scope, period_start_ms, dimension, key, spent_nanos, commits, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens
+            FROM usage
+            WHERE (scope, period_start_ms, dimension, key) > ($scope, $period, $dimension, $key) AND {ScopeRange}
+            ORDER BY scope, period_start_ms, dimension, key LIMIT $limit
+            """, after, scopePrefix, fromUnixMs, toUnixMs, limit, reader =>
+            new KeyedUsage(new UsageKey(reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3)),
+                new UsageRow(reader.GetString(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8),
+                    reader.GetInt64(9))), cancellationToken);
+
+    /// <remarks>Keyed (scope, period, meter): the key of <paramref name="after"/> is the meter.</remarks>
+    public Task<IReadOnlyList<KeyedUsage>> ReadMeterUsageAsync(UsageKey after, string scopePrefix, long fromUnixMs, long toUnixMs, int limit,
+        CancellationToken cancellationToken) =>
+        ReadUsagePageAsync($"""
+            SELECT scope, period_start_ms, meter, spent_nanos, commits, quantity
+            FROM scope_meter_usage
+            WHERE (scope, period_start_ms, meter) > ($scope, $period, $key) AND {ScopeRange}
+            ORDER BY scope, period_start_ms, meter LIMIT $limit
+            """, after, scopePrefix, fromUnixMs, toUnixMs, limit, reader =>
+            new KeyedUsage(new UsageKey(reader.GetString(0), reader.GetInt64(1), KeyedUsage.MeterDimension, reader.GetString(2)),
+                new UsageRow(reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), 0, 0, 0, 0), reader.GetInt64(5)), cancellationToken);
+
+    /// <summary>One keyset page of a usage table: the rows after <paramref name="after"/> in the scope range, at most <paramref name="limit"/>.</summary>
+    private async Task<IReadOnlyList<KeyedUsage>> ReadUsagePageAsync(string sql, UsageKey after, string scopePrefix, long fromUnixMs, long toUnixMs,
+        int limit, Func<SqliteDataReader, KeyedUsage> read, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         await using var connection = openReadConnection();
         await using var command = connection.CreateCommand();
-        // The prefix starts the range (scope >= prefix); rows past the prefix end it, below. substr compares characters,
-        // so "_" and "%" in a prefix mean themselves.
-        command.CommandText = """
-            SELECT scope, period_start_ms, dimension, key, spent_nanos, commits, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens
-            FROM usage
-            WHERE (scope, period_start_ms, dimension, key) > ($scope, $period, $dimension, $key) AND scope >= $prefix
-                AND substr(scope, 1, length($prefix)) = $prefix AND period_start_ms >= $from AND period_start_ms < $to
-            ORDER BY scope, period_start_ms, dimension, key LIMIT $limit
-            """;
+        command.CommandText = sql;
         command.Parameters.AddWithValue("$scope", after.Scope);
         command.Parameters.AddWithValue("$period", after.PeriodStartUnixMs);
         command.Parameters.AddWithValue("$dimension", after.Dimension);
@@ -65,38 +88,7 @@ public sealed class SqliteLedgerExport(Func<SqliteConnection> openReadConnection
         command.Parameters.AddWithValue("$limit", limit);
         var rows = new List<KeyedUsage>(limit);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            rows.Add(new KeyedUsage(new UsageKey(reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3)),
-                new UsageRow(reader.GetString(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8),
-                    reader.GetInt64(9))));
-        return rows;
-    }
-
-    public async Task<IReadOnlyList<KeyedUsage>> ReadMeterUsageAsync(UsageKey after, string scopePrefix, long fromUnixMs, long toUnixMs, int limit,
-        CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        await using var connection = openReadConnection();
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT scope, period_start_ms, meter, spent_nanos, commits, quantity
-            FROM scope_meter_usage
-            WHERE (scope, period_start_ms, meter) > ($scope, $period, $meter) AND scope >= $prefix
-                AND substr(scope, 1, length($prefix)) = $prefix AND period_start_ms >= $from AND period_start_ms < $to
-            ORDER BY scope, period_start_ms, meter LIMIT $limit
-            """;
-        command.Parameters.AddWithValue("$scope", after.Scope);
-        command.Parameters.AddWithValue("$period", after.PeriodStartUnixMs);
-        command.Parameters.AddWithValue("$meter", after.Key);
-        command.Parameters.AddWithValue("$prefix", scopePrefix);
-        command.Parameters.AddWithValue("$from", fromUnixMs);
-        command.Parameters.AddWithValue("$to", toUnixMs);
-        command.Parameters.AddWithValue("$limit", limit);
-        var rows = new List<KeyedUsage>(limit);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            rows.Add(new KeyedUsage(new UsageKey(reader.GetString(0), reader.GetInt64(1), KeyedUsage.MeterDimension, reader.GetString(2)),
-                new UsageRow(reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), 0, 0, 0, 0), reader.GetInt64(5)));
+        while (await reader.ReadAsync(cancellationToken)) rows.Add(read(reader));
         return rows;
     }
 }
