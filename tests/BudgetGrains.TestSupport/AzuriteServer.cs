@@ -50,7 +50,8 @@ public sealed class AzuriteServer : IAsyncDisposable
         var (node, script) = RequireInstalled();
         var directory = Path.Combine(Path.GetTempPath(), "budgetgrains-azurite-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        var (blob, queue, table) = (Components.FreeLoopbackPort(), Components.FreeLoopbackPort(), Components.FreeLoopbackPort());
+        var ports = Components.FreeLoopbackPorts(3);
+        var (blob, queue, table) = (ports[0], ports[1], ports[2]);
         var start = new ProcessStartInfo(node) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in (string[])[script, "--silent", "--skipApiVersionCheck", "--location", directory,
             "--blobHost", "127.0.0.1", "--blobPort", Port(blob), "--queueHost", "127.0.0.1", "--queuePort", Port(queue),

@@ -36,11 +36,26 @@ public static class Components
     public static string RequireNode() => Node.Value ?? Missing("node (Node.js 18 or later)");
 
     /// <summary>A 127.0.0.1 port nothing listens on now.</summary>
-    public static int FreeLoopbackPort()
+    public static int FreeLoopbackPort() => FreeLoopbackPorts(1)[0];
+
+    /// <summary><paramref name="count"/> different 127.0.0.1 ports nothing listens on now: all are held open until all
+    /// are chosen, since ports asked for one after another may come back the same (seen: Azurite's queue and table).</summary>
+    public static int[] FreeLoopbackPorts(int count)
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var listeners = new System.Net.Sockets.TcpListener[count];
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                listeners[i] = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+                listeners[i].Start();
+            }
+            return [.. listeners.Select(l => ((System.Net.IPEndPoint)l.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            foreach (var listener in listeners) listener?.Stop();
+        }
     }
 
     internal static string Missing(string component)
