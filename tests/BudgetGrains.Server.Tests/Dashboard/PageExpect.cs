@@ -18,7 +18,12 @@ internal static class PageExpect
         {
             var value = await page.EvaluateAsync<T>(expression);
             if (holds(value)) return value;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"{what} within {Timeout.TotalSeconds:F0} s; last: {JsonSerializer.Serialize(value)}");
+            if (DateTime.UtcNow > deadline)
+            {
+                // The page's status line says what it did last (an action refused, a load failed): the likeliest why.
+                var status = await page.EvaluateAsync<string?>("document.getElementById('status')?.textContent ?? null");
+                Assert.Fail($"{what} within {Timeout.TotalSeconds:F0} s; last: {JsonSerializer.Serialize(value)}; the page's status: {JsonSerializer.Serialize(status)}");
+            }
             await Task.Delay(50);
         }
     }

@@ -207,13 +207,23 @@
         h("td", { class: "r", text: count(r.commits) })))));
   }
 
+  let openings = 0;
   function confirmChange(text) {
-    const dialog = $("confirm");
+    const dialog = $("confirm"), mine = ++openings;
     $("confirm-text").textContent = text;
     dialog.returnValue = "";
     dialog.showModal();
     $("confirm-cancel").focus();
-    return new Promise(resolve => dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true }));
+    return new Promise(resolve => {
+      const closed = () => {
+        // The close event of an earlier opening (Escape queues it) can arrive after this opening began: it answers the
+        // earlier one, never this one, which waits for the dialog to be closed again.
+        if (mine === openings && dialog.open) return;
+        dialog.removeEventListener("close", closed);
+        resolve(mine === openings && dialog.returnValue === "ok");
+      };
+      dialog.addEventListener("close", closed);
+    });
   }
 
   function dollarsToNanos(text) {
